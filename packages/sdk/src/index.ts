@@ -1,0 +1,9 @@
+/**
+ * @conduit/sdk: the typed client for Conduit, generated from openapi.yaml, plus a few
+ * hand-written helpers (client setup, typed errors, SSE streaming).
+ */
+export * from './generated/index.js';
+export { createClient, createConfig, type Client } from './generated/client/index.js';
+export { createConduitClient, type ConduitClientOptions } from './client.js';
+export { ConduitError } from './errors.js';
+export { streamMessage, type StreamMessageOptions } from './stream.js';

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Sets up and runs every test: installs pnpm and the dependencies, makes sure Redis runs,
+# generates, builds, type-checks and tests each package, then prints the totals.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+. scripts/env.sh
+set -e
+pnpm install --frozen-lockfile
+bash scripts/ensure-redis.sh
+find apps packages -maxdepth 2 -name test-results.json -delete
+set +e
+pnpm test
+status=$?
+node scripts/test-totals.mjs
+totals=$?
+[ $status -eq 0 ] && [ $totals -eq 0 ]
