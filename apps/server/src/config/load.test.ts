@@ -1,0 +1,82 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, configFromEnv, loadConfig, parseConfig } from './load.js';
+
+describe('parseConfig', () => {
+  it('fills defaults and substitutes env.NAME', () => {
+    const config = parseConfig(
+      { providers: { anthropic: { type: 'anthropic', keys: [{ value: 'env.MY_KEY' }] } } },
+      { MY_KEY: 'sk-ant-1' },
+    );
+    expect(config.listen).toEqual({ host: '127.0.0.1', port: 8080 });
+    expect(config.providers.anthropic!.keys).toEqual([{ value: 'sk-ant-1', weight: 1 }]);
+  });
+
+  it('names the field whose env variable is missing', () => {
+    expect(() =>
+      parseConfig({ providers: { anthropic: { type: 'anthropic', keys: [{ value: 'env.NOPE_KEY' }] } } }, {}),
+    ).toThrow('providers.anthropic.keys[0].value: environment variable NOPE_KEY is not set');
+  });
+
+  it('names every invalid field', () => {
+    let message = '';
+    try {
+      parseConfig({ listen: { port: 'x' }, providers: { a: { type: 'carrier-pigeon' } }, surprise: 1 }, {});
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      message = (err as Error).message;
+    }
+    expect(message).toContain('listen.port');
+    expect(message).toContain('providers.a.type');
+    expect(message).toContain('surprise');
+  });
+
+  it('rejects a default_provider that is not configured, listing the configured ones', () => {
+    expect(() => parseConfig({ default_provider: 'x', providers: { a: { type: 'anthropic' } } }, {})).toThrow(
+      /default_provider: "x" is not a configured provider \(configured: a\)/,
+    );
+  });
+
+  it('requires at least one provider', () => {
+    expect(() => parseConfig({ providers: {} }, {})).toThrow(/at least one provider/);
+  });
+});
+
+describe('configFromEnv', () => {
+  it('builds an anthropic provider from ANTHROPIC_API_KEY and ANTHROPIC_BASE_URL', () => {
+    const config = configFromEnv({ ANTHROPIC_API_KEY: 'k', ANTHROPIC_BASE_URL: 'http://127.0.0.1:9' });
+    expect(config.default_provider).toBe('anthropic');
+    expect(config.providers.anthropic).toMatchObject({ type: 'anthropic', base_url: 'http://127.0.0.1:9', keys: [{ value: 'k' }] });
+  });
+
+  it('without a key forwards the client credential (no keys)', () => {
+    expect(configFromEnv({}).providers.anthropic!.keys).toEqual([]);
+  });
+});
+
+describe('loadConfig', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'conduit-config-'));
+
+  it('reads YAML from CONDUIT_CONFIG', () => {
+    const file = join(dir, 'c.yaml');
+    writeFileSync(file, 'listen: { port: 9999 }\nproviders:\n  anthropic:\n    type: anthropic\n    keys: [{ value: env.K }]\n');
+    const config = loadConfig({ env: { CONDUIT_CONFIG: file, K: 'secret' } });
+    expect(config.listen.port).toBe(9999);
+    expect(config.providers.anthropic!.keys[0]!.value).toBe('secret');
+  });
+
+  it('reads JSON from an explicit path', () => {
+    const file = join(dir, 'c.json');
+    writeFileSync(file, JSON.stringify({ providers: { a: { type: 'anthropic' } } }));
+    expect(loadConfig({ path: file, env: {} }).providers.a!.type).toBe('anthropic');
+  });
+
+  it('reports an unreadable or unparsable file', () => {
+    expect(() => loadConfig({ path: join(dir, 'missing.yaml'), env: {} })).toThrow(/cannot read config file/);
+    const bad = join(dir, 'bad.json');
+    writeFileSync(bad, '{ nope');
+    expect(() => loadConfig({ path: bad, env: {} })).toThrow(/cannot parse config file/);
+  });
+});

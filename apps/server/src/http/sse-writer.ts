@@ -1,0 +1,55 @@
+import type { Response } from 'express';
+import type { GatewayError } from '../errors.js';
+import type { SseFrame } from '../providers/types.js';
+
+const PING = 'event: ping\ndata: {"type":"ping"}\n\n';
+
+/**
+ * Writes Anthropic SSE to the client. Sends a `ping` when nothing was written for
+ * `pingIntervalMs`, so proxies and clients do not give up on a slow upstream.
+ */
+export class SseWriter {
+  private lastWrite = Date.now();
+  private readonly timer: NodeJS.Timeout;
+  private ended = false;
+
+  constructor(
+    private readonly res: Response,
+    pingIntervalMs: number,
+  ) {
+    res.status(200);
+    res.setHeader('content-type', 'text/event-stream; charset=utf-8');
+    res.setHeader('cache-control', 'no-cache');
+    res.setHeader('connection', 'keep-alive');
+    res.setHeader('x-accel-buffering', 'no');
+    res.flushHeaders();
+    const tick = Math.max(5, Math.min(pingIntervalMs, 1000));
+    this.timer = setInterval(() => {
+      if (Date.now() - this.lastWrite >= pingIntervalMs) this.raw(PING);
+    }, tick);
+    this.timer.unref();
+  }
+
+  write(frame: SseFrame): void {
+    this.raw(`event: ${frame.event}\ndata: ${frame.data}\n\n`);
+  }
+
+  /** Ends the stream with an `error` event: the client must not take what it got as complete. */
+  error(err: GatewayError): void {
+    const type = err.type === 'invalid_request_error' ? 'api_error' : err.type;
+    this.raw(`event: error\ndata: ${JSON.stringify({ type: 'error', error: { type, message: err.message } })}\n\n`);
+  }
+
+  end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    clearInterval(this.timer);
+    this.res.end();
+  }
+
+  private raw(text: string): void {
+    if (this.ended || this.res.destroyed) return;
+    this.lastWrite = Date.now();
+    this.res.write(text);
+  }
+}

@@ -1,0 +1,133 @@
+import type { Dispatcher } from 'undici';
+import type { ProviderConfig } from '../../config/schema.js';
+import { GatewayError } from '../../errors.js';
+import type { CountTokensRequest, CreateMessageRequest, Message } from '../../generated/types.gen.js';
+import { SseParser } from '../sse-parser.js';
+import { createDispatcher, networkError, postJson, readText, type UpstreamResponse, type UpstreamTarget } from '../transport.js';
+import type { AttemptContext, MessageResult, Provider, SseFrame, StreamResult } from '../types.js';
+import { tryParseJson, upstreamHttpError } from '../upstream-error.js';
+import { toUpstreamBody } from './upstream-body.js';
+
+export const DEFAULT_ANTHROPIC_BASE_URL = 'https://api.anthropic.com';
+export const DEFAULT_ANTHROPIC_VERSION = '2023-06-01';
+
+/** The native provider: the request goes upstream as the client sent it, the answer comes back as it is. */
+export class AnthropicProvider implements Provider {
+  readonly type = 'anthropic' as const;
+  private readonly dispatcher: Dispatcher;
+  private readonly baseUrl: string;
+
+  constructor(
+    readonly name: string,
+    readonly config: ProviderConfig,
+  ) {
+    this.baseUrl = (config.base_url ?? DEFAULT_ANTHROPIC_BASE_URL).replace(/\/+$/, '').replace(/\/v1$/, '');
+    this.dispatcher = createDispatcher({ connectMs: 10_000, headersMs: 600_000 });
+  }
+
+  async createMessage(body: CreateMessageRequest, ctx: AttemptContext): Promise<MessageResult> {
+    const res = await this.post('/v1/messages', toUpstreamBody(body, ctx.model, false), ctx);
+    const target = this.target(ctx);
+    const text = await readBody(res, target, ctx.signal);
+    const message = tryParseJson(text) as Message | undefined;
+    if (!message || message.type !== 'message' || !Array.isArray(message.content)) {
+      throw badResponse(target, 'the upstream answered with something that is not a Message');
+    }
+    return { message, raw: text };
+  }
+
+  async streamMessage(body: CreateMessageRequest, ctx: AttemptContext): Promise<StreamResult> {
+    const res = await this.post('/v1/messages', toUpstreamBody(body, ctx.model, true), ctx);
+    const target = this.target(ctx);
+    const contentType = String(res.headers['content-type'] ?? '');
+    if (!contentType.includes('text/event-stream')) {
+      res.body.destroy();
+      throw badResponse(target, `expected an event stream, the upstream sent ${contentType || 'no content type'}`);
+    }
+    return { events: relayEvents(res.body, target, ctx.signal) };
+  }
+
+  async countTokens(body: CountTokensRequest, ctx: AttemptContext): Promise<{ input_tokens: number }> {
+    const res = await this.post('/v1/messages/count_tokens', JSON.stringify({ ...body, model: ctx.model }), ctx);
+    const target = this.target(ctx);
+    const parsed = tryParseJson(await readBody(res, target, ctx.signal));
+    if (!parsed || typeof parsed.input_tokens !== 'number') {
+      throw badResponse(target, 'the upstream count_tokens answer has no input_tokens');
+    }
+    return { input_tokens: parsed.input_tokens };
+  }
+
+  close(): Promise<void> {
+    return this.dispatcher.close();
+  }
+
+  private target(ctx: AttemptContext): UpstreamTarget {
+    return { provider: this.name, model: ctx.model };
+  }
+
+  private async post(path: string, payload: string, ctx: AttemptContext): Promise<UpstreamResponse> {
+    const headers: Record<string, string> = {
+      ...this.config.headers,
+      'content-type': 'application/json',
+      accept: 'application/json',
+      'anthropic-version': ctx.clientHeaders.anthropicVersion ?? DEFAULT_ANTHROPIC_VERSION,
+    };
+    if (ctx.clientHeaders.anthropicBeta) headers['anthropic-beta'] = ctx.clientHeaders.anthropicBeta;
+    if (ctx.key.value !== undefined) headers['x-api-key'] = ctx.key.value;
+    else if (ctx.clientHeaders.apiKey) headers['x-api-key'] = ctx.clientHeaders.apiKey;
+    else if (ctx.clientHeaders.authorization) headers.authorization = ctx.clientHeaders.authorization;
+    const target = this.target(ctx);
+    const res = await postJson(this.dispatcher, this.baseUrl + path, headers, payload, ctx.signal, target);
+    if (res.status >= 200 && res.status < 300) return res;
+    const text = await readBody(res, target, ctx.signal);
+    const parsed = tryParseJson(text);
+    const error = parsed?.type === 'error' && parsed.error ? parsed.error : undefined;
+    throw upstreamHttpError(res, target, {
+      type: error?.type,
+      message: error?.message ?? (text ? `upstream returned HTTP ${res.status}: ${text.slice(0, 300)}` : undefined),
+    });
+  }
+}
+
+async function readBody(res: UpstreamResponse, target: UpstreamTarget, signal: AbortSignal): Promise<string> {
+  try {
+    return await readText(res.body);
+  } catch (err) {
+    throw networkError(err, target, signal);
+  }
+}
+
+function badResponse(target: UpstreamTarget, message: string): GatewayError {
+  return new GatewayError(502, `${target.provider}/${target.model}: ${message}`, {
+    type: 'api_error',
+    origin: 'upstream',
+    upstream: { ...target, kind: 'bad_response' },
+  });
+}
+
+/**
+ * Relays upstream events as they arrive. A stream that ends without `message_stop` (or an
+ * upstream `error` event) was cut: it throws, so the client never sees a truncated answer end cleanly.
+ */
+async function* relayEvents(body: UpstreamResponse['body'], target: UpstreamTarget, signal: AbortSignal): AsyncGenerator<SseFrame> {
+  const parser = new SseParser();
+  let finished = false;
+  try {
+    for await (const chunk of body) {
+      for (const ev of parser.push(chunk as Buffer)) {
+        yield { event: ev.event, data: ev.data };
+        if (ev.event === 'message_stop' || ev.event === 'error') finished = true;
+      }
+      if (finished) return;
+    }
+    for (const ev of parser.flush()) {
+      yield { event: ev.event, data: ev.data };
+      if (ev.event === 'message_stop' || ev.event === 'error') finished = true;
+    }
+  } catch (err) {
+    throw networkError(err, target, signal);
+  } finally {
+    if (!body.destroyed) body.destroy();
+  }
+  if (!finished) throw badResponse(target, 'the upstream stream ended before message_stop');
+}

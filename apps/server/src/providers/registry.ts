@@ -1,0 +1,18 @@
+import type { Config } from '../config/schema.js';
+import { AnthropicProvider } from './anthropic/anthropic-provider.js';
+import type { Provider } from './types.js';
+
+/** One Provider per configured provider, by name. */
+export function createProviders(config: Config): Map<string, Provider> {
+  const providers = new Map<string, Provider>();
+  for (const [name, pc] of Object.entries(config.providers)) {
+    switch (pc.type) {
+      case 'anthropic':
+        providers.set(name, new AnthropicProvider(name, pc));
+        break;
+      default:
+        throw new Error(`providers.${name}.type: "${pc.type}" is not supported yet`);
+    }
+  }
+  return providers;
+}

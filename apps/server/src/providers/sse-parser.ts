@@ -1,0 +1,52 @@
+/** A parsed server-sent event. `event` is "message" when the frame had no event line. */
+export interface ParsedSseEvent {
+  event: string;
+  data: string;
+}
+
+/**
+ * Incremental SSE parser: feed it chunks as they arrive, get back the complete events.
+ * Handles \n and \r\n line ends, multi-line data, comments and events split across chunks.
+ */
+export class SseParser {
+  private buffer = '';
+  private readonly decoder = new TextDecoder();
+
+  push(chunk: Uint8Array | string): ParsedSseEvent[] {
+    let text = typeof chunk === 'string' ? chunk : this.decoder.decode(chunk, { stream: true });
+    if (text.includes('\r')) text = text.replace(/\r\n?/g, '\n');
+    this.buffer += text;
+    const events: ParsedSseEvent[] = [];
+    let boundary: number;
+    while ((boundary = this.buffer.indexOf('\n\n')) !== -1) {
+      const block = this.buffer.slice(0, boundary);
+      this.buffer = this.buffer.slice(boundary + 2);
+      const ev = parseBlock(block);
+      if (ev) events.push(ev);
+    }
+    return events;
+  }
+
+  /** Whatever complete event remains when the stream ends without a trailing blank line. */
+  flush(): ParsedSseEvent[] {
+    const rest = this.buffer + this.decoder.decode();
+    this.buffer = '';
+    const ev = rest.trim() ? parseBlock(rest.replace(/\r\n?/g, '\n').replace(/\n+$/, '')) : undefined;
+    return ev ? [ev] : [];
+  }
+}
+
+function parseBlock(block: string): ParsedSseEvent | undefined {
+  let event = 'message';
+  let data: string | undefined;
+  for (const line of block.split('\n')) {
+    if (line === '' || line.charCodeAt(0) === 58 /* ':' comment */) continue;
+    const colon = line.indexOf(':');
+    const field = colon === -1 ? line : line.slice(0, colon);
+    let value = colon === -1 ? '' : line.slice(colon + 1);
+    if (value.charCodeAt(0) === 32) value = value.slice(1);
+    if (field === 'event') event = value;
+    else if (field === 'data') data = data === undefined ? value : `${data}\n${value}`;
+  }
+  return data === undefined ? undefined : { event, data };
+}

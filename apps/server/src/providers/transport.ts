@@ -1,0 +1,103 @@
+import { Agent, errors as undiciErrors, request, type Dispatcher } from 'undici';
+import { GatewayError, type UpstreamFailure } from '../errors.js';
+
+export interface TransportTimeouts {
+  connectMs: number;
+  headersMs: number;
+}
+
+/** A keep-alive connection pool for one provider. */
+export function createDispatcher(timeouts: TransportTimeouts): Dispatcher {
+  return new Agent({
+    keepAliveTimeout: 30_000,
+    keepAliveMaxTimeout: 600_000,
+    connections: 256,
+    pipelining: 1,
+    connect: { timeout: timeouts.connectMs },
+    headersTimeout: timeouts.headersMs,
+    // Streams are watched by the router's own idle timer; undici's would cut a slow stream silently.
+    bodyTimeout: 0,
+  });
+}
+
+export interface UpstreamResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: Dispatcher.ResponseData['body'];
+}
+
+export interface UpstreamTarget {
+  provider: string;
+  model: string;
+}
+
+/** POSTs a JSON body; network failures become GatewayErrors the router can classify. */
+export async function postJson(
+  dispatcher: Dispatcher,
+  url: string,
+  headers: Record<string, string>,
+  body: string,
+  signal: AbortSignal,
+  target: UpstreamTarget,
+): Promise<UpstreamResponse> {
+  try {
+    const res = await request(url, { method: 'POST', headers, body, signal, dispatcher });
+    return { status: res.statusCode, headers: res.headers, body: res.body };
+  } catch (err) {
+    throw networkError(err, target, signal);
+  }
+}
+
+/** Classifies an undici / socket error. An abort by our own signal is rethrown as it is. */
+export function networkError(err: unknown, target: UpstreamTarget, signal?: AbortSignal): unknown {
+  if (signal?.aborted) return signal.reason ?? err;
+  if (err instanceof GatewayError) return err;
+  const code = (err as { code?: string }).code ?? '';
+  const fail = (status: number, kind: UpstreamFailure['kind'], what: string) =>
+    new GatewayError(status, `${target.provider}/${target.model}: ${what}`, {
+      origin: 'upstream',
+      upstream: { provider: target.provider, model: target.model, kind },
+      cause: err,
+    });
+  if (err instanceof undiciErrors.ConnectTimeoutError || code === 'UND_ERR_CONNECT_TIMEOUT') {
+    return fail(504, 'timeout_connect', 'timed out connecting to the upstream');
+  }
+  if (err instanceof undiciErrors.HeadersTimeoutError || code === 'UND_ERR_HEADERS_TIMEOUT') {
+    return fail(504, 'timeout_headers', 'the upstream did not answer in time');
+  }
+  if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EHOSTUNREACH') {
+    return fail(502, 'connect', `cannot connect to the upstream (${code})`);
+  }
+  return fail(502, 'reset', `the upstream connection failed (${code || (err as Error).message})`);
+}
+
+const MAX_ERROR_BODY = 64 * 1024;
+
+/** Reads a (small) upstream body as text, giving up past 64 KiB. */
+export async function readText(body: UpstreamResponse['body']): Promise<string> {
+  let text = '';
+  for await (const chunk of body) {
+    text += typeof chunk === 'string' ? chunk : (chunk as Buffer).toString('utf8');
+    if (text.length > MAX_ERROR_BODY) {
+      body.destroy();
+      break;
+    }
+  }
+  return text;
+}
+
+export function headerValue(headers: UpstreamResponse['headers'], name: string): string | undefined {
+  const v = headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+/** Parses retry-after-ms or retry-after (seconds or HTTP date) into milliseconds. */
+export function retryAfterMs(headers: UpstreamResponse['headers'], now = Date.now()): number | undefined {
+  const ms = headerValue(headers, 'retry-after-ms');
+  if (ms !== undefined && /^\d+(\.\d+)?$/.test(ms.trim())) return Math.ceil(Number(ms));
+  const ra = headerValue(headers, 'retry-after');
+  if (ra === undefined) return undefined;
+  if (/^\d+(\.\d+)?$/.test(ra.trim())) return Math.ceil(Number(ra) * 1000);
+  const date = Date.parse(ra);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}

@@ -1,0 +1,62 @@
+import type { CountTokensRequest, CreateMessageRequest, Message } from '../generated/types.gen.js';
+import type { ProviderConfig } from '../config/schema.js';
+
+/** One server-sent event, as written on the wire: `event: <event>\ndata: <data>\n\n`. */
+export interface SseFrame {
+  event: string;
+  /** The JSON text of the event, exactly as it goes to the client. */
+  data: string;
+}
+
+/** The credential an attempt uses upstream. */
+export interface AttemptKey {
+  /** Stable, non-secret id for logs and cooldowns (e.g. "anthropic#0"). */
+  id: string;
+  /** The secret; undefined when the client's own credential is forwarded. */
+  value?: string;
+}
+
+/** What a provider needs to know about the request besides its body. */
+export interface AttemptContext {
+  /** Upstream model id (the part after "provider/"). */
+  model: string;
+  key: AttemptKey;
+  /** Client headers that matter upstream (anthropic-version, anthropic-beta, client auth). */
+  clientHeaders: ClientHeaders;
+  signal: AbortSignal;
+  requestId: string;
+}
+
+export interface ClientHeaders {
+  anthropicVersion?: string;
+  anthropicBeta?: string;
+  /** The client's own credential, forwarded only when a provider has no keys. */
+  apiKey?: string;
+  authorization?: string;
+}
+
+export interface MessageResult {
+  message: Message;
+  /** The upstream's JSON text when it can be relayed as it is. */
+  raw?: string;
+  /** Extra response headers for the client (e.g. x-bf-dropped). */
+  headers?: Record<string, string>;
+}
+
+export interface StreamResult {
+  /** Anthropic stream events. The iterator throws a GatewayError if the upstream fails mid-stream. */
+  events: AsyncIterable<SseFrame>;
+  headers?: Record<string, string>;
+}
+
+/** A configured upstream: one wire format, one base URL, one set of keys. */
+export interface Provider {
+  readonly name: string;
+  readonly type: ProviderConfig['type'];
+  readonly config: ProviderConfig;
+  createMessage(body: CreateMessageRequest, ctx: AttemptContext): Promise<MessageResult>;
+  /** Resolves once the upstream has answered 2xx; rejects with a GatewayError before that. */
+  streamMessage(body: CreateMessageRequest, ctx: AttemptContext): Promise<StreamResult>;
+  countTokens(body: CountTokensRequest, ctx: AttemptContext): Promise<{ input_tokens: number }>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,52 @@
+import { GatewayError } from '../errors.js';
+import type { Provider } from '../providers/types.js';
+
+/** Where one attempt goes: a provider and the model id it knows. */
+export interface RouteTarget {
+  provider: Provider;
+  model: string;
+  /** "provider/model", as clients write it. */
+  label: string;
+}
+
+export interface ModelResolver {
+  providers: ReadonlyMap<string, Provider>;
+  defaultProvider?: string;
+}
+
+/**
+ * "provider/model" → that provider and model; the model part may itself contain slashes
+ * ("openrouter/meta-llama/llama-3"). A bare name goes to the default provider.
+ */
+export function resolveModel(resolver: ModelResolver, model: string, field = 'model'): RouteTarget {
+  const slash = model.indexOf('/');
+  if (slash > 0) {
+    const name = model.slice(0, slash);
+    const provider = resolver.providers.get(name);
+    const upstreamModel = model.slice(slash + 1);
+    if (provider && upstreamModel) return { provider, model: upstreamModel, label: model };
+    if (!provider && !resolver.defaultProvider) {
+      throw new GatewayError(
+        400,
+        `${field}: unknown provider "${name}" in "${model}"; configured providers: ${[...resolver.providers.keys()].join(', ')}`,
+      );
+    }
+    if (!provider) {
+      throw new GatewayError(
+        400,
+        `${field}: unknown provider "${name}" in "${model}"; configured providers: ${[...resolver.providers.keys()].join(', ')}` +
+          ` (a model id containing "/" needs its provider prefix, e.g. "${resolver.defaultProvider}/${model}")`,
+      );
+    }
+    throw new GatewayError(400, `${field}: "${model}" names no model after the provider`);
+  }
+  const fallbackName = resolver.defaultProvider ?? (resolver.providers.size === 1 ? [...resolver.providers.keys()][0] : undefined);
+  const provider = fallbackName === undefined ? undefined : resolver.providers.get(fallbackName);
+  if (!provider) {
+    throw new GatewayError(
+      400,
+      `${field}: "${model}" has no provider prefix and no default_provider is configured; use "provider/model" with one of: ${[...resolver.providers.keys()].join(', ')}`,
+    );
+  }
+  return { provider, model, label: `${provider.name}/${model}` };
+}

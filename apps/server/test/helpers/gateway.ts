@@ -1,0 +1,43 @@
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { pino } from 'pino';
+import { createGateway, type Gateway } from '../../src/app.js';
+import { parseConfig } from '../../src/config/load.js';
+import type { ConfigInput } from '../../src/config/schema.js';
+
+export interface RunningGateway {
+  /** e.g. http://127.0.0.1:PORT */
+  url: string;
+  /** baseURL for the official Anthropic SDK: url + "/anthropic". */
+  anthropicBaseUrl: string;
+  gateway: Gateway;
+  server: Server;
+  close(): Promise<void>;
+}
+
+/** Starts the real gateway on a random 127.0.0.1 port with the given config (validated like a file). */
+export async function startGateway(
+  config: Omit<ConfigInput, 'listen'> & { listen?: ConfigInput['listen'] },
+  opts: { pingIntervalMs?: number; env?: Record<string, string | undefined> } = {},
+): Promise<RunningGateway> {
+  const parsed = parseConfig({ log_level: 'silent', ...config, listen: { host: '127.0.0.1', port: 0 } }, opts.env ?? process.env);
+  const gateway = createGateway(parsed, { logger: pino({ level: 'silent' }), pingIntervalMs: opts.pingIntervalMs });
+  const server = gateway.app.listen(0, '127.0.0.1');
+  await new Promise<void>((resolve, reject) => {
+    server.once('listening', resolve);
+    server.once('error', reject);
+  });
+  const { port } = server.address() as AddressInfo;
+  const url = `http://127.0.0.1:${port}`;
+  return {
+    url,
+    anthropicBaseUrl: `${url}/anthropic`,
+    gateway,
+    server,
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await gateway.close();
+    },
+  };
+}
