@@ -1,0 +1,104 @@
+import type { ServerResponse } from 'node:http';
+import type { FakeReply } from './types.js';
+
+/** What sending a reply needs from the server that owns the socket. */
+export interface ReplyContext {
+  /** Runs `fn` after `ms`; the server cancels pending calls when it closes. */
+  later(ms: number | undefined, fn: () => void): void;
+  /** Headers every response of this fake carries (e.g. a request id). */
+  baseHeaders(): Record<string, string>;
+}
+
+const SSE_HEADERS = { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' };
+
+export function sendReply(res: ServerResponse, reply: FakeReply, ctx: ReplyContext): void {
+  switch (reply.kind) {
+    case 'json':
+      ctx.later(reply.delayMs, () => {
+        if (res.destroyed) return;
+        const body = JSON.stringify(reply.body) ?? 'null';
+        res.writeHead(reply.status ?? 200, {
+          ...ctx.baseHeaders(),
+          'content-type': 'application/json',
+          'content-length': String(Buffer.byteLength(body)),
+          ...reply.headers,
+        });
+        res.end(body);
+      });
+      return;
+    case 'raw':
+      res.writeHead(reply.status, {
+        ...ctx.baseHeaders(),
+        'content-length': String(Buffer.byteLength(reply.body)),
+        ...reply.headers,
+      });
+      res.end(reply.body);
+      return;
+    case 'sse':
+      ctx.later(reply.delayMs, () => sendSse(res, reply, ctx));
+      return;
+    case 'reset':
+      resetSocket(res);
+      return;
+    case 'hang':
+      // Never answer: the socket stays open until the client leaves or the fake closes.
+      return;
+  }
+}
+
+/** Answers with a plain 500 when a scripted responder throws, so the test sees the failure. */
+export function sendResponderFailure(res: ServerResponse, err: unknown): void {
+  if (res.headersSent || res.destroyed) return;
+  const body = `fake upstream responder failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}`;
+  res.writeHead(500, { 'content-type': 'text/plain', 'content-length': String(Buffer.byteLength(body)) });
+  res.end(body);
+}
+
+function resetSocket(res: ServerResponse): void {
+  const socket = res.socket;
+  if (!socket) return;
+  // A TCP RST is what a crashed or overloaded upstream looks like; fall back to a plain close.
+  if (typeof socket.resetAndDestroy === 'function') socket.resetAndDestroy();
+  else socket.destroy();
+}
+
+type SseReply = Extract<FakeReply, { kind: 'sse' }>;
+
+function sendSse(res: ServerResponse, reply: SseReply, ctx: ReplyContext): void {
+  if (res.destroyed) return;
+  res.writeHead(reply.status ?? 200, { ...ctx.baseHeaders(), ...SSE_HEADERS, ...reply.headers });
+  const frames = reply.events;
+  const cut = reply.cutAfter ?? Infinity;
+  const stall = reply.stallAfter ?? Infinity;
+  const count = Math.min(frames.length, cut, stall);
+  const finish = () => {
+    if (res.destroyed) return;
+    if (cut <= frames.length && cut <= stall) afterFlush(res, () => res.socket?.destroy());
+    else if (stall <= frames.length) return; // stalled: keep the socket open, write nothing more
+    else res.end();
+  };
+
+  if (!reply.chunkDelayMs && !reply.firstChunkDelayMs) {
+    if (count > 0) res.write(count === frames.length ? frames.join('') : frames.slice(0, count).join(''));
+    else res.flushHeaders();
+    finish();
+    return;
+  }
+
+  res.flushHeaders();
+  let sent = 0;
+  const next = () => {
+    if (res.destroyed) return;
+    if (sent >= count) return finish();
+    res.write(frames[sent++]);
+    ctx.later(reply.chunkDelayMs, next);
+  };
+  ctx.later(reply.firstChunkDelayMs, next);
+}
+
+/** Runs `fn` once everything written so far has left the socket, so a cut never swallows frames already sent. */
+function afterFlush(res: ServerResponse, fn: () => void): void {
+  const socket = res.socket;
+  if (!socket || socket.destroyed) return fn();
+  socket.write('', () => fn());
+}
