@@ -1,0 +1,96 @@
+import { describe, expect, it } from 'vitest';
+import { configFromEnv, parseConfig } from './load.js';
+import { OPENAI_PRESETS } from './presets.js';
+
+describe('openai presets by provider name', () => {
+  it('`groq: { type: openai }` gets the Groq URL and GROQ_API_KEY, read at load time', () => {
+    const config = parseConfig({ providers: { groq: { type: 'openai' } } }, { GROQ_API_KEY: 'gsk-1' });
+    expect(config.providers.groq).toMatchObject({
+      type: 'openai',
+      base_url: 'https://api.groq.com/openai/v1',
+      keys: [{ value: 'gsk-1', weight: 1 }],
+      max_tokens_field: 'max_completion_tokens',
+      drop_unsupported: false,
+    });
+  });
+
+  it('fields the entry sets win over the preset', () => {
+    const config = parseConfig(
+      { providers: { openai: { type: 'openai', base_url: 'http://127.0.0.1:9/v1', keys: [{ value: 'mine' }], max_tokens_field: 'max_tokens' } } },
+      { OPENAI_API_KEY: 'from-env' },
+    );
+    expect(config.providers.openai).toMatchObject({ base_url: 'http://127.0.0.1:9/v1', keys: [{ value: 'mine' }], max_tokens_field: 'max_tokens' });
+  });
+
+  it('Mistral: max_tokens and the fields it refuses', () => {
+    const config = parseConfig({ providers: { mistral: { type: 'openai' } } }, { MISTRAL_API_KEY: 'm' });
+    expect(config.providers.mistral).toMatchObject({ max_tokens_field: 'max_tokens', omit_params: ['stream_options', 'user', 'reasoning_effort'] });
+  });
+
+  it('a local preset needs no key', () => {
+    const config = parseConfig({ providers: { ollama: { type: 'openai' } } }, {});
+    expect(config.providers.ollama).toMatchObject({ base_url: 'http://127.0.0.1:11434/v1', keys: [] });
+  });
+
+  it('every preset has a base URL or a variable for it, and a key variable', () => {
+    for (const [name, preset] of Object.entries(OPENAI_PRESETS)) {
+      expect(preset.key_env, name).toMatch(/^[A-Z_]+$/);
+      expect(preset.base_url_env, name).toMatch(/^[A-Z_]+$/);
+      if (preset.base_url) expect(() => new URL(preset.base_url!), name).not.toThrow();
+    }
+    expect(Object.keys(OPENAI_PRESETS)).toEqual(
+      expect.arrayContaining(['openai', 'groq', 'mistral', 'deepseek', 'together', 'fireworks', 'openrouter', 'xai', 'ollama', 'vllm', 'lmstudio']),
+    );
+  });
+
+  it('an openai provider that is not a preset must name its base_url', () => {
+    expect(() => parseConfig({ providers: { mine: { type: 'openai', keys: [{ value: 'k' }] } } }, {})).toThrow(
+      /providers\.mine\.base_url: required for type openai \("mine" is not a built-in preset/,
+    );
+  });
+
+  it('anthropic-type entries are never touched by presets, and azure is only for openai', () => {
+    const config = parseConfig({ providers: { openai: { type: 'anthropic' } } }, { OPENAI_API_KEY: 'x' });
+    expect(config.providers.openai).toMatchObject({ type: 'anthropic', keys: [] });
+    expect(config.providers.openai!.base_url).toBeUndefined();
+    expect(() => parseConfig({ providers: { a: { type: 'anthropic', azure: { api_version: 'v' } } } }, {})).toThrow(/providers\.a\.azure: only for type openai/);
+  });
+
+  it('azure: endpoint and key from AZURE_OPENAI_*, default api-version', () => {
+    const config = parseConfig({ providers: { azure: { type: 'openai' } } }, { AZURE_OPENAI_API_KEY: 'az', AZURE_OPENAI_ENDPOINT: 'https://res.openai.azure.com' });
+    expect(config.providers.azure).toMatchObject({ base_url: 'https://res.openai.azure.com', keys: [{ value: 'az' }], azure: { api_version: '2024-10-21' } });
+    expect(() => parseConfig({ providers: { azure: { type: 'openai' } } }, {})).toThrow(/providers\.azure\.base_url: required \(set it, or AZURE_OPENAI_ENDPOINT\)/);
+  });
+
+  it('rejects unknown provider fields and bad values, naming them', () => {
+    expect(() => parseConfig({ providers: { openai: { type: 'openai', max_tokens_field: 'tokens' } } }, {})).toThrow(/providers\.openai\.max_tokens_field/);
+    expect(() => parseConfig({ providers: { openai: { type: 'openai', drop_unsupported: 'yes' } } }, {})).toThrow(/providers\.openai\.drop_unsupported/);
+  });
+});
+
+describe('zero-config presets', () => {
+  it('each preset whose key variable is set becomes a provider', () => {
+    const config = configFromEnv({ GROQ_API_KEY: 'gsk', OPENAI_API_KEY: 'sk' });
+    expect(Object.keys(config.providers).sort()).toEqual(['anthropic', 'groq', 'openai']);
+    expect(config.providers.groq).toMatchObject({ type: 'openai', base_url: 'https://api.groq.com/openai/v1', keys: [{ value: 'gsk' }] });
+    expect(config.default_provider).toBe('anthropic');
+  });
+
+  it('local servers are switched on by <NAME>_BASE_URL, which also overrides a hosted preset URL', () => {
+    const config = configFromEnv({ OLLAMA_BASE_URL: 'http://127.0.0.1:11434/v1', OPENAI_API_KEY: 'sk', OPENAI_BASE_URL: 'http://127.0.0.1:4000/v1' });
+    expect(config.providers.ollama).toMatchObject({ base_url: 'http://127.0.0.1:11434/v1', keys: [] });
+    expect(config.providers.openai).toMatchObject({ base_url: 'http://127.0.0.1:4000/v1' });
+    expect(config.providers.vllm).toBeUndefined();
+  });
+
+  it('azure needs both its key and its endpoint', () => {
+    expect(configFromEnv({ AZURE_OPENAI_API_KEY: 'a' }).providers.azure).toBeUndefined();
+    expect(configFromEnv({ AZURE_OPENAI_API_KEY: 'a', AZURE_OPENAI_ENDPOINT: 'https://r.openai.azure.com', AZURE_OPENAI_API_VERSION: '2025-01-01-preview' }).providers.azure).toMatchObject({
+      azure: { api_version: '2025-01-01-preview' },
+    });
+  });
+
+  it('nothing set: only anthropic', () => {
+    expect(Object.keys(configFromEnv({}).providers)).toEqual(['anthropic']);
+  });
+});

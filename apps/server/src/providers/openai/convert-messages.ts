@@ -1,0 +1,184 @@
+import type {
+  ContentBlockSourceContent,
+  DocumentBlockParam,
+  ImageBlockParam,
+  InputContentBlock,
+  InputMessage,
+  SystemPrompt,
+  ToolResultBlockParam,
+} from '../../generated/types.gen.js';
+import type { OpenAIContentPart, OpenAIMessage, OpenAIToolCall } from './openai-types.js';
+import type { ToolNameMap } from './tool-names.js';
+import type { UnsupportedFeatures } from './unsupported.js';
+
+/** Text blocks that become one OpenAI string are joined with this. */
+const JOIN = '\n';
+
+/** Prefix of a tool message whose result had `is_error: true`, so the model knows the call failed. */
+export const TOOL_ERROR_PREFIX = 'Error: ';
+
+/**
+ * Anthropic system + messages → OpenAI messages.
+ * - `system` (string or text blocks) → one leading `system` message; empty → none.
+ * - user text/image blocks → content (a plain string when it is all text, for servers that only take
+ *   strings; parts when there is an image); base64 images → `data:` URLs.
+ * - assistant text → `content`, `tool_use` → `tool_calls` (input as a JSON string); thinking and
+ *   redacted_thinking blocks are dropped (OpenAI cannot take them back).
+ * - `tool_result` → one `tool` message each, in order, right after the assistant turn; block arrays
+ *   are joined text; images (which a `tool` message cannot carry) and the user's own blocks of that
+ *   message go into a user message after all the tool messages.
+ * Nothing empty is sent: no empty text part, no empty content array, no message without content.
+ */
+export function convertMessages(
+  system: SystemPrompt | undefined,
+  messages: readonly InputMessage[],
+  names: ToolNameMap,
+  unsupported: UnsupportedFeatures,
+): OpenAIMessage[] {
+  const out: OpenAIMessage[] = [];
+  const systemText = typeof system === 'string' ? system : joinTexts((system ?? []).map((b) => b.text));
+  if (systemText) out.push({ role: 'system', content: systemText });
+  for (const message of messages) {
+    const blocks: InputContentBlock[] = typeof message.content === 'string' ? [{ type: 'text', text: message.content }] : message.content;
+    if (message.role === 'assistant') {
+      const assistant = convertAssistant(blocks, names, unsupported);
+      if (assistant) out.push(assistant);
+    } else {
+      out.push(...convertUser(blocks, unsupported));
+    }
+  }
+  return out;
+}
+
+function convertAssistant(blocks: readonly InputContentBlock[], names: ToolNameMap, unsupported: UnsupportedFeatures): OpenAIMessage | undefined {
+  const texts: string[] = [];
+  const toolCalls: OpenAIToolCall[] = [];
+  for (const block of blocks) {
+    switch (block.type) {
+      case 'text':
+        texts.push(block.text);
+        break;
+      case 'tool_use':
+        toolCalls.push({
+          id: block.id,
+          type: 'function',
+          function: { name: names.toUpstream(block.name), arguments: JSON.stringify(block.input ?? {}) },
+        });
+        break;
+      case 'thinking':
+      case 'redacted_thinking':
+        break;
+      default:
+        unsupported.add(block.type);
+    }
+  }
+  const content = joinTexts(texts);
+  if (!content && toolCalls.length === 0) return undefined;
+  return toolCalls.length > 0 ? { role: 'assistant', content: content || null, tool_calls: toolCalls } : { role: 'assistant', content };
+}
+
+function convertUser(blocks: readonly InputContentBlock[], unsupported: UnsupportedFeatures): OpenAIMessage[] {
+  const toolMessages: OpenAIMessage[] = [];
+  const toolImages: OpenAIContentPart[] = [];
+  const parts: OpenAIContentPart[] = [];
+  for (const block of blocks) {
+    switch (block.type) {
+      case 'tool_result': {
+        const { text, images } = convertToolResult(block, unsupported);
+        toolMessages.push({ role: 'tool', tool_call_id: block.tool_use_id, content: text });
+        if (images.length > 0) toolImages.push({ type: 'text', text: `Image${images.length > 1 ? 's' : ''} returned by tool call ${block.tool_use_id}:` }, ...images);
+        break;
+      }
+      case 'thinking':
+      case 'redacted_thinking':
+        break;
+      default:
+        parts.push(...convertContentBlock(block, unsupported));
+    }
+  }
+  const userParts = [...toolImages, ...parts];
+  return userParts.length > 0 ? [...toolMessages, { role: 'user', content: asUserContent(userParts) }] : toolMessages;
+}
+
+/**
+ * A tool_result's content as the text of a `tool` message plus the images that must follow it in a
+ * user message. `is_error` prefixes the text with "Error: ". A result with images says so in its
+ * text, so the model looks for them.
+ */
+function convertToolResult(block: ToolResultBlockParam, unsupported: UnsupportedFeatures): { text: string; images: OpenAIContentPart[] } {
+  const texts: string[] = [];
+  const images: OpenAIContentPart[] = [];
+  if (typeof block.content === 'string') {
+    texts.push(block.content);
+  } else {
+    for (const inner of block.content ?? []) {
+      for (const part of convertContentBlock(inner as InputContentBlock, unsupported)) {
+        if (part.type === 'text') texts.push(part.text);
+        else images.push(part);
+      }
+    }
+  }
+  let text = joinTexts(texts);
+  if (images.length > 0) {
+    const note = `[${images.length} image${images.length > 1 ? 's' : ''} attached in the next user message]`;
+    text = text ? `${text}${JOIN}${note}` : note;
+  }
+  if (block.is_error) text = `${TOOL_ERROR_PREFIX}${text}`.trimEnd();
+  return { text, images };
+}
+
+/** A user-side content block (also inside tool_result and content documents) → content parts. */
+function convertContentBlock(block: InputContentBlock | ContentBlockSourceContent, unsupported: UnsupportedFeatures): OpenAIContentPart[] {
+  switch (block.type) {
+    case 'text':
+      return block.text ? [{ type: 'text', text: block.text }] : [];
+    case 'image':
+      return convertImage(block, unsupported);
+    case 'document':
+      return convertDocument(block, unsupported);
+    default:
+      unsupported.add(block.type);
+      return [];
+  }
+}
+
+function convertImage(block: ImageBlockParam, unsupported: UnsupportedFeatures): OpenAIContentPart[] {
+  const source = block.source;
+  if (source.type === 'base64') return [{ type: 'image_url', image_url: { url: `data:${source.media_type};base64,${source.data}` } }];
+  if (source.type === 'url') return [{ type: 'image_url', image_url: { url: source.url } }];
+  unsupported.add('image_file');
+  return [];
+}
+
+/**
+ * Plain-text and content documents are text the model can read: their title, context and text
+ * become text parts. PDFs (base64, url or Files API) have no Chat Completions equivalent across
+ * compatible servers: unsupported.
+ */
+function convertDocument(block: DocumentBlockParam, unsupported: UnsupportedFeatures): OpenAIContentPart[] {
+  const source = block.source;
+  const header = [block.title, block.context].filter((s): s is string => typeof s === 'string' && s !== '');
+  const headerParts: OpenAIContentPart[] = header.map((text) => ({ type: 'text', text }));
+  if (source.type === 'text') return source.data ? [...headerParts, { type: 'text', text: source.data }] : headerParts;
+  if (source.type === 'content') {
+    const inner =
+      typeof source.content === 'string'
+        ? source.content
+          ? [{ type: 'text' as const, text: source.content }]
+          : []
+        : source.content.flatMap((b) => convertContentBlock(b, unsupported));
+    return [...headerParts, ...inner];
+  }
+  unsupported.add('document');
+  return [];
+}
+
+/** All text → one string (compatible servers that reject part arrays take it); with images → parts. */
+function asUserContent(parts: OpenAIContentPart[]): string | OpenAIContentPart[] {
+  if (parts.every((p) => p.type === 'text')) return joinTexts(parts.map((p) => (p as { text: string }).text));
+  return parts;
+}
+
+function joinTexts(texts: readonly string[]): string {
+  return texts.filter((t) => t !== '').join(JOIN);
+}

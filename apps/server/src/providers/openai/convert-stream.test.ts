@@ -1,0 +1,332 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { GatewayError } from '../../errors.js';
+import type { Message, MessageStreamEvent } from '../../generated/types.gen.js';
+import { SseParser } from '../sse-parser.js';
+import { OpenAIStreamConverter, type StreamContext } from './convert-stream.js';
+import type { OpenAIChatChunk } from './openai-types.js';
+import { ToolNameMap } from './tool-names.js';
+
+const target = { provider: 'openai', model: 'gpt-4o' };
+
+function fixture(name: string): string {
+  return readFileSync(new URL(`./__fixtures__/${name}`, import.meta.url), 'utf8');
+}
+
+/** Feeds SSE text to the converter in pieces of `step` bytes, as the network would, then ends the body. */
+function replay(text: string, ctx: Partial<StreamContext> = {}, step = 37): MessageStreamEvent[] {
+  const converter = new OpenAIStreamConverter({ target, toolNames: new ToolNameMap(), ...ctx });
+  const parser = new SseParser();
+  const events: MessageStreamEvent[] = [];
+  const collect = (frames: { event: string; data: string }[]) => {
+    for (const f of frames) {
+      const ev = JSON.parse(f.data) as MessageStreamEvent;
+      expect(f.event).toBe(ev.type);
+      events.push(ev);
+    }
+  };
+  const bytes = Buffer.from(text);
+  for (let i = 0; i < bytes.length; i += step) {
+    for (const ev of parser.push(bytes.subarray(i, i + step))) collect(converter.pushData(ev.data, ev.event));
+  }
+  for (const ev of parser.flush()) collect(converter.pushData(ev.data, ev.event));
+  collect(converter.end('eof'));
+  return events;
+}
+
+/** Runs the converter on parsed chunks, then [DONE]. */
+function run(chunks: OpenAIChatChunk[], ctx: Partial<StreamContext> = {}): MessageStreamEvent[] {
+  const text = chunks.map((c) => `data: ${JSON.stringify(c)}\n\n`).join('') + 'data: [DONE]\n\n';
+  return replay(text, ctx);
+}
+
+/** The Anthropic event-order rules: one message_start first, blocks 0..n-1 one at a time, delta then stop last. */
+function checkOrder(events: MessageStreamEvent[]): void {
+  expect(events[0]?.type).toBe('message_start');
+  expect(events.filter((e) => e.type === 'message_start')).toHaveLength(1);
+  let open: number | undefined;
+  let next = 0;
+  for (const ev of events.slice(1, -2)) {
+    if (ev.type === 'content_block_start') {
+      expect(open).toBeUndefined();
+      expect(ev.index).toBe(next);
+      open = ev.index;
+    } else if (ev.type === 'content_block_delta') {
+      expect(ev.index).toBe(open);
+    } else if (ev.type === 'content_block_stop') {
+      expect(ev.index).toBe(open);
+      open = undefined;
+      next++;
+    } else {
+      throw new Error(`unexpected ${ev.type} between blocks`);
+    }
+  }
+  expect(open).toBeUndefined();
+  expect(events.at(-2)?.type).toBe('message_delta');
+  expect(events.at(-1)?.type).toBe('message_stop');
+}
+
+/** Builds the final message the way the SDK's MessageStream does. */
+function accumulate(events: MessageStreamEvent[]): Message {
+  let message: Message | undefined;
+  const json: string[] = [];
+  for (const ev of events) {
+    switch (ev.type) {
+      case 'message_start':
+        message = structuredClone(ev.message);
+        break;
+      case 'content_block_start':
+        message!.content.push(structuredClone(ev.content_block));
+        json[ev.index] = '';
+        break;
+      case 'content_block_delta': {
+        const block = message!.content[ev.index] as any;
+        if (ev.delta.type === 'text_delta') block.text += ev.delta.text;
+        if (ev.delta.type === 'thinking_delta') block.thinking += ev.delta.thinking;
+        if (ev.delta.type === 'input_json_delta') json[ev.index] += ev.delta.partial_json;
+        break;
+      }
+      case 'content_block_stop': {
+        const block = message!.content[ev.index] as any;
+        if (block.type === 'tool_use' && json[ev.index]) block.input = JSON.parse(json[ev.index]!);
+        break;
+      }
+      case 'message_delta':
+        message!.stop_reason = ev.delta.stop_reason;
+        message!.stop_sequence = ev.delta.stop_sequence;
+        Object.assign(message!.usage, ev.usage);
+        break;
+    }
+  }
+  return message!;
+}
+
+describe('OpenAIStreamConverter on recorded streams', () => {
+  it('text (OpenAI, usage-only final chunk)', () => {
+    const events = replay(fixture('openai-text.chunks.txt'));
+    checkOrder(events);
+    expect(events[0]).toMatchObject({
+      type: 'message_start',
+      message: { id: 'msg_chatcmpl-BkG1rT7sY2xq9mWn3Lp8aZ0uVc4Ed', model: 'gpt-4o-2024-08-06', content: [], stop_reason: null },
+    });
+    // no block for the empty first delta: the text block opens with the first real text
+    expect(events[1]).toEqual({ type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } });
+    expect(events[2]).toEqual({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'Hello' } });
+    const message = accumulate(events);
+    expect(message.content).toEqual([{ type: 'text', text: 'Hello! How can I help you today?' }]);
+    expect(events.at(-2)).toEqual({
+      type: 'message_delta',
+      delta: { stop_reason: 'end_turn', stop_sequence: null },
+      usage: { input_tokens: 19, output_tokens: 10, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 },
+    });
+  });
+
+  it('holds message_delta until the usage chunk that follows finish_reason', () => {
+    const converter = new OpenAIStreamConverter({ target, toolNames: new ToolNameMap() });
+    const base = { id: 'x', model: 'gpt-4o' };
+    converter.push({ ...base, choices: [{ index: 0, delta: { content: 'Hi' }, finish_reason: null }] });
+    const atFinish = converter.push({ ...base, choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] });
+    expect(atFinish.map((f) => f.event)).toEqual(['content_block_stop']);
+    const atUsage = converter.push({ ...base, choices: [], usage: { prompt_tokens: 3, completion_tokens: 1 } });
+    expect(atUsage.map((f) => f.event)).toEqual(['message_delta', 'message_stop']);
+    expect(converter.complete).toBe(true);
+    expect(converter.pushData('[DONE]')).toEqual([]);
+  });
+
+  it('parallel tool calls (OpenAI, one after the other) stream live, each its own block, cached tokens', () => {
+    const events = replay(fixture('openai-parallel-tools.chunks.txt'));
+    checkOrder(events);
+    const starts = events.filter((e) => e.type === 'content_block_start');
+    expect(starts.map((e) => (e as any).content_block)).toEqual([
+      { type: 'tool_use', id: 'call_7Qm1YbE3nXoKc2sVd9TfLh0R', name: 'get_weather', input: {} },
+      { type: 'tool_use', id: 'call_Rk4pZ8vN2cJw6TgHq1XbEa5M', name: 'get_weather', input: {} },
+    ]);
+    // the first call's fragments went out as they came, before the second call began
+    const firstStop = events.findIndex((e) => e.type === 'content_block_stop');
+    const firstDeltas = events.slice(0, firstStop).filter((e) => e.type === 'content_block_delta');
+    expect(firstDeltas.map((e) => (e as any).delta.partial_json)).toEqual(['{"lo', 'cation', '": "Par', 'is, FR"}']);
+    const message = accumulate(events);
+    expect(message.content.map((b) => (b as any).input)).toEqual([{ location: 'Paris, FR' }, { location: 'Tokyo, JP' }]);
+    expect(message.stop_reason).toBe('tool_use');
+    expect(message.usage).toEqual({ input_tokens: 62, output_tokens: 52, cache_creation_input_tokens: 0, cache_read_input_tokens: 1280 });
+  });
+
+  it('interleaved parallel tool calls never mix: the others are buffered and flushed in index order', () => {
+    const events = replay(fixture('vllm-interleaved-tools.chunks.txt'));
+    checkOrder(events);
+    const message = accumulate(events);
+    expect(message.content).toEqual([
+      { type: 'text', text: 'Checking both files.' },
+      { type: 'tool_use', id: 'chatcmpl-tool-a1', name: 'read_file', input: { path: 'src/a.ts' } },
+      { type: 'tool_use', id: 'chatcmpl-tool-b2', name: 'read_file', input: { path: 'src/b.ts' } },
+    ]);
+    // each input_json_delta belongs to the block it is sent to
+    const deltasByBlock = new Map<number, string>();
+    for (const e of events) if (e.type === 'content_block_delta' && e.delta.type === 'input_json_delta') deltasByBlock.set(e.index, (deltasByBlock.get(e.index) ?? '') + e.delta.partial_json);
+    expect([...deltasByBlock.values()]).toEqual(['{"path": "src/a.ts"}', '{"path": "src/b.ts"}']);
+    expect(message.stop_reason).toBe('tool_use');
+  });
+
+  it('reasoning_content (DeepSeek) → a thinking block first; usage in the finish chunk ends the stream there', () => {
+    const events = replay(fixture('deepseek-reasoning.chunks.txt'));
+    checkOrder(events);
+    const message = accumulate(events);
+    expect(message.content).toEqual([
+      { type: 'thinking', thinking: 'The user asks for 17 * 23. 17*23 = 391.', signature: '' },
+      { type: 'text', text: '17 × 23 = **391**' },
+    ]);
+    expect(message.model).toBe('deepseek-reasoner');
+    expect(message.usage).toEqual({ input_tokens: 20, output_tokens: 61, cache_creation_input_tokens: 0, cache_read_input_tokens: 64 });
+  });
+
+  it('`reasoning` (OpenRouter), comment lines, and no [DONE]: finalised when the body ends', () => {
+    const events = replay(fixture('openrouter-reasoning-no-done.chunks.txt'));
+    checkOrder(events);
+    const message = accumulate(events);
+    expect(message.content).toEqual([
+      { type: 'thinking', thinking: 'Short question.', signature: '' },
+      { type: 'text', text: 'Paris.' },
+    ]);
+    expect(message.stop_reason).toBe('end_turn');
+    expect(message.usage).toMatchObject({ input_tokens: 15, output_tokens: 9 });
+  });
+
+  it('a stop sequence the upstream reports (vLLM stop_reason) → stop_sequence and the string', () => {
+    const events = replay(fixture('vllm-stop-sequence.chunks.txt'), { stopSequences: ['END', '###'] });
+    checkOrder(events);
+    expect(events.at(-2)).toMatchObject({ delta: { stop_reason: 'stop_sequence', stop_sequence: 'END' }, usage: { input_tokens: 30, output_tokens: 7 } });
+  });
+
+  it('a stop sequence kept at the end of the text → stop_sequence', () => {
+    const base = { id: 'x', model: 'm' };
+    const events = run(
+      [
+        { ...base, choices: [{ index: 0, delta: { content: 'a b ST' }, finish_reason: null }] },
+        { ...base, choices: [{ index: 0, delta: { content: 'OP' }, finish_reason: 'stop' }] },
+      ],
+      { stopSequences: ['STOP'] },
+    );
+    expect(events.at(-2)).toMatchObject({ delta: { stop_reason: 'stop_sequence', stop_sequence: 'STOP' } });
+  });
+
+  it('Groq: text-less tool call with usage in x_groq', () => {
+    const events = replay(fixture('groq-tool-call.chunks.txt'));
+    checkOrder(events);
+    const message = accumulate(events);
+    expect(message.content).toEqual([{ type: 'tool_use', id: 'call_x7k2', name: 'search_docs', input: { query: 'rate limits', top_k: 3 } }]);
+    expect(message.usage).toMatchObject({ input_tokens: 260, output_tokens: 24 });
+  });
+
+  it('a cut stream (no finish_reason, no [DONE]) throws instead of ending cleanly', () => {
+    let thrown: unknown;
+    try {
+      replay(fixture('openai-cut.chunks.txt'));
+    } catch (err) {
+      thrown = err;
+    }
+    expect(thrown).toBeInstanceOf(GatewayError);
+    expect((thrown as GatewayError).status).toBe(502);
+    expect((thrown as GatewayError).message).toMatch(/cut off/);
+  });
+
+  it('an in-stream error chunk throws a GatewayError with its message', () => {
+    expect(() => replay(fixture('openrouter-error.chunks.txt'))).toThrow(/Provider returned error/);
+  });
+
+  it('a chunk that is not JSON throws (part of the answer would be lost)', () => {
+    const converter = new OpenAIStreamConverter({ target, toolNames: new ToolNameMap() });
+    converter.push({ id: 'x', choices: [{ index: 0, delta: { content: 'a' } }] });
+    expect(() => converter.pushData('{"id": "x", "choices": [')).toThrow(GatewayError);
+  });
+
+  it('an empty body is an error, not an empty message', () => {
+    const converter = new OpenAIStreamConverter({ target, toolNames: new ToolNameMap() });
+    expect(() => converter.end('eof')).toThrow(/before its first chunk/);
+  });
+});
+
+describe('OpenAIStreamConverter edge cases', () => {
+  const base = { id: 'c1', model: 'm' };
+  const delta = (d: object, finish: string | null = null) => ({ ...base, choices: [{ index: 0, delta: d, finish_reason: finish }] });
+
+  it('restores shortened tool names', () => {
+    const names = new ToolNameMap();
+    const long = 'mcp__server__'.padEnd(90, 'x');
+    const short = names.toUpstream(long);
+    const events = run([delta({ tool_calls: [{ index: 0, id: 'call_1', function: { name: short, arguments: '{}' } }] }), delta({}, 'tool_calls')], { toolNames: names });
+    expect(accumulate(events).content).toEqual([{ type: 'tool_use', id: 'call_1', name: long, input: {} }]);
+  });
+
+  it('stop WITH tool calls → tool_use', () => {
+    const events = run([delta({ tool_calls: [{ index: 0, id: 'call_1', function: { name: 'f', arguments: '{"a":1}' } }] }), delta({}, 'stop')]);
+    expect(accumulate(events).stop_reason).toBe('tool_use');
+  });
+
+  it('content_filter → refusal; length → max_tokens', () => {
+    expect(accumulate(run([delta({ content: 'partial' }), delta({}, 'content_filter')])).stop_reason).toBe('refusal');
+    expect(accumulate(run([delta({ content: 'partial' }), delta({}, 'length')])).stop_reason).toBe('max_tokens');
+  });
+
+  it('a refusal delta becomes text and stop_reason refusal', () => {
+    const message = accumulate(run([delta({ refusal: "I can't help" }), delta({ refusal: ' with that.' }), delta({}, 'stop')]));
+    expect(message.content).toEqual([{ type: 'text', text: "I can't help with that." }]);
+    expect(message.stop_reason).toBe('refusal');
+  });
+
+  it('tool call deltas without index (Gemini, Ollama) are told apart by id', () => {
+    const events = run([
+      delta({ tool_calls: [{ id: 'a', function: { name: 'f', arguments: '{"x":' } }] }),
+      delta({ tool_calls: [{ function: { arguments: '1}' } }] }),
+      delta({ tool_calls: [{ id: 'b', function: { name: 'g', arguments: '{}' } }] }),
+      delta({}, 'tool_calls'),
+    ]);
+    checkOrder(events);
+    expect(accumulate(events).content).toEqual([
+      { type: 'tool_use', id: 'a', name: 'f', input: { x: 1 } },
+      { type: 'tool_use', id: 'b', name: 'g', input: {} },
+    ]);
+  });
+
+  it('text after a tool call is shown after the tool blocks, never inside one', () => {
+    const events = run([delta({ tool_calls: [{ index: 0, id: 'a', function: { name: 'f', arguments: '{"k":' } }] }), delta({ content: 'note' }), delta({ tool_calls: [{ index: 0, function: { arguments: '2}' } }] }), delta({}, 'tool_calls')]);
+    checkOrder(events);
+    expect(accumulate(events).content).toEqual([
+      { type: 'tool_use', id: 'a', name: 'f', input: { k: 2 } },
+      { type: 'text', text: 'note' },
+    ]);
+  });
+
+  it('a tool call without id gets a generated toolu_ id', () => {
+    const message = accumulate(run([delta({ tool_calls: [{ index: 0, function: { name: 'f', arguments: '{}' } }] }), delta({}, 'tool_calls')]));
+    expect((message.content[0] as any).id).toMatch(/^toolu_01[A-Za-z0-9]{22}$/);
+  });
+
+  it('[DONE] without finish_reason completes with what was said', () => {
+    const events = run([delta({ content: 'done anyway' })]);
+    checkOrder(events);
+    expect(accumulate(events).stop_reason).toBe('end_turn');
+  });
+
+  it('no usage at all (server ignored include_usage) → zeros, still a valid message_delta', () => {
+    const events = run([delta({ content: 'x' }), delta({}, 'stop')]);
+    expect(events.at(-2)).toMatchObject({ usage: { input_tokens: 0, output_tokens: 0 } });
+  });
+
+  it('running usage before finish_reason does not end the stream; the final usage wins', () => {
+    const events = run([
+      { ...delta({ content: 'a' }), usage: { prompt_tokens: 3, completion_tokens: 1 } },
+      delta({}, 'stop'),
+      { ...base, choices: [], usage: { prompt_tokens: 3, completion_tokens: 2 } },
+    ]);
+    checkOrder(events);
+    expect(events.at(-2)).toMatchObject({ usage: { input_tokens: 3, output_tokens: 2 } });
+  });
+
+  it('ignores choices other than index 0 and chunks after message_stop', () => {
+    const converter = new OpenAIStreamConverter({ target, toolNames: new ToolNameMap() });
+    converter.push({ ...base, choices: [{ index: 1, delta: { content: 'other' } }, { index: 0, delta: { content: 'mine' } }] });
+    converter.push({ ...base, choices: [{ index: 0, delta: {}, finish_reason: 'stop' }], usage: { prompt_tokens: 1, completion_tokens: 1 } });
+    expect(converter.complete).toBe(true);
+    expect(converter.push({ ...base, choices: [{ index: 0, delta: { content: 'late' } }] })).toEqual([]);
+  });
+});

@@ -1,0 +1,321 @@
+import type { GatewayError } from '../../errors.js';
+import type { ContentBlock, MessageStreamEvent } from '../../generated/types.gen.js';
+import type { UpstreamTarget } from '../transport.js';
+import type { SseFrame } from '../types.js';
+import { convertUsage } from './convert-usage.js';
+import { generateId, messageId } from './ids.js';
+import { badResponse, openAIStreamError } from './map-error.js';
+import { mapFinishReason, matchedStopSequence, stopTailLength } from './map-finish-reason.js';
+import type { OpenAIChatChunk, OpenAIChunkDelta, OpenAIToolCallDelta, OpenAIUsage } from './openai-types.js';
+import type { ToolNameMap } from './tool-names.js';
+
+export interface StreamContext {
+  target: UpstreamTarget;
+  toolNames: ToolNameMap;
+  /** The request's stop_sequences, to report which one matched. */
+  stopSequences?: readonly string[];
+}
+
+interface ToolCallState {
+  upstreamIndex: number;
+  id?: string;
+  name: string;
+  /** Every argument fragment received so far. */
+  args: string;
+  /** The Anthropic block index once the block was opened. */
+  block?: number;
+  closed: boolean;
+}
+
+type OpenBlock = { kind: 'thinking' | 'text'; index: number } | { kind: 'tool'; index: number; call: ToolCallState };
+
+/**
+ * OpenAI chat.completion.chunk stream → Anthropic stream events, one chunk at a time.
+ *
+ * - `message_start` goes out with the first chunk (id `msg_` + the upstream id, the upstream's model).
+ *   OpenAI reports usage only at the end, so its usage is all zeros; the final `message_delta` carries
+ *   the whole usage, input tokens included (the SDK takes both from there).
+ * - Blocks are opened and closed one at a time, indices 0..n-1: reasoning → a thinking block
+ *   (signature ""), content → a text block, each tool call → its own tool_use block (`input: {}`, then
+ *   `input_json_delta`s). Empty deltas open nothing.
+ * - Parallel tool calls whose deltas interleave: the lowest-index call not yet shown is the open
+ *   block and streams live; the arguments of the others are buffered and flushed, whole, when their
+ *   block opens in index order. The open call's block is closed early only when its arguments are
+ *   already a complete JSON object and a later call is waiting; otherwise at finish_reason. Text or
+ *   reasoning that arrives after the first tool call is kept and shown after the tool blocks.
+ * - `message_delta` (stop reason + usage) is held until the usage arrives after finish_reason, or
+ *   until `[DONE]` / the end of the body; then `message_stop`.
+ * - Failures throw a GatewayError, so the client stream ends with `event: error`, never with
+ *   `message_stop`: an `{"error": ...}` chunk, a chunk that is not JSON (skipping it could drop part of
+ *   the answer silently), and a body that ends with neither finish_reason nor `[DONE]` (cut).
+ */
+export class OpenAIStreamConverter {
+  private started = false;
+  private completed = false;
+  private nextBlock = 0;
+  private open: OpenBlock | undefined;
+  private readonly calls: ToolCallState[] = [];
+  private finishReason: string | null | undefined;
+  private finishSeen = false;
+  private reportedStop: string | number | null | undefined;
+  private usage: OpenAIUsage | undefined;
+  private lateThinking = '';
+  private lateText = '';
+  private textTail = '';
+  private readonly tailLength: number;
+  private refused = false;
+  private hasText = false;
+  private out: SseFrame[] = [];
+
+  constructor(private readonly ctx: StreamContext) {
+    this.tailLength = stopTailLength(ctx.stopSequences);
+  }
+
+  /** True once `message_stop` was produced. */
+  get complete(): boolean {
+    return this.completed;
+  }
+
+  /** One SSE event's data from the upstream (a JSON chunk or `[DONE]`) → the events it produces. */
+  pushData(data: string, event = 'message'): SseFrame[] {
+    const trimmed = data.trim();
+    if (trimmed === '[DONE]') return this.end('done');
+    if (trimmed === '' || this.completed) return [];
+    let chunk: OpenAIChatChunk;
+    try {
+      chunk = JSON.parse(trimmed) as OpenAIChatChunk;
+    } catch {
+      throw this.failure(`the upstream sent a stream chunk that is not JSON: ${trimmed.slice(0, 200)}`);
+    }
+    if (event === 'error' && chunk && typeof chunk === 'object' && !chunk.error) throw openAIStreamError(chunk, this.ctx.target);
+    return this.push(chunk);
+  }
+
+  /** One parsed chunk → the events it produces. */
+  push(chunk: OpenAIChatChunk): SseFrame[] {
+    if (this.completed) return [];
+    if (!chunk || typeof chunk !== 'object') throw this.failure('the upstream sent a stream chunk that is not an object');
+    if (chunk.error) throw openAIStreamError(chunk.error, this.ctx.target);
+    if (!this.started) this.start(chunk);
+    const usage = chunk.usage ?? chunk.x_groq?.usage;
+    if (usage) this.usage = usage;
+    const choice = chunk.choices?.find((c) => (c.index ?? 0) === 0);
+    if (choice && !this.finishSeen) {
+      if (choice.delta) this.applyDelta(choice.delta);
+      if (choice.stop_reason !== undefined && choice.stop_reason !== null) this.reportedStop = choice.stop_reason;
+      if (choice.finish_reason) {
+        this.finishSeen = true;
+        this.finishReason = choice.finish_reason;
+        this.closeAll();
+      }
+    }
+    // Usage that came with or after finish_reason is final; earlier usage (servers that report running
+    // totals) waits for the end of the stream.
+    if (this.finishSeen && usage) this.finalize();
+    return this.take();
+  }
+
+  /**
+   * The upstream stream ended: `done` for `[DONE]`, `eof` for the end of the HTTP body. A stream
+   * that saw a finish_reason (or `[DONE]`) is finalised; one that saw neither was cut: throws.
+   */
+  end(how: 'done' | 'eof'): SseFrame[] {
+    if (this.completed) return [];
+    if (!this.started) throw this.failure('the upstream stream ended before its first chunk');
+    if (!this.finishSeen && how === 'eof') throw this.failure('the upstream stream ended before finish_reason (cut off)');
+    if (!this.finishSeen) {
+      this.finishSeen = true;
+      this.closeAll();
+    }
+    this.finalize();
+    return this.take();
+  }
+
+  private start(chunk: OpenAIChatChunk): void {
+    this.started = true;
+    this.emit({
+      type: 'message_start',
+      message: {
+        id: messageId(chunk.id),
+        type: 'message',
+        role: 'assistant',
+        content: [],
+        model: chunk.model || this.ctx.target.model,
+        stop_reason: null,
+        stop_sequence: null,
+        usage: { input_tokens: 0, output_tokens: 0, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 },
+      },
+    });
+  }
+
+  private applyDelta(delta: OpenAIChunkDelta): void {
+    const reasoning = delta.reasoning_content || delta.reasoning;
+    if (typeof reasoning === 'string' && reasoning) this.appendThinking(reasoning);
+    if (typeof delta.content === 'string' && delta.content) this.appendText(delta.content);
+    if (typeof delta.refusal === 'string' && delta.refusal) {
+      if (!this.hasText) this.refused = true;
+      this.appendText(delta.refusal);
+    }
+    if (Array.isArray(delta.tool_calls)) for (const d of delta.tool_calls) this.appendToolCall(d);
+    if (delta.function_call) this.appendToolCall({ index: 0, function: delta.function_call });
+  }
+
+  private appendThinking(text: string): void {
+    if (this.calls.length > 0) {
+      this.lateThinking += text;
+      return;
+    }
+    this.ensureOpen('thinking');
+    this.delta({ type: 'thinking_delta', thinking: text });
+  }
+
+  private appendText(text: string): void {
+    this.hasText = true;
+    if (this.tailLength > 0) this.textTail = (this.textTail + text).slice(-this.tailLength);
+    if (this.calls.length > 0) {
+      this.lateText += text;
+      return;
+    }
+    this.ensureOpen('text');
+    this.delta({ type: 'text_delta', text });
+  }
+
+  private appendToolCall(d: OpenAIToolCallDelta): void {
+    const call = this.callFor(d);
+    const fragment = d.function?.arguments ?? '';
+    if (call.closed) return; // only whitespace (or a server's repeat) can follow a complete JSON object
+    call.args += fragment;
+    if (this.open?.kind === 'tool' && this.open.call === call) {
+      if (fragment) this.delta({ type: 'input_json_delta', partial_json: fragment });
+    }
+    this.advanceTools();
+  }
+
+  /** The state of the call a delta belongs to; servers that omit `index` get one by id or order. */
+  private callFor(d: OpenAIToolCallDelta): ToolCallState {
+    let index = d.index;
+    if (typeof index !== 'number') {
+      const byId = d.id ? this.calls.find((c) => c.id === d.id) : undefined;
+      const last = this.calls[this.calls.length - 1];
+      index = byId ? byId.upstreamIndex : d.id || !last ? this.calls.length : last.upstreamIndex;
+    }
+    let call = this.calls.find((c) => c.upstreamIndex === index);
+    if (!call) {
+      call = { upstreamIndex: index, name: '', args: '', closed: false };
+      const at = this.calls.findIndex((c) => c.upstreamIndex > index);
+      if (at === -1) this.calls.push(call);
+      else this.calls.splice(at, 0, call);
+    }
+    if (d.id && !call.id) call.id = d.id;
+    if (d.function?.name && !call.name) call.name = d.function.name;
+    return call;
+  }
+
+  /** Opens tool blocks in index order as far as possible without ever mixing two calls. */
+  private advanceTools(): void {
+    for (;;) {
+      const open = this.open;
+      if (open?.kind === 'tool') {
+        const waiting = this.calls.some((c) => c.block === undefined);
+        if (!waiting || !isCompleteObject(open.call.args)) return;
+        this.closeOpen();
+        continue;
+      }
+      const next = this.calls.find((c) => c.block === undefined);
+      if (!next || !next.name) return;
+      this.closeOpen();
+      this.openTool(next);
+    }
+  }
+
+  private openTool(call: ToolCallState): void {
+    const index = this.nextBlock++;
+    call.block = index;
+    this.open = { kind: 'tool', index, call };
+    this.emit({
+      type: 'content_block_start',
+      index,
+      content_block: { type: 'tool_use', id: call.id || generateId('toolu'), name: this.ctx.toolNames.fromUpstream(call.name), input: {} },
+    });
+    if (call.args) this.delta({ type: 'input_json_delta', partial_json: call.args });
+  }
+
+  private ensureOpen(kind: 'thinking' | 'text'): void {
+    if (this.open?.kind === kind) return;
+    this.closeOpen();
+    const index = this.nextBlock++;
+    this.open = { kind, index };
+    const block: ContentBlock = kind === 'text' ? { type: 'text', text: '' } : { type: 'thinking', thinking: '', signature: '' };
+    this.emit({ type: 'content_block_start', index, content_block: block });
+  }
+
+  private closeOpen(): void {
+    const open = this.open;
+    if (!open) return;
+    if (open.kind === 'tool') open.call.closed = true;
+    this.emit({ type: 'content_block_stop', index: open.index });
+    this.open = undefined;
+  }
+
+  /** At finish: the open block, every tool call not shown yet (in index order), then late text. */
+  private closeAll(): void {
+    this.closeOpen();
+    for (const call of this.calls) {
+      if (call.block !== undefined) continue;
+      this.openTool(call);
+      this.closeOpen();
+    }
+    if (this.lateThinking) {
+      this.ensureOpen('thinking');
+      this.delta({ type: 'thinking_delta', thinking: this.lateThinking });
+      this.closeOpen();
+    }
+    if (this.lateText) {
+      this.ensureOpen('text');
+      this.delta({ type: 'text_delta', text: this.lateText });
+      this.closeOpen();
+    }
+  }
+
+  private finalize(): void {
+    if (this.completed) return;
+    this.completed = true;
+    const stop = mapFinishReason(this.finishReason, {
+      hasToolCalls: this.calls.length > 0,
+      refused: this.refused,
+      matchedStop: matchedStopSequence(this.ctx.stopSequences, this.reportedStop, this.textTail),
+    });
+    this.emit({ type: 'message_delta', delta: stop, usage: convertUsage(this.usage) });
+    this.emit({ type: 'message_stop' });
+  }
+
+  private delta(delta: Extract<MessageStreamEvent, { type: 'content_block_delta' }>['delta']): void {
+    this.emit({ type: 'content_block_delta', index: this.open!.index, delta });
+  }
+
+  private emit(event: MessageStreamEvent): void {
+    this.out.push({ event: event.type, data: JSON.stringify(event) });
+  }
+
+  private take(): SseFrame[] {
+    const frames = this.out;
+    this.out = [];
+    return frames;
+  }
+
+  private failure(what: string): GatewayError {
+    return badResponse(this.ctx.target, what);
+  }
+}
+
+/** Arguments that are already a whole JSON object: nothing but whitespace can validly follow. */
+function isCompleteObject(args: string): boolean {
+  const trimmed = args.trimEnd();
+  if (!trimmed.endsWith('}')) return false;
+  try {
+    const value: unknown = JSON.parse(trimmed);
+    return typeof value === 'object' && value !== null && !Array.isArray(value);
+  } catch {
+    return false;
+  }
+}

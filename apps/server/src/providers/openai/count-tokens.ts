@@ -1,0 +1,86 @@
+import type { CountTokensRequest } from '../../generated/types.gen.js';
+import { convertMessages } from './convert-messages.js';
+import { imageUrlTokens } from './image-tokens.js';
+import type { OpenAIContentPart, OpenAIFunctionTool, OpenAIMessage } from './openai-types.js';
+import { prepareTools } from './prepare-tools.js';
+import { ToolNameMap } from './tool-names.js';
+import { UnsupportedFeatures } from './unsupported.js';
+
+export type EncodingName = 'o200k_base' | 'cl100k_base';
+
+/**
+ * The tokenizer for a model: cl100k_base for GPT-4 (gpt-4, gpt-4-turbo, gpt-4-32k) and GPT-3.5,
+ * o200k_base for everything else, which is exact for gpt-4o, gpt-4.1, gpt-4.5, gpt-5 and the o-series
+ * and an estimate for other vendors' models (Llama, Qwen, Mistral, DeepSeek ... have their own
+ * tokenizers; o200k_base is usually within about 10-20% of them). A vendor prefix ("openai/gpt-4")
+ * is ignored.
+ */
+export function encodingFor(model: string): EncodingName {
+  const id = model.slice(model.lastIndexOf('/') + 1).toLowerCase();
+  return /^(gpt-4($|-)|gpt-3\.5)/.test(id) ? 'cl100k_base' : 'o200k_base';
+}
+
+type Counter = (text: string) => number;
+const counters = new Map<EncodingName, Promise<Counter>>();
+
+/** Loads an encoding once, on first use (the BPE ranks are large; a server that never counts never loads them). */
+function counterFor(encoding: EncodingName): Promise<Counter> {
+  let counter = counters.get(encoding);
+  if (!counter) {
+    const load =
+      encoding === 'cl100k_base' ? import('gpt-tokenizer/encoding/cl100k_base') : import('gpt-tokenizer/encoding/o200k_base');
+    // Special-token text (e.g. "<|endoftext|>" in a prompt) is counted as the ordinary text it is.
+    counter = load.then((m) => (text: string) => (text ? m.countTokens(text, { disallowedSpecial: new Set() }) : 0));
+    counters.set(encoding, counter);
+  }
+  return counter;
+}
+
+/** Per-message framing tokens in OpenAI's chat format (<|start|>role ... <|end|>). */
+const PER_MESSAGE = 3;
+/** Every reply is primed with <|start|>assistant<|message|>. */
+const REPLY_PRIMING = 3;
+/** Framing of one tool call inside an assistant message. */
+const PER_TOOL_CALL = 3;
+/** Framing of one function definition in the tools preamble. */
+const PER_TOOL = 8;
+/** The tools preamble itself (the "functions" namespace header). */
+const TOOLS_PREAMBLE = 12;
+
+/**
+ * Input tokens of a Messages request as the OpenAI-compatible upstream will see it, counted locally
+ * (never a billed call): the request is converted exactly as for a completion (features the upstream
+ * cannot take are left out rather than failing, since this is an estimate), then system, messages,
+ * tool calls, tool results and tool definitions (their JSON) are tokenized with the model's encoding,
+ * plus OpenAI's per-message framing; images are estimated by image-tokens.
+ */
+export async function countTokens(req: CountTokensRequest, model: string): Promise<number> {
+  const names = new ToolNameMap();
+  const ignored = new UnsupportedFeatures();
+  const messages = convertMessages(req.system, req.messages, names, ignored);
+  const { tools } = prepareTools(req.tools, req.tool_choice, names, ignored);
+  const count = await counterFor(encodingFor(model));
+  let total = REPLY_PRIMING;
+  for (const message of messages) total += PER_MESSAGE + messageTokens(message, count);
+  if (tools && tools.length > 0) total += TOOLS_PREAMBLE + tools.reduce((n, tool) => n + toolTokens(tool, count), 0);
+  return total;
+}
+
+function messageTokens(message: OpenAIMessage, count: Counter): number {
+  let n = count(message.role);
+  if (typeof message.content === 'string') n += count(message.content);
+  else if (Array.isArray(message.content)) n += message.content.reduce((sum, part) => sum + partTokens(part, count), 0);
+  if (message.role === 'assistant' && message.tool_calls) {
+    for (const call of message.tool_calls) n += PER_TOOL_CALL + count(call.function.name) + count(call.function.arguments);
+  }
+  return n;
+}
+
+function partTokens(part: OpenAIContentPart, count: Counter): number {
+  return part.type === 'text' ? count(part.text) : imageUrlTokens(part.image_url.url);
+}
+
+function toolTokens(tool: OpenAIFunctionTool, count: Counter): number {
+  const { name, description, parameters } = tool.function;
+  return PER_TOOL + count(name) + count(description ?? '') + count(JSON.stringify(parameters));
+}

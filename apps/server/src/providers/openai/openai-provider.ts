@@ -1,0 +1,164 @@
+import type { Dispatcher } from 'undici';
+import type { ProviderConfig } from '../../config/schema.js';
+import type { CountTokensRequest, CreateMessageRequest } from '../../generated/types.gen.js';
+import { SseParser } from '../sse-parser.js';
+import { createDispatcher, networkError, postJson, readText, transportTimeouts, type UpstreamResponse, type UpstreamTarget } from '../transport.js';
+import type { AttemptContext, MessageResult, Provider, SseFrame, StreamResult } from '../types.js';
+import { tryParseJson } from '../upstream-error.js';
+import { convertRequest, type ConvertedRequest } from './convert-request.js';
+import { convertResponse } from './convert-response.js';
+import { OpenAIStreamConverter } from './convert-stream.js';
+import { countTokens } from './count-tokens.js';
+import { badResponse, openAIHttpError } from './map-error.js';
+import type { OpenAIChatCompletion } from './openai-types.js';
+import { DROPPED_HEADER } from './unsupported.js';
+
+/**
+ * OpenAI Chat Completions and every compatible server (Groq, Mistral, DeepSeek, vLLM, Ollama ...),
+ * and Azure OpenAI when `azure` is set. The request is translated from Anthropic Messages, the answer
+ * (JSON or stream) back to Anthropic; the conversions are the pure functions beside this file.
+ *
+ * Credentials: the provider's own keys only (`Authorization: Bearer`, or `api-key` for Azure). A
+ * provider without keys sends no credential (local servers); the client's gateway credential is never
+ * passed to an OpenAI-type upstream.
+ */
+export class OpenAIProvider implements Provider {
+  readonly type = 'openai' as const;
+  private readonly dispatcher: Dispatcher;
+  private readonly baseUrl: string;
+
+  constructor(
+    readonly name: string,
+    readonly config: ProviderConfig,
+  ) {
+    if (!config.base_url) throw new Error(`providers.${name}.base_url: required for type openai`);
+    this.baseUrl = config.base_url.replace(/\/+$/, '');
+    this.dispatcher = createDispatcher(transportTimeouts(config));
+  }
+
+  async createMessage(body: CreateMessageRequest, ctx: AttemptContext): Promise<MessageResult> {
+    const converted = this.convert(body, ctx, false);
+    const target = this.target(ctx);
+    const res = await this.post(converted, ctx);
+    const completion = tryParseJson(await readBody(res, target, ctx.signal)) as OpenAIChatCompletion | undefined;
+    if (!completion || typeof completion !== 'object' || !Array.isArray(completion.choices) || completion.choices.length === 0) {
+      throw badResponse(target, 'the upstream answered with something that is not a chat completion');
+    }
+    const message = convertResponse(completion, { toolNames: converted.toolNames, stopSequences: body.stop_sequences, model: ctx.model });
+    return { message, headers: droppedHeaders(converted) };
+  }
+
+  async streamMessage(body: CreateMessageRequest, ctx: AttemptContext): Promise<StreamResult> {
+    const converted = this.convert(body, ctx, true);
+    const target = this.target(ctx);
+    const res = await this.post(converted, ctx);
+    const contentType = String(res.headers['content-type'] ?? '');
+    if (!contentType.includes('text/event-stream')) {
+      discard(res.body);
+      throw badResponse(target, `expected an event stream, the upstream sent ${contentType || 'no content type'}`);
+    }
+    const converter = new OpenAIStreamConverter({ target, toolNames: converted.toolNames, stopSequences: body.stop_sequences });
+    return { events: relayEvents(res.body, converter, target, ctx.signal), headers: droppedHeaders(converted) };
+  }
+
+  /** A local count with the model's tokenizer: never a (billed) upstream call. */
+  async countTokens(body: CountTokensRequest, ctx: AttemptContext): Promise<{ input_tokens: number }> {
+    return { input_tokens: await countTokens(body, ctx.model) };
+  }
+
+  close(): Promise<void> {
+    return this.dispatcher.close();
+  }
+
+  private convert(body: CreateMessageRequest, ctx: AttemptContext, stream: boolean): ConvertedRequest {
+    return convertRequest(body, {
+      provider: this.name,
+      model: ctx.model,
+      stream,
+      maxTokensField: this.config.max_tokens_field ?? 'max_completion_tokens',
+      dropUnsupported: this.config.drop_unsupported,
+      omitParams: this.config.omit_params,
+    });
+  }
+
+  private target(ctx: AttemptContext): UpstreamTarget {
+    return { provider: this.name, model: ctx.model };
+  }
+
+  private url(model: string): string {
+    const azure = this.config.azure;
+    if (!azure) return `${this.baseUrl}/chat/completions`;
+    const deployment = encodeURIComponent(azure.deployment ?? model);
+    return `${this.baseUrl}/openai/deployments/${deployment}/chat/completions?api-version=${encodeURIComponent(azure.api_version)}`;
+  }
+
+  private async post(converted: ConvertedRequest, ctx: AttemptContext): Promise<UpstreamResponse> {
+    const headers: Record<string, string> = {
+      ...this.config.headers,
+      'content-type': 'application/json',
+      accept: converted.body.stream ? 'text/event-stream' : 'application/json',
+    };
+    if (ctx.key.value !== undefined) {
+      if (this.config.azure) headers['api-key'] = ctx.key.value;
+      else headers.authorization = `Bearer ${ctx.key.value}`;
+    }
+    const target = this.target(ctx);
+    const res = await postJson(this.dispatcher, this.url(ctx.model), headers, JSON.stringify(converted.body), ctx.signal, target);
+    if (res.status >= 200 && res.status < 300) return res;
+    throw openAIHttpError(res, target, await readBody(res, target, ctx.signal));
+  }
+}
+
+function droppedHeaders(converted: ConvertedRequest): Record<string, string> | undefined {
+  return converted.dropped.length > 0 ? { [DROPPED_HEADER]: converted.dropped.join(', ') } : undefined;
+}
+
+async function readBody(res: UpstreamResponse, target: UpstreamTarget, signal: AbortSignal): Promise<string> {
+  try {
+    return await readText(res.body);
+  } catch (err) {
+    throw networkError(err, target, signal);
+  }
+}
+
+/** Largest remainder read before giving up on reusing the connection (after message_stop: normally just `data: [DONE]`). */
+const DRAIN_LIMIT = 64 * 1024;
+
+/** Reads and drops what is left of a body in the background, so undici can reuse the connection. */
+function discard(body: UpstreamResponse['body']): void {
+  body.dump({ limit: DRAIN_LIMIT }).catch(() => undefined);
+}
+
+/**
+ * Upstream SSE → Anthropic events. A socket error, a cut body, an error chunk or a malformed chunk
+ * throws (see OpenAIStreamConverter), so the client gets `event: error`, never `message_stop`.
+ */
+async function* relayEvents(
+  body: UpstreamResponse['body'],
+  converter: OpenAIStreamConverter,
+  target: UpstreamTarget,
+  signal: AbortSignal,
+): AsyncGenerator<SseFrame> {
+  const parser = new SseParser();
+  try {
+    // destroyOnReturn false: leaving the loop at message_stop must not close the socket; finally drains it.
+    for await (const chunk of body.iterator({ destroyOnReturn: false })) {
+      for (const ev of parser.push(chunk as Buffer)) yield* converter.pushData(ev.data, ev.event);
+      if (converter.complete) return;
+    }
+    for (const ev of parser.flush()) yield* converter.pushData(ev.data, ev.event);
+    yield* converter.end('eof');
+  } catch (err) {
+    throw networkError(err, target, signal);
+  } finally {
+    // After message_stop only `[DONE]` is left: read it so the keep-alive connection can be reused.
+    // Anything else (an error, the client leaving) closes the connection.
+    if (!body.destroyed && !body.readableEnded) {
+      if (converter.complete) discard(body);
+      else {
+        body.on('error', () => undefined); // undici reports its own destroy as an AbortError
+        body.destroy();
+      }
+    }
+  }
+}
