@@ -1,0 +1,209 @@
+import { Queue, WaitingError, Worker, type Job } from 'bullmq';
+import { Redis } from 'ioredis';
+import { QueueFullError, type JobOutcome, type JobRunner, type JobStatus, type JobStore, type JobView, type NewJob, type StoredRequest } from './types.js';
+
+export interface RedisStoreOptions {
+  url: string;
+  /** Instances with the same prefix (on the same Redis db) share jobs. */
+  prefix: string;
+  maxQueued: number;
+  concurrency: number;
+  leaseMs: number;
+  maxAttempts: number;
+  onError: (err: unknown) => void;
+}
+
+/** What the BullMQ job carries: everything needed to run it and to rebuild its record. */
+interface QueuedJobData {
+  owner: string;
+  model: string;
+  ttlS: number;
+  createdAt: number;
+  request: StoredRequest;
+}
+
+/**
+ * A record that is not finished expires after this long anyway, so nothing is kept forever; a
+ * worker that starts the job writes it again.
+ */
+const PENDING_RECORD_TTL_MS = 7 * 24 * 3600 * 1000;
+
+const QUEUE_NAME = 'jobs';
+
+/** A worker starts a job: -1 when it already finished (a second delivery), else the start count. */
+const START_SCRIPT = `
+local s = redis.call('HGET', KEYS[1], 'status')
+if s == 'completed' or s == 'failed' then return -1 end
+redis.call('HSET', KEYS[1], 'owner', ARGV[1], 'model', ARGV[2], 'created_at', ARGV[3], 'status', 'running')
+local n = redis.call('HINCRBY', KEYS[1], 'attempts', 1)
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+return n`;
+
+/** The first outcome wins; the result lives ttl ms from now (expiry counts from completion). */
+const FINISH_SCRIPT = `
+local s = redis.call('HGET', KEYS[1], 'status')
+if s == 'completed' or s == 'failed' then return 0 end
+redis.call('HSET', KEYS[1], 'owner', ARGV[1], 'model', ARGV[2], 'status', ARGV[3], 'outcome', ARGV[4], 'finished_at', ARGV[5])
+redis.call('PEXPIRE', KEYS[1], ARGV[6])
+return 1`;
+
+/** Shutdown: the start did not count. */
+const RELEASE_SCRIPT = `
+if redis.call('HGET', KEYS[1], 'status') == 'running' then
+  redis.call('HSET', KEYS[1], 'status', 'queued')
+  redis.call('HINCRBY', KEYS[1], 'attempts', -1)
+end
+return 1`;
+
+/**
+ * Jobs in Redis, shared by every instance with the same prefix. BullMQ is the queue: durable,
+ * blocking fetch across instances, per-worker concurrency, and stalled-job recovery (a job whose
+ * worker stopped renewing its lock for `leaseMs` goes back to the queue). Beside it, one hash per
+ * job (`<prefix>:job:<id>`) holds owner, status and outcome; Redis expires it `ttl` after
+ * completion, which is the result sweep in this mode.
+ */
+export class RedisJobStore implements JobStore {
+  private readonly redis: Redis;
+  private readonly queue: Queue<QueuedJobData>;
+  private worker?: Worker<QueuedJobData>;
+  private workerConnection?: Redis;
+  private readonly active = new Map<string, AbortController>();
+  private closing = false;
+
+  constructor(private readonly opts: RedisStoreOptions) {
+    // Commands fail fast when Redis is away, so HTTP requests get an error instead of hanging.
+    this.redis = new Redis(opts.url, { maxRetriesPerRequest: 2, lazyConnect: false });
+    this.redis.on('error', opts.onError);
+    this.queue = new Queue<QueuedJobData>(QUEUE_NAME, { connection: this.redis, prefix: opts.prefix });
+    this.queue.on('error', opts.onError);
+  }
+
+  private key(id: string): string {
+    return `${this.opts.prefix}:job:${id}`;
+  }
+
+  async submit(job: NewJob): Promise<void> {
+    // Not atomic across instances: under a burst the cap can be passed by a few jobs.
+    if ((await this.queue.count()) >= this.opts.maxQueued) throw new QueueFullError(this.opts.maxQueued);
+    const key = this.key(job.id);
+    // The record first: if the process dies before the queue has the job, the record is one
+    // nobody was told about and it expires.
+    await this.redis
+      .multi()
+      .hset(key, { owner: job.owner, model: job.model, created_at: job.createdAt, status: 'queued', attempts: 0 })
+      .pexpire(key, PENDING_RECORD_TTL_MS)
+      .exec();
+    const data: QueuedJobData = { owner: job.owner, model: job.model, ttlS: job.ttlS, createdAt: job.createdAt, request: job.request };
+    try {
+      await this.queue.add('run', data, {
+        jobId: job.id,
+        removeOnComplete: true,
+        removeOnFail: { age: 24 * 3600 },
+        // Only a store failure while recording the outcome makes the processor throw.
+        attempts: 3,
+        backoff: { type: 'exponential', delay: 1000 },
+      });
+    } catch (err) {
+      await this.redis.del(key).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  async get(id: string): Promise<JobView | undefined> {
+    const h = await this.redis.hgetall(this.key(id));
+    if (!h.owner || !h.model || !h.status) return undefined;
+    return {
+      id,
+      owner: h.owner,
+      model: h.model,
+      status: h.status as JobStatus,
+      outcome: h.outcome ? (JSON.parse(h.outcome) as JobOutcome) : undefined,
+    };
+  }
+
+  start(run: JobRunner): void {
+    if (this.worker) return;
+    this.workerConnection = new Redis(this.opts.url, { maxRetriesPerRequest: null });
+    this.workerConnection.on('error', this.opts.onError);
+    this.worker = new Worker<QueuedJobData>(QUEUE_NAME, (job, token) => this.process(run, job, token), {
+      connection: this.workerConnection,
+      prefix: this.opts.prefix,
+      concurrency: this.opts.concurrency,
+      lockDuration: this.opts.leaseMs,
+      stalledInterval: this.opts.leaseMs,
+      // Our own start count gives a job up after max_attempts; BullMQ must not do it first.
+      maxStalledCount: this.opts.maxAttempts + 1,
+    });
+    this.worker.on('error', this.opts.onError);
+    this.worker.on('failed', (job, err) => {
+      if (!job || job.attemptsMade < (job.opts.attempts ?? 1)) return;
+      // Out of retries recording the outcome: record the failure if Redis lets us.
+      void this.finish(job.id!, job.data, {
+        status: 'failed',
+        httpStatus: 500,
+        errorType: 'api_error',
+        message: `async job could not be completed: ${err.message}`,
+        headers: {},
+      }).catch(this.opts.onError);
+    });
+  }
+
+  private async process(run: JobRunner, job: Job<QueuedJobData>, token: string | undefined): Promise<void> {
+    const id = job.id!;
+    const data = job.data;
+    const attempts = Number(
+      await this.redis.eval(START_SCRIPT, 1, this.key(id), data.owner, data.model, data.createdAt, PENDING_RECORD_TTL_MS),
+    );
+    if (attempts < 0) return;
+    const controller = new AbortController();
+    this.active.set(id, controller);
+    try {
+      const outcome = await run({ id, request: data.request, attempts }, controller.signal);
+      await this.finish(id, data, outcome);
+    } catch (err) {
+      if (!(controller.signal.aborted && this.closing)) throw err;
+      // Shutdown: back to the queue at once, for this or another instance.
+      await this.redis.eval(RELEASE_SCRIPT, 1, this.key(id));
+      await job.moveToWait(token);
+      throw new WaitingError();
+    } finally {
+      this.active.delete(id);
+    }
+  }
+
+  private async finish(id: string, data: QueuedJobData, outcome: JobOutcome): Promise<void> {
+    await this.redis.eval(
+      FINISH_SCRIPT,
+      1,
+      this.key(id),
+      data.owner,
+      data.model,
+      outcome.status,
+      JSON.stringify(outcome),
+      Date.now(),
+      data.ttlS * 1000,
+    );
+  }
+
+  async sweep(): Promise<number> {
+    // Finished records carry their own expiry (PEXPIRE at completion): Redis deletes them.
+    return 0;
+  }
+
+  async depth(): Promise<{ queued: number; running: number }> {
+    const [queued, running] = await Promise.all([this.queue.count(), this.queue.getActiveCount()]);
+    return { queued, running };
+  }
+
+  async ping(): Promise<void> {
+    await this.redis.ping();
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    for (const controller of this.active.values()) controller.abort(new Error('gateway shutting down'));
+    await this.worker?.close();
+    await this.queue.close();
+    await Promise.all([this.workerConnection?.quit(), this.redis.quit()].map((p) => p?.catch(() => undefined)));
+  }
+}

@@ -1,0 +1,194 @@
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import Database from 'better-sqlite3';
+import { LeasePool, type LeaseQueue } from './lease-pool.js';
+import {
+  QueueFullError,
+  type ClaimedJob,
+  type JobOutcome,
+  type JobRunner,
+  type JobStatus,
+  type JobStore,
+  type JobView,
+  type NewJob,
+} from './types.js';
+
+export interface SqliteStoreOptions {
+  /** File path, or ":memory:" (one process only; nothing survives it). */
+  path: string;
+  maxQueued: number;
+  concurrency: number;
+  leaseMs: number;
+  onError: (err: unknown) => void;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS async_jobs (
+  id           TEXT PRIMARY KEY,
+  owner        TEXT NOT NULL,
+  model        TEXT NOT NULL,
+  status       TEXT NOT NULL CHECK (status IN ('queued', 'running', 'completed', 'failed')),
+  request      TEXT,              -- JSON StoredRequest; NULL once the job finished
+  ttl_s        INTEGER NOT NULL,
+  attempts     INTEGER NOT NULL DEFAULT 0,
+  lease_holder TEXT,
+  lease_until  INTEGER,           -- ms since epoch; a running job past it is up for grabs
+  created_at   INTEGER NOT NULL,
+  finished_at  INTEGER,
+  expires_at   INTEGER,           -- finished_at + ttl_s * 1000
+  outcome      TEXT               -- JSON JobOutcome
+) STRICT;
+CREATE INDEX IF NOT EXISTS async_jobs_by_status ON async_jobs (status, created_at);
+CREATE INDEX IF NOT EXISTS async_jobs_by_expiry ON async_jobs (expires_at) WHERE expires_at IS NOT NULL;
+`;
+
+interface JobRow {
+  owner: string;
+  model: string;
+  status: JobStatus;
+  outcome: string | null;
+  expires_at: number | null;
+}
+
+/**
+ * Jobs in one SQLite file (WAL). Workers claim a job by taking a lease on its row and renew it
+ * while they run; a row whose lease lapsed (its process died) is claimed again. Several
+ * processes on one machine may share the file.
+ */
+export class SqliteJobStore implements JobStore, LeaseQueue {
+  private readonly db: Database.Database;
+  private readonly stmts;
+  private readonly submitTx: (job: NewJob) => void;
+  private pool?: LeasePool;
+
+  constructor(private readonly opts: SqliteStoreOptions) {
+    if (opts.path !== ':memory:') mkdirSync(dirname(resolve(opts.path)), { recursive: true });
+    this.db = new Database(opts.path);
+    this.db.pragma('journal_mode = WAL');
+    // FULL: a job the client was told about survives a power cut too, not just a crash.
+    this.db.pragma('synchronous = FULL');
+    this.db.pragma('busy_timeout = 5000');
+    this.db.exec(SCHEMA);
+    const db = this.db;
+    this.stmts = {
+      countQueued: db.prepare<[], { n: number }>(`SELECT count(*) AS n FROM async_jobs WHERE status = 'queued'`),
+      insert: db.prepare(
+        `INSERT INTO async_jobs (id, owner, model, status, request, ttl_s, created_at)
+         VALUES (@id, @owner, @model, 'queued', @request, @ttlS, @createdAt)`,
+      ),
+      get: db.prepare<[string], JobRow>(`SELECT owner, model, status, outcome, expires_at FROM async_jobs WHERE id = ?`),
+      claim: db.prepare<{ holder: string; now: number; until: number }, { id: string; request: string; attempts: number }>(
+        `UPDATE async_jobs
+            SET status = 'running', lease_holder = @holder, lease_until = @until, attempts = attempts + 1
+          WHERE id = (SELECT id FROM async_jobs
+                       -- The IN keeps the scan on the index: finished rows may be many, pending ones are few.
+                       WHERE status IN ('queued', 'running')
+                         -- A lapsed lease of our own is a stalled event loop, not a dead worker: keep running it.
+                         AND (status = 'queued' OR (lease_until < @now AND lease_holder <> @holder))
+                       ORDER BY created_at LIMIT 1)
+          RETURNING id, request, attempts`,
+      ),
+      renew: db.prepare(
+        `UPDATE async_jobs SET lease_until = @until WHERE id = @id AND lease_holder = @holder AND status = 'running'`,
+      ),
+      finish: db.prepare(
+        `UPDATE async_jobs
+            SET status = @status, outcome = @outcome, request = NULL, lease_holder = NULL, lease_until = NULL,
+                finished_at = @now, expires_at = @now + ttl_s * 1000
+          WHERE id = @id AND lease_holder = @holder AND status = 'running'`,
+      ),
+      release: db.prepare(
+        `UPDATE async_jobs SET status = 'queued', lease_holder = NULL, lease_until = NULL, attempts = max(attempts - 1, 0)
+          WHERE id = @id AND lease_holder = @holder AND status = 'running'`,
+      ),
+      sweep: db.prepare(`DELETE FROM async_jobs WHERE expires_at <= ?`),
+      depth: db.prepare<[], { status: JobStatus; n: number }>(
+        `SELECT status, count(*) AS n FROM async_jobs WHERE status IN ('queued', 'running') GROUP BY status`,
+      ),
+    };
+    // IMMEDIATE: the count and the insert see the same queue, across processes too.
+    const submitTx = this.db.transaction((job: NewJob) => {
+      const { n } = this.stmts.countQueued.get()!;
+      if (n >= this.opts.maxQueued) throw new QueueFullError(this.opts.maxQueued);
+      this.stmts.insert.run({
+        id: job.id,
+        owner: job.owner,
+        model: job.model,
+        request: JSON.stringify(job.request),
+        ttlS: job.ttlS,
+        createdAt: job.createdAt,
+      });
+    });
+    this.submitTx = (job) => submitTx.immediate(job);
+  }
+
+  async submit(job: NewJob): Promise<void> {
+    this.submitTx(job);
+    this.pool?.wake();
+  }
+
+  async get(id: string): Promise<JobView | undefined> {
+    const row = this.stmts.get.get(id);
+    if (!row) return undefined;
+    if (row.expires_at !== null && row.expires_at <= Date.now()) return undefined;
+    return {
+      id,
+      owner: row.owner,
+      model: row.model,
+      status: row.status,
+      outcome: row.outcome === null ? undefined : (JSON.parse(row.outcome) as JobOutcome),
+    };
+  }
+
+  start(run: JobRunner): void {
+    if (this.pool) return;
+    this.pool = new LeasePool(this, run, {
+      concurrency: this.opts.concurrency,
+      leaseMs: this.opts.leaseMs,
+      // Polling finds jobs submitted by other processes on this file and leases that lapsed.
+      pollMs: Math.min(1000, Math.max(50, Math.floor(this.opts.leaseMs / 2))),
+      onError: this.opts.onError,
+    });
+    this.pool.start();
+  }
+
+  async sweep(): Promise<number> {
+    return this.stmts.sweep.run(Date.now()).changes;
+  }
+
+  async depth(): Promise<{ queued: number; running: number }> {
+    const out = { queued: 0, running: 0 };
+    for (const row of this.stmts.depth.all()) out[row.status as 'queued' | 'running'] = row.n;
+    return out;
+  }
+
+  async ping(): Promise<void> {
+    this.db.prepare('SELECT 1').get();
+  }
+
+  async close(): Promise<void> {
+    await this.pool?.close();
+    this.db.close();
+  }
+
+  // LeaseQueue: what the worker pool does with rows.
+
+  claim(holder: string, leaseMs: number): ClaimedJob | undefined {
+    const now = Date.now();
+    const row = this.stmts.claim.get({ holder, now, until: now + leaseMs });
+    if (!row) return undefined;
+    return { id: row.id, request: JSON.parse(row.request), attempts: row.attempts };
+  }
+
+  renew(id: string, holder: string, leaseMs: number): boolean {
+    return this.stmts.renew.run({ id, holder, until: Date.now() + leaseMs }).changes === 1;
+  }
+
+  finish(id: string, holder: string, outcome: JobOutcome): boolean {
+    return this.stmts.finish.run({ id, holder, status: outcome.status, outcome: JSON.stringify(outcome), now: Date.now() }).changes === 1;
+  }
+
+  release(id: string, holder: string): void {
+    this.stmts.release.run({ id, holder });
+  }
+}

@@ -1,0 +1,97 @@
+import type { ErrorType } from '../generated/types.gen.js';
+import type { ClientHeaders } from '../providers/types.js';
+
+export type JobStatus = 'queued' | 'running' | 'completed' | 'failed';
+
+/** What a worker needs to run the request again, exactly as the client sent it. */
+export interface StoredRequest {
+  /** The validated request body (JSON). */
+  body: unknown;
+  /** anthropic-version / anthropic-beta, and the client's credential only when a provider forwards it. */
+  clientHeaders: ClientHeaders;
+  /** request-id of the submit, so upstream logs tie back to it. */
+  requestId: string;
+}
+
+/** A job as submitted. */
+export interface NewJob {
+  id: string;
+  /** sha256 of the submitting credential, or "anonymous". */
+  owner: string;
+  /** The requested model, echoed in the 202 answers. */
+  model: string;
+  /** Seconds the result is kept after the job finishes. */
+  ttlS: number;
+  request: StoredRequest;
+  createdAt: number;
+}
+
+/** The answer a finished job replays on every poll. */
+export type JobOutcome =
+  | {
+      status: 'completed';
+      /** x-bf-provider, x-bf-model, ... as the sync call would have sent them. */
+      headers: Record<string, string>;
+      /** The Message JSON text, byte for byte what the sync call would have answered. */
+      body: string;
+    }
+  | {
+      status: 'failed';
+      httpStatus: number;
+      errorType: ErrorType;
+      message: string;
+      headers: Record<string, string>;
+    };
+
+/** What a poll sees. */
+export interface JobView {
+  id: string;
+  owner: string;
+  model: string;
+  status: JobStatus;
+  /** Present once the job finished. */
+  outcome?: JobOutcome;
+}
+
+/** A job a worker has claimed. */
+export interface ClaimedJob {
+  id: string;
+  request: StoredRequest;
+  /** Starts so far, this one included. */
+  attempts: number;
+}
+
+/**
+ * Runs a claimed job to its outcome. Rejects only when the run was given up because this
+ * instance is shutting down: the store then hands the job back to the queue.
+ */
+export type JobRunner = (job: ClaimedJob, signal: AbortSignal) => Promise<JobOutcome>;
+
+/**
+ * Where jobs live and who runs them. SQLite (one machine) and Redis (a fleet) implement it;
+ * both keep the request until the job finishes, hand a job whose worker died to another
+ * worker once its lease lapses, and forget a result once its TTL has passed.
+ */
+export interface JobStore {
+  /** Records a queued job durably. Throws QueueFullError when `maxQueued` jobs are already waiting. */
+  submit(job: NewJob): Promise<void>;
+  /** The job, or undefined when it is unknown or its result has expired. */
+  get(id: string): Promise<JobView | undefined>;
+  /** Starts this instance's workers; every claimed job goes through `run`. */
+  start(run: JobRunner): void;
+  /** Deletes results past their TTL; returns how many went. */
+  sweep(): Promise<number>;
+  /** Jobs waiting and running right now (fleet-wide for Redis). */
+  depth(): Promise<{ queued: number; running: number }>;
+  /** Throws when the store cannot be reached. */
+  ping(): Promise<void>;
+  /** Stops taking jobs, hands running ones back to the queue, closes connections. */
+  close(): Promise<void>;
+}
+
+export class QueueFullError extends Error {
+  constructor(readonly maxQueued: number) {
+    super(`async queue is full (${maxQueued} jobs waiting)`);
+    this.name = 'QueueFullError';
+  }
+}

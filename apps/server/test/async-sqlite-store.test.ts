@@ -1,0 +1,167 @@
+import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { anthropicMessage, startFakeAnthropic, type FakeUpstream } from '@conduit/testkit';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { SqliteJobStore } from '../src/jobs/sqlite-store.js';
+import type { NewJob } from '../src/jobs/types.js';
+import { startGateway, type RunningGateway } from './helpers/gateway.js';
+import { pollUntilDone, sleep, submitJob, userBody, waitFor, warmUp } from './helpers/async.js';
+
+let dir: string;
+let upstream: FakeUpstream;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'conduit-async-'));
+  upstream = await startFakeAnthropic();
+});
+afterAll(async () => {
+  await upstream?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+afterEach(() => upstream.reset());
+
+const job = (id: string, ttlS = 60): NewJob => ({
+  id,
+  owner: 'anonymous',
+  model: 'anthropic/m',
+  ttlS,
+  request: { body: { model: 'anthropic/m' }, clientHeaders: {}, requestId: 'req_1' },
+  createdAt: Date.now(),
+});
+
+/** Rows in the file, read through a connection of our own. */
+function rows(path: string): Array<Record<string, any>> {
+  const db = new Database(path, { readonly: true });
+  try {
+    return db.prepare('SELECT * FROM async_jobs ORDER BY created_at').all() as Array<Record<string, any>>;
+  } finally {
+    db.close();
+  }
+}
+
+describe('SQLite job store', () => {
+  it('creates the directory, uses WAL, and keeps jobs in the file across a reopen', async () => {
+    const path = join(dir, 'nested', 'deeper', 'jobs.db');
+    const first = new SqliteJobStore({ path, maxQueued: 10, concurrency: 1, leaseMs: 1000, onError: () => {} });
+    await first.submit(job('job_reopen'));
+    await first.close();
+    const db = new Database(path, { readonly: true });
+    expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+    db.close();
+    const second = new SqliteJobStore({ path, maxQueued: 10, concurrency: 1, leaseMs: 1000, onError: () => {} });
+    expect(await second.get('job_reopen')).toMatchObject({ status: 'queued', owner: 'anonymous', model: 'anthropic/m' });
+    await second.close();
+  });
+
+  it('a lease that lapses hands the job to another worker; the old holder can no longer finish it', async () => {
+    const store = new SqliteJobStore({ path: join(dir, 'lease.db'), maxQueued: 10, concurrency: 1, leaseMs: 1000, onError: () => {} });
+    try {
+      await store.submit(job('job_lease'));
+      expect(store.claim('worker-a', 100)).toMatchObject({ id: 'job_lease', attempts: 1 });
+      expect(store.claim('worker-b', 100)).toBeUndefined();
+      await sleep(150);
+      // Its own lapsed lease is not taken back by the same worker (a slow event loop, not a death) ...
+      expect(store.claim('worker-a', 5000)).toBeUndefined();
+      // ... but another worker takes it over.
+      expect(store.claim('worker-b', 5000)).toMatchObject({ id: 'job_lease', attempts: 2 });
+      const view = await store.get('job_lease');
+      expect(view?.status).toBe('running');
+      expect(store.renew('job_lease', 'worker-a', 1000)).toBe(false);
+      const outcome = { status: 'completed' as const, headers: {}, body: '{}' };
+      expect(store.finish('job_lease', 'worker-a', outcome)).toBe(false);
+      expect(store.finish('job_lease', 'worker-b', outcome)).toBe(true);
+      expect((await store.get('job_lease'))?.status).toBe('completed');
+      expect(rows(join(dir, 'lease.db'))[0]).toMatchObject({ attempts: 2, request: null });
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('counts only waiting jobs against max_queued', async () => {
+    const store = new SqliteJobStore({ path: ':memory:', maxQueued: 1, concurrency: 1, leaseMs: 1000, onError: () => {} });
+    try {
+      await store.submit(job('job_q1'));
+      await expect(store.submit(job('job_q2'))).rejects.toThrow(/queue is full/);
+      store.claim('w', 1000);
+      await store.submit(job('job_q2'));
+      expect(await store.depth()).toEqual({ queued: 1, running: 1 });
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+describe('SQLite store behind the gateway', () => {
+  // One gateway on one file for these tests (each gateway start compiles the contract: costly).
+  const POISONED = 'job_AAAAAAAAAAAAAAAAAAAAAA';
+  let path: string;
+  let gw: RunningGateway;
+
+  beforeAll(async () => {
+    path = join(dir, 'gateway.db');
+    // Before the gateway starts: a job three workers took and died on (their leases lapse at once).
+    const crashed = new SqliteJobStore({ path, maxQueued: 10, concurrency: 1, leaseMs: 1000, onError: () => {} });
+    await crashed.submit({ ...job(POISONED), request: { body: userBody('poison'), clientHeaders: {}, requestId: 'req_1' } });
+    for (const worker of ['dead-1', 'dead-2', 'dead-3']) {
+      expect(crashed.claim(worker, 1)?.attempts).toBeGreaterThan(0);
+      await sleep(5);
+    }
+    await crashed.close();
+    gw = await startGateway({
+      store: `sqlite:${path}`,
+      async: { max_attempts: 3, sweep_interval_ms: 100 },
+      providers: {
+        keyed: { type: 'anthropic', base_url: upstream.url, keys: [{ value: 'sk-gateway-key' }], max_retries: 0 },
+        passthrough: { type: 'anthropic', base_url: upstream.url, max_retries: 0 },
+      },
+    });
+    await warmUp(gw.url);
+  });
+  afterAll(async () => {
+    await gw?.close();
+  });
+
+  it('a job whose runs were interrupted max_attempts times is failed, not run again', async () => {
+    const res = await pollUntilDone(gw.url, POISONED, 8000, {});
+    expect(res.status).toBe(500);
+    expect(res.body.error.type).toBe('api_error');
+    expect(res.body.error.message).toMatch(/interrupted 3 times/);
+    expect(upstream.requests.filter((r) => r.body?.messages?.[0]?.content === 'poison')).toHaveLength(0);
+  });
+
+  it('the periodic sweep deletes expired results from the file', async () => {
+    upstream.enqueue({ kind: 'json', body: anthropicMessage({ text: 'gone soon' }) });
+    const id = await submitJob(gw.url, userBody('sweep me', { model: 'keyed/claude' }), { 'x-bf-async-job-result-ttl': '1' });
+    expect((await pollUntilDone(gw.url, id)).status).toBe(200);
+    expect(rows(path).map((r) => r.id)).toContain(id);
+    await waitFor('the sweep', () => !rows(path).some((r) => r.id === id), 4000);
+  });
+
+  it("stores the client's credential only when a provider forwards it, never the owner's key in clear", async () => {
+    upstream.setResponder(() => ({ kind: 'json', body: anthropicMessage({ text: 'ok' }), delayMs: 600 }));
+    const headers = { 'x-api-key': 'sk-client-secret', 'anthropic-beta': 'some-beta-2025' };
+    const keyed = await submitJob(gw.url, userBody('a', { model: 'keyed/claude' }), headers);
+    const passthrough = await submitJob(gw.url, userBody('b', { model: 'passthrough/claude' }), headers);
+
+    const stored = Object.fromEntries(rows(path).map((r) => [r.id, r]));
+    expect(stored[keyed].owner).toBe(createHash('sha256').update('sk-client-secret').digest('hex'));
+    expect(stored[keyed].request).not.toContain('sk-client-secret');
+    expect(JSON.parse(stored[keyed].request).clientHeaders).toEqual({ anthropicBeta: 'some-beta-2025' });
+    expect(JSON.parse(stored[passthrough].request).clientHeaders.apiKey).toBe('sk-client-secret');
+
+    expect((await pollUntilDone(gw.url, keyed, 8000, headers)).status).toBe(200);
+    expect((await pollUntilDone(gw.url, passthrough, 8000, headers)).status).toBe(200);
+    const seen = upstream.requests.map((r) => ({ key: r.headers['x-api-key'], beta: r.headers['anthropic-beta'] }));
+    expect(seen).toEqual(
+      expect.arrayContaining([
+        { key: 'sk-gateway-key', beta: 'some-beta-2025' },
+        { key: 'sk-client-secret', beta: 'some-beta-2025' },
+      ]),
+    );
+    // Once finished, the request (and any credential in it) is gone from the store.
+    expect(rows(path).every((r) => r.request === null)).toBe(true);
+  });
+});
