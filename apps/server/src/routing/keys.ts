@@ -1,27 +1,106 @@
 import type { ProviderConfig } from '../config/schema.js';
 import type { AttemptKey } from '../providers/types.js';
 
+/** Why a key sits out: a refused key (401/403) is not used at all; a rate-limited one only when nothing else is free. */
+export type CooldownReason = 'auth' | 'rate_limit';
+
+/** Per key and model: until when a key sits out after a 429 or a 401/403. In memory, per process. */
+export class KeyCooldowns {
+  private readonly entries = new Map<string, { until: number; reason: CooldownReason }>();
+
+  constructor(private readonly now: () => number = Date.now) {}
+
+  /** Extends (never shortens) the key's cooldown for `model`. */
+  coolDown(keyId: string, model: string, ms: number, reason: CooldownReason): void {
+    if (ms <= 0) return;
+    const id = `${keyId}|${model}`;
+    const current = this.get(keyId, model);
+    this.entries.set(id, {
+      until: this.now() + Math.max(ms, current?.remainingMs ?? 0),
+      reason: current?.reason === 'auth' ? 'auth' : reason,
+    });
+  }
+
+  /** The key just served `model`: whatever rate limit cooled it is over. A refused key stays refused. */
+  served(keyId: string, model: string): void {
+    const id = `${keyId}|${model}`;
+    if (this.entries.get(id)?.reason === 'rate_limit') this.entries.delete(id);
+  }
+
+  /** The key's cooldown for `model`, or undefined when it is free. */
+  get(keyId: string, model: string): { remainingMs: number; reason: CooldownReason } | undefined {
+    const id = `${keyId}|${model}`;
+    const e = this.entries.get(id);
+    if (!e) return undefined;
+    const remainingMs = e.until - this.now();
+    if (remainingMs <= 0) {
+      this.entries.delete(id);
+      return undefined;
+    }
+    return { remainingMs, reason: e.reason };
+  }
+}
+
+export interface KeyChoice {
+  key: AttemptKey;
+  /** Whether `key.value` is one of the provider's configured keys (false: the client's own credential). */
+  configured: boolean;
+  /** > 0 when every usable key is rate-limited and this is the one free soonest. */
+  coolingMs: number;
+}
+
+export interface PickOptions {
+  cooldowns?: KeyCooldowns;
+  /** Keys already refused during this request. */
+  exclude?: ReadonlySet<string>;
+  random?: () => number;
+}
+
 /**
- * Weighted random choice among the keys that serve `model`. A provider without keys forwards the
- * client's own credential (AttemptKey without a value).
+ * Weighted random choice among the keys that serve `model`, leaving out refused keys and, while
+ * another key is free, rate-limited ones. Undefined when no key is usable. A provider without keys
+ * for the model forwards the client's own credential (AttemptKey without a value).
  */
-export function chooseKey(providerName: string, config: ProviderConfig, model: string, random = Math.random): AttemptKey {
+export function pickKey(providerName: string, config: Pick<ProviderConfig, 'keys'>, model: string, opts: PickOptions = {}): KeyChoice | undefined {
   const keys = config.keys;
-  if (keys.length === 0) return { id: `${providerName}#client` };
-  let total = 0;
   const eligible: number[] = [];
   for (let i = 0; i < keys.length; i++) {
-    const k = keys[i]!;
-    if (k.models && !k.models.includes(model)) continue;
-    eligible.push(i);
-    total += k.weight;
+    const models = keys[i]!.models;
+    if (!models || models.includes(model)) eligible.push(i);
   }
-  if (eligible.length === 0) return { id: `${providerName}#client` };
-  let pick = random() * total;
+  if (eligible.length === 0) {
+    const id = `${providerName}#client`;
+    return opts.exclude?.has(id) ? undefined : { key: { id }, configured: false, coolingMs: 0 };
+  }
+  const free: number[] = [];
+  let soonest: { index: number; remainingMs: number } | undefined;
   for (const i of eligible) {
-    pick -= keys[i]!.weight;
-    if (pick < 0) return { id: `${providerName}#${i}`, value: keys[i]!.value };
+    const id = `${providerName}#${i}`;
+    if (opts.exclude?.has(id)) continue;
+    const cooling = opts.cooldowns?.get(id, model);
+    if (!cooling) free.push(i);
+    else if (cooling.reason === 'rate_limit' && (!soonest || cooling.remainingMs < soonest.remainingMs)) {
+      soonest = { index: i, remainingMs: cooling.remainingMs };
+    }
   }
-  const last = eligible[eligible.length - 1]!;
-  return { id: `${providerName}#${last}`, value: keys[last]!.value };
+  const toKey = (i: number): AttemptKey => ({ id: `${providerName}#${i}`, value: keys[i]!.value });
+  if (free.length > 0) return { key: toKey(weightedPick(free, keys, opts.random ?? Math.random)), configured: true, coolingMs: 0 };
+  if (soonest) return { key: toKey(soonest.index), configured: true, coolingMs: soonest.remainingMs };
+  return undefined;
+}
+
+function weightedPick(candidates: number[], keys: Pick<ProviderConfig, 'keys'>['keys'], random: () => number): number {
+  let total = 0;
+  for (const i of candidates) total += keys[i]!.weight;
+  let pick = random() * total;
+  for (const i of candidates) {
+    pick -= keys[i]!.weight;
+    if (pick < 0) return i;
+  }
+  return candidates[candidates.length - 1]!;
+}
+
+/** Weighted random choice among the keys that serve `model`, ignoring cooldowns (count_tokens, simple callers). */
+export function chooseKey(providerName: string, config: Pick<ProviderConfig, 'keys'>, model: string, random = Math.random): AttemptKey {
+  return pickKey(providerName, config, model, { random })!.key;
 }

@@ -1,9 +1,16 @@
 import type { Config } from '../config/schema.js';
-import { GatewayError } from '../errors.js';
 import type { CountTokensRequest, CreateMessageRequest } from '../generated/types.gen.js';
-import type { AttemptContext, ClientHeaders, MessageResult, Provider, StreamResult } from '../providers/types.js';
-import { chooseKey } from './keys.js';
+import type { AttemptContext, ClientHeaders, MessageResult, Provider, SseFrame, StreamResult } from '../providers/types.js';
+import { CircuitBreakers } from './breaker.js';
+import { chooseKey, KeyCooldowns } from './keys.js';
 import { resolveModel, type RouteTarget } from './resolve.js';
+import { runPlan, type AttemptScope, type RoutingState, type Served } from './run-plan.js';
+import { classifyFailure } from './failure.js';
+import { committedStream, readUntilContent } from './stream-commit.js';
+import { acceptsPrefill, SentContent, Stitcher, withPrefill } from './stream-continue.js';
+import { GuardedStream, timeoutError } from './stream-guard.js';
+
+export type { Served } from './run-plan.js';
 
 export interface RequestContext {
   clientHeaders: ClientHeaders;
@@ -11,39 +18,144 @@ export interface RequestContext {
   requestId: string;
 }
 
-/** Which attempt served a request, for the x-bf-* response headers and logs. */
-export interface Served {
-  target: RouteTarget;
-  attempts: number;
-  fallbackIndex: number;
-}
-
-/** Resolves a request's model and fallbacks and runs the attempts. */
+/** Resolves a request's model and fallbacks and runs the attempts (retries, fallbacks, breakers: run-plan.ts). */
 export class Router {
+  /** Key cooldowns and circuit breakers: shared by every request through this router. */
+  readonly state: RoutingState;
+
   constructor(
     private readonly providers: ReadonlyMap<string, Provider>,
-    private readonly config: Pick<Config, 'default_provider'>,
-  ) {}
-
-  resolve(model: string, field = 'model'): RouteTarget {
-    return resolveModel({ providers: this.providers, defaultProvider: this.config.default_provider }, model, field);
+    private readonly config: Pick<Config, 'default_provider'> & Partial<Pick<Config, 'models' | 'stream_fallback_prefill'>>,
+    state: Partial<RoutingState> = {},
+  ) {
+    const now = state.now ?? Date.now;
+    this.state = {
+      cooldowns: state.cooldowns ?? new KeyCooldowns(now),
+      breakers: state.breakers ?? new CircuitBreakers(now),
+      random: state.random,
+      now,
+    };
   }
 
-  /** The primary target and the string fallbacks, in order. Unknown providers fail here, before any upstream call. */
+  /** A model name (an alias from config `models:`, "provider/model" or a bare id) → where it goes. */
+  resolve(model: string, field = 'model'): RouteTarget {
+    const alias = this.config.models?.[model];
+    return resolveModel({ providers: this.providers, defaultProvider: this.config.default_provider }, alias ? alias.target : model, field);
+  }
+
+  /**
+   * The primary target, the request's string fallbacks, then the alias's configured fallbacks not
+   * already listed. Unknown providers fail here, before any upstream call.
+   */
   plan(body: Pick<CreateMessageRequest, 'model' | 'fallbacks'>): RouteTarget[] {
     const targets = [this.resolve(body.model)];
     body.fallbacks?.forEach((f, i) => {
       if (typeof f === 'string') targets.push(this.resolve(f, `fallbacks[${i}]`));
     });
+    const alias = this.config.models?.[body.model];
+    alias?.fallbacks.forEach((f, i) => {
+      const target = this.resolve(f, `models.${body.model}.fallbacks[${i}]`);
+      if (!targets.some((t) => t.label === target.label)) targets.push(target);
+    });
     return targets;
   }
 
   async createMessage(body: CreateMessageRequest, ctx: RequestContext): Promise<MessageResult & { served: Served }> {
-    return this.run(body, ctx, (target, attempt) => target.provider.createMessage(body, attempt));
+    const plan = this.plan(body);
+    const { value, served } = await runPlan(
+      plan,
+      ctx,
+      this.state,
+      (target, attempt, scope) => {
+        scope.attempt.arm(scope.deadline, () => timeoutError(label(target), 'timeout_deadline', scope.policy.totalMs), this.state.now);
+        return target.provider.createMessage(body, attempt);
+      },
+      { callOwnsAttempt: false },
+    );
+    return Object.assign(value, { served });
   }
 
+  /**
+   * Resolves once a stream has produced its first content event (message_start and ping do not
+   * count): failures before that are retried and sent to fallbacks like any other. The returned
+   * events replay what was read, then follow the upstream; after that a failure (cut, stall,
+   * malformed event) makes the iterator throw, which the HTTP layer turns into `event: error`.
+   */
   async streamMessage(body: CreateMessageRequest, ctx: RequestContext): Promise<StreamResult & { served: Served }> {
-    return this.run(body, ctx, (target, attempt) => target.provider.streamMessage(body, attempt));
+    const plan = this.plan(body);
+    const { value, served } = await runPlan(plan, ctx, this.state, (target, attempt, scope) => this.openStream(body, target, attempt, scope), {
+      callOwnsAttempt: true,
+    });
+    if (this.config.stream_fallback_prefill && acceptsPrefill(body)) {
+      const rest = plan.slice(served.fallbackIndex + 1).filter((t) => t.provider.type === 'anthropic');
+      if (rest.length > 0) value.events = this.continueOnFailure(body, value.events, rest, ctx);
+    }
+    return Object.assign(value, { served });
+  }
+
+  /**
+   * Relays `events`; if they fail after the client got only text, the message continues on the
+   * first of `rest` that serves it, with that text as an assistant prefill. When that is not
+   * possible, or the continuation fails before its first content, the original failure stands.
+   */
+  private async *continueOnFailure(body: CreateMessageRequest, events: AsyncIterable<SseFrame>, rest: RouteTarget[], ctx: RequestContext): AsyncGenerator<SseFrame> {
+    const sent = new SentContent();
+    try {
+      for await (const frame of events) {
+        sent.observe(frame);
+        yield frame;
+      }
+      return;
+    } catch (err) {
+      if (ctx.signal.aborted || !sent.textOnly || classifyFailure(err, true) === 'final') throw err;
+      const prefilled = withPrefill(body, sent.text);
+      let continuation: StreamResult;
+      try {
+        ({ value: continuation } = await runPlan(rest, ctx, this.state, (t, a, scope) => this.openStream(prefilled, t, a, scope), { callOwnsAttempt: true }));
+      } catch {
+        throw err;
+      }
+      const stitcher = new Stitcher(sent);
+      for await (const frame of continuation.events) yield* stitcher.map(frame);
+    }
+  }
+
+  private async openStream(body: CreateMessageRequest, target: RouteTarget, attemptCtx: AttemptContext, scope: AttemptScope): Promise<StreamResult> {
+    const { attempt, policy, deadline } = scope;
+    const now = this.state.now ?? Date.now;
+    const firstTokenBy = Math.min(attempt.startedAt + policy.firstTokenMs, deadline);
+    const where = label(target);
+    attempt.arm(
+      firstTokenBy,
+      () => (firstTokenBy < deadline ? timeoutError(where, 'timeout_first_token', policy.firstTokenMs) : timeoutError(where, 'timeout_deadline', policy.totalMs)),
+      now,
+    );
+    const result = await target.provider.streamMessage(body, attemptCtx);
+    attempt.disarm();
+    const guarded = new GuardedStream(result.events, {
+      target: where,
+      firstTokenBy,
+      firstTokenMs: policy.firstTokenMs,
+      idleMs: policy.idleMs,
+      deadline,
+      totalMs: policy.totalMs,
+      onTimeout: (err) => attempt.fail(err),
+      now,
+    });
+    let head;
+    try {
+      head = await readUntilContent(guarded, where);
+    } catch (err) {
+      await guarded.return();
+      throw err;
+    }
+    return {
+      ...result,
+      events: committedStream(head, guarded, {
+        onError: (err) => scope.reportLateFailure(attempt.failure ?? err),
+        onEnd: (completed) => attempt.dispose(!completed),
+      }),
+    };
   }
 
   async countTokens(body: CountTokensRequest, ctx: RequestContext): Promise<{ input_tokens: number }> {
@@ -60,36 +172,8 @@ export class Router {
       requestId: ctx.requestId,
     };
   }
-
-  private async run<T extends object>(
-    body: CreateMessageRequest,
-    ctx: RequestContext,
-    call: (target: RouteTarget, attempt: AttemptContext) => Promise<T>,
-  ): Promise<T & { served: Served }> {
-    const targets = this.plan(body);
-    let attempts = 0;
-    let lastError: unknown;
-    for (let i = 0; i < targets.length; i++) {
-      const target = targets[i]!;
-      attempts++;
-      try {
-        const result = await call(target, this.attemptContext(target, ctx));
-        return Object.assign(result, { served: { target, attempts, fallbackIndex: i } });
-      } catch (err) {
-        lastError = err;
-        if (ctx.signal.aborted || !canFallBack(err) || i === targets.length - 1) break;
-      }
-    }
-    throw lastError;
-  }
 }
 
-/** Failures another model might not have. A client error (bad request, policy) is final. */
-function canFallBack(err: unknown): boolean {
-  if (!(err instanceof GatewayError) || err.origin !== 'upstream' || !err.upstream) return false;
-  const { kind, status } = err.upstream;
-  if (kind === 'content_policy') return false;
-  if (kind === 'context_length') return true;
-  if (status === undefined) return true;
-  return status === 401 || status === 403 || status === 408 || status === 429 || status >= 500;
+function label(target: RouteTarget): { provider: string; model: string } {
+  return { provider: target.provider.name, model: target.model };
 }

@@ -1,0 +1,76 @@
+/** What the breaker says about a call about to go out. */
+export type BreakerDecision = 'closed' | 'probe' | 'open';
+
+export interface BreakerSettings {
+  failureThreshold: number;
+  cooldownMs: number;
+}
+
+interface Circuit {
+  consecutiveFailures: number;
+  /** Set while open (and half-open): when it opened, or when the last probe failed. */
+  openedAt?: number;
+  /** A probe call is in flight: every other call keeps going to the fallbacks. */
+  probing: boolean;
+}
+
+/**
+ * Circuit breakers keyed by "provider/model". Closed: calls go out, consecutive failures are
+ * counted. At `failureThreshold` the circuit opens: calls are refused (the router moves straight
+ * to the next fallback) for `cooldownMs`. Then exactly one call goes out as a probe; its success
+ * closes the circuit, its failure opens it for another cooldown. Outcomes that say nothing about
+ * the upstream's health (client gone, key refused, rate limited) give the probe slot back.
+ *
+ * Unlike cockatiel's half-open state, which queues concurrent calls behind the probe, a call that
+ * finds a probe in flight is refused at once: a probe can be a minutes-long generation.
+ */
+export class CircuitBreakers {
+  private readonly circuits = new Map<string, Circuit>();
+
+  constructor(private readonly now: () => number = Date.now) {}
+
+  acquire(key: string, settings: BreakerSettings): BreakerDecision {
+    const c = this.circuits.get(key);
+    if (!c || c.openedAt === undefined) return 'closed';
+    if (c.probing || this.now() - c.openedAt < settings.cooldownMs) return 'open';
+    c.probing = true;
+    return 'probe';
+  }
+
+  success(key: string): void {
+    this.circuits.delete(key);
+  }
+
+  failure(key: string, settings: BreakerSettings): void {
+    const c = this.circuits.get(key) ?? { consecutiveFailures: 0, probing: false };
+    this.circuits.set(key, c);
+    if (c.openedAt !== undefined) {
+      // A failed probe (or a late failure of a call sent before the circuit opened): another cooldown.
+      if (c.probing || this.now() - c.openedAt >= settings.cooldownMs) c.openedAt = this.now();
+      c.probing = false;
+      return;
+    }
+    c.consecutiveFailures++;
+    if (c.consecutiveFailures >= settings.failureThreshold) c.openedAt = this.now();
+  }
+
+  /** The call ended without telling whether the upstream is healthy. */
+  release(key: string, decision: BreakerDecision): void {
+    if (decision !== 'probe') return;
+    const c = this.circuits.get(key);
+    if (c) c.probing = false;
+  }
+
+  /** Milliseconds until an open circuit lets a probe through (0 when it would now), undefined when closed. */
+  retryInMs(key: string, settings: BreakerSettings): number | undefined {
+    const c = this.circuits.get(key);
+    if (!c || c.openedAt === undefined) return undefined;
+    return Math.max(0, c.openedAt + settings.cooldownMs - this.now());
+  }
+
+  state(key: string, settings: BreakerSettings): 'closed' | 'open' | 'half_open' {
+    const c = this.circuits.get(key);
+    if (!c || c.openedAt === undefined) return 'closed';
+    return c.probing || this.now() - c.openedAt >= settings.cooldownMs ? 'half_open' : 'open';
+  }
+}
