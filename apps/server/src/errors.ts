@@ -73,7 +73,9 @@ export interface UpstreamFailure {
     | 'timeout_deadline'
     | 'bad_response'
     | 'context_length'
-    | 'content_policy';
+    | 'content_policy'
+    /** The request uses a feature this provider's wire format cannot carry (refused before any call). */
+    | 'unsupported';
   /** Seconds to wait, parsed from retry-after / retry-after-ms, when the upstream said. */
   retryAfterMs?: number;
 }

@@ -11,6 +11,8 @@ import { GatewayError } from '../errors.js';
 export type FailureClass = 'final' | 'next_target' | 'key' | 'rate_limited' | 'transient';
 
 export function classifyFailure(err: unknown, usedConfiguredKey: boolean): FailureClass {
+  // A feature this provider cannot carry: no call was made, and a fallback of another type may take it.
+  if (err instanceof GatewayError && err.upstream?.kind === 'unsupported') return 'next_target';
   if (!(err instanceof GatewayError) || err.origin !== 'upstream' || !err.upstream) return 'final';
   const { kind, status } = err.upstream;
   if (kind === 'content_policy') return 'final';
@@ -33,6 +35,7 @@ const KIND_LABELS: Record<string, string> = {
   bad_response: 'bad response',
   context_length: 'context length',
   content_policy: 'content policy',
+  unsupported: 'unsupported feature',
 };
 
 /** "503", "429", "timeout (headers)", "400 context length": how an attempt ended, for messages and logs. */
@@ -68,7 +71,7 @@ export function exhaustedError(records: AttemptRecord[], retryAfterMs?: number):
     const headers: Record<string, string> = retryAfterMs === undefined ? {} : { 'retry-after': String(Math.max(1, Math.ceil(retryAfterMs / 1000))) };
     return new GatewayError(503, `no upstream available: ${summary}`, { type: 'overloaded_error', headers });
   }
-  const other = failed.filter((r) => r.error!.upstream?.kind !== 'context_length');
+  const other = failed.filter((r) => r.error!.upstream?.kind !== 'context_length' && r.error!.upstream?.kind !== 'unsupported');
   let chosen = failed[failed.length - 1]!;
   if (other.length > 0) {
     const first = other[0]!.targetIndex;

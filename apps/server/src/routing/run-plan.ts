@@ -147,7 +147,7 @@ export async function runPlan<T>(
         usedConfiguredKey: choice.configured,
       });
       if (cls === 'transient') state.breakers.failure(circuit, policy.breaker);
-      else if (cls === 'key' || cls === 'rate_limited') state.breakers.release(circuit, decision);
+      else if (cls === 'key' || cls === 'rate_limited' || (failure instanceof GatewayError && failure.upstream?.kind === 'unsupported')) state.breakers.release(circuit, decision);
       else state.breakers.success(circuit); // the upstream answered: it is up
 
       if (cls === 'final') throw failure;

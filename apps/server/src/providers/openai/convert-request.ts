@@ -67,7 +67,7 @@ export function convertRequest(req: CreateMessageRequest, opts: ConvertRequestOp
   }
   for (const param of opts.omitParams ?? []) delete (body as unknown as Record<string, unknown>)[param];
 
-  const dropped = unsupported.settle(opts.provider, opts.dropUnsupported);
+  const dropped = unsupported.settle(opts.provider, opts.model, opts.dropUnsupported);
   return { body, toolNames, dropped };
 }
 
