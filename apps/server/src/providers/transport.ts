@@ -1,9 +1,18 @@
 import { Agent, errors as undiciErrors, request, type Dispatcher } from 'undici';
 import { GatewayError, type UpstreamFailure } from '../errors.js';
+import type { ProviderTimeouts } from '../config/schema.js';
 
 export interface TransportTimeouts {
   connectMs: number;
   headersMs: number;
+}
+
+/** Connect and response-header limits from a provider's `timeouts` (schema defaults when absent). */
+export function transportTimeouts(config: { timeouts?: Partial<ProviderTimeouts> }): TransportTimeouts {
+  return {
+    connectMs: config.timeouts?.connect_ms ?? 10_000,
+    headersMs: config.timeouts?.headers_ms ?? 600_000,
+  };
 }
 
 /** A keep-alive connection pool for one provider. */
@@ -101,3 +110,30 @@ export function retryAfterMs(headers: UpstreamResponse['headers'], now = Date.no
   const date = Date.parse(ra);
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
+
+/** Reads a (small) upstream body; a socket failure while reading becomes a classified GatewayError. */
+export async function readUpstreamText(res: UpstreamResponse, target: UpstreamTarget, signal: AbortSignal): Promise<string> {
+  try {
+    return await readText(res.body);
+  } catch (err) {
+    throw networkError(err, target, signal);
+  }
+}
+
+/** Largest remainder read before giving up on reusing the connection. */
+const DRAIN_LIMIT = 64 * 1024;
+
+/**
+ * Lets go of a body we no longer need. A finished exchange (`reusable`) is read to its end in the
+ * background so undici can reuse the keep-alive connection; otherwise the connection is closed.
+ */
+export function releaseBody(body: UpstreamResponse['body'], reusable: boolean): void {
+  if (body.destroyed || body.readableEnded) return;
+  if (reusable) {
+    body.dump({ limit: DRAIN_LIMIT }).catch(() => undefined);
+    return;
+  }
+  body.on('error', () => undefined); // undici reports its own destroy as an AbortError
+  body.destroy();
+}
+

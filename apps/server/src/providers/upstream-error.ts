@@ -59,3 +59,13 @@ export function tryParseJson(text: string): any {
     return undefined;
   }
 }
+
+/** The upstream answered 2xx with something that is not what its wire format promises. */
+export function badUpstreamResponse(target: UpstreamTarget, message: string): GatewayError {
+  return new GatewayError(502, `${target.provider}/${target.model}: ${message}`, {
+    type: 'api_error',
+    origin: 'upstream',
+    upstream: { ...target, kind: 'bad_response' },
+  });
+}
+

@@ -1,11 +1,19 @@
 import type { Dispatcher } from 'undici';
 import type { ProviderConfig } from '../../config/schema.js';
-import { GatewayError } from '../../errors.js';
 import type { CountTokensRequest, CreateMessageRequest, Message } from '../../generated/types.gen.js';
 import { SseParser } from '../sse-parser.js';
-import { createDispatcher, networkError, postJson, readText, type UpstreamResponse, type UpstreamTarget } from '../transport.js';
+import {
+  createDispatcher,
+  networkError,
+  postJson,
+  readUpstreamText,
+  releaseBody,
+  transportTimeouts,
+  type UpstreamResponse,
+  type UpstreamTarget,
+} from '../transport.js';
 import type { AttemptContext, MessageResult, Provider, SseFrame, StreamResult } from '../types.js';
-import { tryParseJson, upstreamHttpError } from '../upstream-error.js';
+import { badUpstreamResponse, tryParseJson, upstreamHttpError } from '../upstream-error.js';
 import { toUpstreamBody } from './upstream-body.js';
 
 export const DEFAULT_ANTHROPIC_BASE_URL = 'https://api.anthropic.com';
@@ -22,16 +30,16 @@ export class AnthropicProvider implements Provider {
     readonly config: ProviderConfig,
   ) {
     this.baseUrl = (config.base_url ?? DEFAULT_ANTHROPIC_BASE_URL).replace(/\/+$/, '').replace(/\/v1$/, '');
-    this.dispatcher = createDispatcher({ connectMs: 10_000, headersMs: 600_000 });
+    this.dispatcher = createDispatcher(transportTimeouts(config));
   }
 
   async createMessage(body: CreateMessageRequest, ctx: AttemptContext): Promise<MessageResult> {
     const res = await this.post('/v1/messages', toUpstreamBody(body, ctx.model, false), ctx);
     const target = this.target(ctx);
-    const text = await readBody(res, target, ctx.signal);
+    const text = await readUpstreamText(res, target, ctx.signal);
     const message = tryParseJson(text) as Message | undefined;
     if (!message || message.type !== 'message' || !Array.isArray(message.content)) {
-      throw badResponse(target, 'the upstream answered with something that is not a Message');
+      throw badUpstreamResponse(target, 'the upstream answered with something that is not a Message');
     }
     return { message, raw: text };
   }
@@ -41,8 +49,8 @@ export class AnthropicProvider implements Provider {
     const target = this.target(ctx);
     const contentType = String(res.headers['content-type'] ?? '');
     if (!contentType.includes('text/event-stream')) {
-      res.body.destroy();
-      throw badResponse(target, `expected an event stream, the upstream sent ${contentType || 'no content type'}`);
+      releaseBody(res.body, true);
+      throw badUpstreamResponse(target, `expected an event stream, the upstream sent ${contentType || 'no content type'}`);
     }
     return { events: relayEvents(res.body, target, ctx.signal) };
   }
@@ -50,9 +58,9 @@ export class AnthropicProvider implements Provider {
   async countTokens(body: CountTokensRequest, ctx: AttemptContext): Promise<{ input_tokens: number }> {
     const res = await this.post('/v1/messages/count_tokens', JSON.stringify({ ...body, model: ctx.model }), ctx);
     const target = this.target(ctx);
-    const parsed = tryParseJson(await readBody(res, target, ctx.signal));
+    const parsed = tryParseJson(await readUpstreamText(res, target, ctx.signal));
     if (!parsed || typeof parsed.input_tokens !== 'number') {
-      throw badResponse(target, 'the upstream count_tokens answer has no input_tokens');
+      throw badUpstreamResponse(target, 'the upstream count_tokens answer has no input_tokens');
     }
     return { input_tokens: parsed.input_tokens };
   }
@@ -79,7 +87,7 @@ export class AnthropicProvider implements Provider {
     const target = this.target(ctx);
     const res = await postJson(this.dispatcher, this.baseUrl + path, headers, payload, ctx.signal, target);
     if (res.status >= 200 && res.status < 300) return res;
-    const text = await readBody(res, target, ctx.signal);
+    const text = await readUpstreamText(res, target, ctx.signal);
     const parsed = tryParseJson(text);
     const error = parsed?.type === 'error' && parsed.error ? parsed.error : undefined;
     throw upstreamHttpError(res, target, {
@@ -87,22 +95,6 @@ export class AnthropicProvider implements Provider {
       message: error?.message ?? (text ? `upstream returned HTTP ${res.status}: ${text.slice(0, 300)}` : undefined),
     });
   }
-}
-
-async function readBody(res: UpstreamResponse, target: UpstreamTarget, signal: AbortSignal): Promise<string> {
-  try {
-    return await readText(res.body);
-  } catch (err) {
-    throw networkError(err, target, signal);
-  }
-}
-
-function badResponse(target: UpstreamTarget, message: string): GatewayError {
-  return new GatewayError(502, `${target.provider}/${target.model}: ${message}`, {
-    type: 'api_error',
-    origin: 'upstream',
-    upstream: { ...target, kind: 'bad_response' },
-  });
 }
 
 /**
@@ -113,7 +105,8 @@ async function* relayEvents(body: UpstreamResponse['body'], target: UpstreamTarg
   const parser = new SseParser();
   let finished = false;
   try {
-    for await (const chunk of body) {
+    // destroyOnReturn false: leaving the loop at message_stop must not close the socket; finally releases it.
+    for await (const chunk of body.iterator({ destroyOnReturn: false })) {
       for (const ev of parser.push(chunk as Buffer)) {
         yield { event: ev.event, data: ev.data };
         if (ev.event === 'message_stop' || ev.event === 'error') finished = true;
@@ -127,7 +120,7 @@ async function* relayEvents(body: UpstreamResponse['body'], target: UpstreamTarg
   } catch (err) {
     throw networkError(err, target, signal);
   } finally {
-    if (!body.destroyed) body.destroy();
+    releaseBody(body, finished);
   }
-  if (!finished) throw badResponse(target, 'the upstream stream ended before message_stop');
+  if (!finished) throw badUpstreamResponse(target, 'the upstream stream ended before message_stop');
 }

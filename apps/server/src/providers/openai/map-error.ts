@@ -61,11 +61,4 @@ function asText(v: unknown): string | undefined {
   return undefined;
 }
 
-/** The upstream said 2xx but what it sent cannot be used (not a completion, not a stream, a cut stream): 502. */
-export function badResponse(target: UpstreamTarget, message: string): GatewayError {
-  return new GatewayError(502, `${target.provider}/${target.model}: ${message}`, {
-    type: 'api_error',
-    origin: 'upstream',
-    upstream: { ...target, kind: 'bad_response' },
-  });
-}
+export { badUpstreamResponse as badResponse } from '../upstream-error.js';

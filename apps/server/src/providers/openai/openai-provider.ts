@@ -2,7 +2,16 @@ import type { Dispatcher } from 'undici';
 import type { ProviderConfig } from '../../config/schema.js';
 import type { CountTokensRequest, CreateMessageRequest } from '../../generated/types.gen.js';
 import { SseParser } from '../sse-parser.js';
-import { createDispatcher, networkError, postJson, readText, transportTimeouts, type UpstreamResponse, type UpstreamTarget } from '../transport.js';
+import {
+  createDispatcher,
+  networkError,
+  postJson,
+  readUpstreamText,
+  releaseBody,
+  transportTimeouts,
+  type UpstreamResponse,
+  type UpstreamTarget,
+} from '../transport.js';
 import type { AttemptContext, MessageResult, Provider, SseFrame, StreamResult } from '../types.js';
 import { tryParseJson } from '../upstream-error.js';
 import { convertRequest, type ConvertedRequest } from './convert-request.js';
@@ -40,7 +49,7 @@ export class OpenAIProvider implements Provider {
     const converted = this.convert(body, ctx, false);
     const target = this.target(ctx);
     const res = await this.post(converted, ctx);
-    const completion = tryParseJson(await readBody(res, target, ctx.signal)) as OpenAIChatCompletion | undefined;
+    const completion = tryParseJson(await readUpstreamText(res, target, ctx.signal)) as OpenAIChatCompletion | undefined;
     if (!completion || typeof completion !== 'object' || !Array.isArray(completion.choices) || completion.choices.length === 0) {
       throw badResponse(target, 'the upstream answered with something that is not a chat completion');
     }
@@ -54,7 +63,7 @@ export class OpenAIProvider implements Provider {
     const res = await this.post(converted, ctx);
     const contentType = String(res.headers['content-type'] ?? '');
     if (!contentType.includes('text/event-stream')) {
-      discard(res.body);
+      releaseBody(res.body, true);
       throw badResponse(target, `expected an event stream, the upstream sent ${contentType || 'no content type'}`);
     }
     const converter = new OpenAIStreamConverter({ target, toolNames: converted.toolNames, stopSequences: body.stop_sequences });
@@ -105,28 +114,12 @@ export class OpenAIProvider implements Provider {
     const target = this.target(ctx);
     const res = await postJson(this.dispatcher, this.url(ctx.model), headers, JSON.stringify(converted.body), ctx.signal, target);
     if (res.status >= 200 && res.status < 300) return res;
-    throw openAIHttpError(res, target, await readBody(res, target, ctx.signal));
+    throw openAIHttpError(res, target, await readUpstreamText(res, target, ctx.signal));
   }
 }
 
 function droppedHeaders(converted: ConvertedRequest): Record<string, string> | undefined {
   return converted.dropped.length > 0 ? { [DROPPED_HEADER]: converted.dropped.join(', ') } : undefined;
-}
-
-async function readBody(res: UpstreamResponse, target: UpstreamTarget, signal: AbortSignal): Promise<string> {
-  try {
-    return await readText(res.body);
-  } catch (err) {
-    throw networkError(err, target, signal);
-  }
-}
-
-/** Largest remainder read before giving up on reusing the connection (after message_stop: normally just `data: [DONE]`). */
-const DRAIN_LIMIT = 64 * 1024;
-
-/** Reads and drops what is left of a body in the background, so undici can reuse the connection. */
-function discard(body: UpstreamResponse['body']): void {
-  body.dump({ limit: DRAIN_LIMIT }).catch(() => undefined);
 }
 
 /**
@@ -153,12 +146,6 @@ async function* relayEvents(
   } finally {
     // After message_stop only `[DONE]` is left: read it so the keep-alive connection can be reused.
     // Anything else (an error, the client leaving) closes the connection.
-    if (!body.destroyed && !body.readableEnded) {
-      if (converter.complete) discard(body);
-      else {
-        body.on('error', () => undefined); // undici reports its own destroy as an AbortError
-        body.destroy();
-      }
-    }
+    releaseBody(body, converter.complete);
   }
 }
