@@ -80,19 +80,29 @@ export function networkError(err: unknown, target: UpstreamTarget, signal?: Abor
   return fail(502, 'reset', `the upstream connection failed (${code || (err as Error).message})`);
 }
 
-const MAX_ERROR_BODY = 64 * 1024;
+/** How much of an error body is worth reading: enough for any provider's error message. */
+export const MAX_ERROR_BODY = 64 * 1024;
 
-/** Reads a (small) upstream body as text, giving up past 64 KiB. */
-export async function readText(body: UpstreamResponse['body']): Promise<string> {
-  let text = '';
+/**
+ * Reads an upstream body as UTF-8 text. With a `limit` (error bodies) it stops reading past that
+ * many bytes and closes the connection; without one the whole body is read (answers of any size).
+ */
+export async function readText(body: UpstreamResponse['body'], limit?: number): Promise<string> {
+  if (limit === undefined) return body.text();
+  const chunks: Buffer[] = [];
+  let size = 0;
   for await (const chunk of body) {
-    text += typeof chunk === 'string' ? chunk : (chunk as Buffer).toString('utf8');
-    if (text.length > MAX_ERROR_BODY) {
+    const buf = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
+    chunks.push(buf);
+    size += buf.length;
+    if (size > limit) {
+      body.on('error', () => undefined);
       body.destroy();
       break;
     }
   }
-  return text;
+  // Decoded once, so a character split across chunks stays whole.
+  return Buffer.concat(chunks, size).toString('utf8');
 }
 
 export function headerValue(headers: UpstreamResponse['headers'], name: string): string | undefined {
@@ -111,10 +121,10 @@ export function retryAfterMs(headers: UpstreamResponse['headers'], now = Date.no
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
 
-/** Reads a (small) upstream body; a socket failure while reading becomes a classified GatewayError. */
-export async function readUpstreamText(res: UpstreamResponse, target: UpstreamTarget, signal: AbortSignal): Promise<string> {
+/** Reads an upstream body (capped at `limit` bytes when given); a socket failure while reading becomes a classified GatewayError. */
+export async function readUpstreamText(res: UpstreamResponse, target: UpstreamTarget, signal: AbortSignal, limit?: number): Promise<string> {
   try {
-    return await readText(res.body);
+    return await readText(res.body, limit);
   } catch (err) {
     throw networkError(err, target, signal);
   }

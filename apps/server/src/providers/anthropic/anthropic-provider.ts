@@ -6,6 +6,7 @@ import {
   createDispatcher,
   networkError,
   postJson,
+  MAX_ERROR_BODY,
   readUpstreamText,
   releaseBody,
   transportTimeouts,
@@ -87,7 +88,7 @@ export class AnthropicProvider implements Provider {
     const target = this.target(ctx);
     const res = await postJson(this.dispatcher, this.baseUrl + path, headers, payload, ctx.signal, target);
     if (res.status >= 200 && res.status < 300) return res;
-    const text = await readUpstreamText(res, target, ctx.signal);
+    const text = await readUpstreamText(res, target, ctx.signal, MAX_ERROR_BODY);
     const parsed = tryParseJson(text);
     const error = parsed?.type === 'error' && parsed.error ? parsed.error : undefined;
     throw upstreamHttpError(res, target, {

@@ -6,6 +6,7 @@ import {
   createDispatcher,
   networkError,
   postJson,
+  MAX_ERROR_BODY,
   readUpstreamText,
   releaseBody,
   transportTimeouts,
@@ -114,7 +115,7 @@ export class OpenAIProvider implements Provider {
     const target = this.target(ctx);
     const res = await postJson(this.dispatcher, this.url(ctx.model), headers, JSON.stringify(converted.body), ctx.signal, target);
     if (res.status >= 200 && res.status < 300) return res;
-    throw openAIHttpError(res, target, await readUpstreamText(res, target, ctx.signal));
+    throw openAIHttpError(res, target, await readUpstreamText(res, target, ctx.signal, MAX_ERROR_BODY));
   }
 }
 
