@@ -6,9 +6,12 @@ import type { Config } from './config/schema.js';
 import { GatewayError } from './errors.js';
 import { countTokensHandler } from './http/count-tokens.js';
 import { errorHandler, sendError } from './http/error-envelope.js';
+import { buildTypeIndex } from './http/validation-message.js';
 import { createMessageHandler } from './http/messages.js';
 import { listModelsHandler, modelCatalogue } from './http/models.js';
 import { requestId } from './http/request-id.js';
+import { createJobService, skipsRequestValidation, type JobService } from './jobs/index.js';
+import { createObservability, type Metrics, type ReadinessChecks } from './observability/index.js';
 import { createProviders } from './providers/registry.js';
 import type { Provider } from './providers/types.js';
 import { Router } from './routing/router.js';
@@ -21,19 +24,31 @@ export interface AppOptions {
   specPath?: string;
   /** Interval of silence after which a stream gets a `ping` event. */
   pingIntervalMs?: number;
+  /** Export process metrics (CPU, RSS, heap, event loop) on /metrics. The CLI turns this on. */
+  processMetrics?: boolean;
 }
 
 export interface Gateway {
   app: Express;
   providers: ReadonlyMap<string, Provider>;
   router: Router;
+  /** Prometheus metrics; also the hooks routing and jobs report to (retry, fallback, breakerState, jobQueued, ...). */
+  metrics: Metrics;
+  /** /ready checks: register one per dependency (e.g. the job store). */
+  readiness: ReadinessChecks;
+  /** Async jobs (x-bf-async): store, workers, sweep. */
+  jobs: JobService;
   /** Releases upstream connection pools. */
   close(): Promise<void>;
 }
 
 export function createGateway(config: Config, opts: AppOptions): Gateway {
+  const observability = createObservability(config, opts.logger, { processMetrics: opts.processMetrics });
   const providers = createProviders(config);
   const router = new Router(providers, config);
+  const jobs = createJobService({ store: config.store, config: config.async, router, logger: opts.logger, metrics: observability.metrics });
+  jobs.start();
+  observability.readiness.register('store', () => jobs.ping());
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -43,32 +58,46 @@ export function createGateway(config: Config, opts: AppOptions): Gateway {
   app.get('/health', (_req, res) => {
     res.status(200).json({ status: 'ok' });
   });
+  app.get('/ready', observability.ready);
+  app.get('/metrics', observability.scrape);
+  app.use(observability.observe);
   app.use(express.json({ limit: config.body_limit }));
-  app.use(
+  const validator = express.Router();
+  validator.use(
     OpenApiValidator.middleware({
       apiSpec: opts.specPath ?? DEFAULT_SPEC_PATH,
       validateRequests: { allowUnknownQueryParameters: false },
       validateResponses: false,
       validateSecurity: false,
       ignoreUndocumented: true,
+      // No route takes multipart: without the uploader the validator runs one middleware (and one promise hop) less per request.
+      fileUploader: false,
+      // The contract itself is checked by test/contract-loads.test.ts; re-checking it at start-up costs ~1 s.
+      validateApiSpec: false,
     }),
   );
+  // An async poll's body is optional and ignored (openapi.yaml, x-bf-async-id): it skips body validation.
+  app.use((req, res, next) => (skipsRequestValidation(req) ? next() : validator(req, res, next)));
 
   const startedAt = new Date().toISOString();
-  app.post('/anthropic/v1/messages', createMessageHandler({ router, pingIntervalMs: opts.pingIntervalMs ?? 15_000 }));
+  app.post('/anthropic/v1/messages', createMessageHandler({ router, pingIntervalMs: opts.pingIntervalMs ?? 15_000, jobs }));
   app.post('/anthropic/v1/messages/count_tokens', countTokensHandler(router));
   app.get('/anthropic/v1/models', listModelsHandler(modelCatalogue(providers, startedAt)));
 
   app.use((req, res) => {
     sendError(res, new GatewayError(404, `no route for ${req.method} ${req.path}`));
   });
-  app.use(errorHandler((err) => opts.logger.error({ err }, 'unexpected error')));
+  app.use(errorHandler((err) => opts.logger.error({ err }, 'unexpected error'), buildTypeIndex(opts.specPath ?? DEFAULT_SPEC_PATH)));
 
   return {
     app,
     providers,
     router,
+    metrics: observability.metrics,
+    readiness: observability.readiness,
+    jobs,
     async close() {
+      await jobs.close();
       await Promise.all([...providers.values()].map((p) => p.close()));
     },
   };

@@ -18,7 +18,17 @@ function main(): void {
     throw err;
   }
   const logger = pino({ level: config.log_level });
-  const gateway = createGateway(config, { logger });
+  let gateway;
+  try {
+    gateway = createGateway(config, { logger, processMetrics: true });
+  } catch (err) {
+    // e.g. the job store cannot be opened
+    if (err instanceof ConfigError) {
+      process.stderr.write(`conduit: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
   const server = gateway.app.listen(config.listen.port, config.listen.host);
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
@@ -36,6 +46,7 @@ function main(): void {
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
+    gateway.readiness.setDraining();
     logger.info({ signal }, 'draining');
     const force = setTimeout(() => server.closeAllConnections(), 10_000);
     force.unref();

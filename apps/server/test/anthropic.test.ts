@@ -17,7 +17,8 @@ beforeAll(async () => {
   gw = await startGateway({
     default_provider: 'anthropic',
     providers: {
-      anthropic: { type: 'anthropic', base_url: upstream.url, keys: [{ value: 'sk-upstream-key' }], models: ['claude-sonnet-4-5'] },
+      // One attempt per request: these tests pin what a single upstream answer becomes (retries: routing-*.test.ts).
+      anthropic: { type: 'anthropic', base_url: upstream.url, keys: [{ value: 'sk-upstream-key' }], models: ['claude-sonnet-4-5'], max_retries: 0 },
     },
   });
   client = new Anthropic({ apiKey: 'client-key', baseURL: gw.anthropicBaseUrl, maxRetries: 0 });
@@ -57,6 +58,13 @@ describe('anthropic provider through the official SDK', () => {
     expect(seen.body.model).toBe('claude-sonnet-4-5');
     expect(seen.headers['x-api-key']).toBe('sk-upstream-key');
     expect(seen.headers.authorization).toBeUndefined();
+  });
+
+  it('relays a large answer whole (well past any error-body cap)', async () => {
+    const expected = anthropicMessage({ text: 'é'.repeat(150_000) + ' end', usage: { input_tokens: 5, output_tokens: 60_000 } });
+    upstream.enqueue({ kind: 'json', body: expected });
+    const message = await client.messages.create({ model: 'claude-sonnet-4-5', max_tokens: 8_000, messages: [{ role: 'user', content: 'long' }] });
+    expect(message).toEqual(expected);
   });
 
   it('messages.stream().finalMessage() collects what the upstream streamed', async () => {
@@ -195,8 +203,14 @@ describe('invalid requests never reach the upstream', () => {
   it('temperature out of range names the field', () =>
     expectInvalid({ model: 'm', max_tokens: 1, temperature: 3, messages: [{ role: 'user', content: 'x' }] }, /temperature/));
 
-  it('a bad content block names its path', () =>
-    expectInvalid({ model: 'm', max_tokens: 1, messages: [{ role: 'user', content: [{ type: 'image', source: { type: 'base64' } }] }] }, /messages\.0\.content/));
+  it('a bad content block names the missing field of the block the client meant', () =>
+    expectInvalid(
+      { model: 'm', max_tokens: 1, messages: [{ role: 'user', content: [{ type: 'image', source: { type: 'base64' } }] }] },
+      /^messages\.0\.content\.0\.source\.media_type: must have required property 'media_type'$/,
+    ));
+
+  it('an unknown block type is named once', () =>
+    expectInvalid({ model: 'm', max_tokens: 1, messages: [{ role: 'user', content: [{ type: 'txt', text: 'x' }] }] }, /^messages\.0\.content\.0\.type: unknown type "txt"$/));
 
   it('an unknown provider lists the configured ones', () =>
     expectInvalid({ model: 'mystery/model-x', max_tokens: 1, messages: [{ role: 'user', content: 'x' }] }, /unknown provider "mystery".*configured providers: anthropic/));

@@ -20,7 +20,8 @@ beforeAll(async () => {
   upstream = await startFakeAnthropic();
   gw = await startGateway({
     default_provider: 'anthropic',
-    providers: { anthropic: { type: 'anthropic', base_url: upstream.url, keys: [{ value: 'sk-up' }], models: ['claude-haiku-4-5'] } },
+    // One attempt per request: a single enqueued upstream error must surface as it is (retries: routing-*.test.ts).
+    providers: { anthropic: { type: 'anthropic', base_url: upstream.url, keys: [{ value: 'sk-up' }], models: ['claude-haiku-4-5'], max_retries: 0 } },
   });
 });
 afterAll(async () => {

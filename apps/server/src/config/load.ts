@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
+import { applyPresets, openaiProviderErrors, presetProvidersFromEnv } from './presets.js';
 import { configSchema, type Config } from './schema.js';
+import { aliasConfigErrors } from '../routing/aliases.js';
 
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -42,7 +44,7 @@ function formatPath(path: ReadonlyArray<PropertyKey>): string {
 
 /** Validates a raw config object (after env substitution); errors name every bad field. */
 export function parseConfig(raw: unknown, env: Env = process.env): Config {
-  const substituted = substituteEnv(raw ?? {}, env);
+  const substituted = applyPresets(substituteEnv(raw ?? {}, env), env);
   const result = configSchema.safeParse(substituted);
   if (!result.success) {
     const lines = result.error.issues.map((i) => `  ${formatPath(i.path)}: ${i.message}`);
@@ -58,6 +60,10 @@ export function parseConfig(raw: unknown, env: Env = process.env): Config {
       `invalid config:\n  default_provider: "${config.default_provider}" is not a configured provider (configured: ${names.join(', ')})`,
     );
   }
+  const providerErrors = openaiProviderErrors(config.providers);
+  if (providerErrors.length > 0) throw new ConfigError(`invalid config:\n${providerErrors.map((l) => `  ${l}`).join('\n')}`);
+  const aliasErrors = aliasConfigErrors(config);
+  if (aliasErrors.length > 0) throw new ConfigError(`invalid config:\n${aliasErrors.map((l) => `  ${l}`).join('\n')}`);
   return config;
 }
 
@@ -75,6 +81,8 @@ export function configFromEnv(env: Env = process.env): Config {
         ...(env.ANTHROPIC_BASE_URL ? { base_url: env.ANTHROPIC_BASE_URL } : {}),
         keys: env.ANTHROPIC_API_KEY ? [{ value: env.ANTHROPIC_API_KEY }] : [],
       },
+      // openai, groq, ollama ...: each preset the environment switches on (config/presets.ts).
+      ...presetProvidersFromEnv(env),
     },
   };
   return parseConfig(raw, env);

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { asyncSchema, storeSchema } from '../jobs/config.js';
 
 export const PROVIDER_TYPES = ['anthropic', 'openai'] as const;
 
@@ -21,6 +22,89 @@ const providerSchema = z.strictObject({
   models: z.array(z.string().min(1)).default([]),
   /** Extra headers sent upstream with every request. */
   headers: z.record(z.string(), z.string()).default({}),
+  /**
+   * openai type: the request field that carries `max_tokens`. OpenAI's current `max_completion_tokens`
+   * (required by its reasoning models), or `max_tokens` for compatible servers that only know that one.
+   * Presets set it per server; otherwise `max_completion_tokens`.
+   */
+  max_tokens_field: z.enum(['max_completion_tokens', 'max_tokens']).optional(),
+  /**
+   * openai type: drop request features the upstream has no equivalent for (server tools such as
+   * web_search, mcp_servers, PDF documents, container) instead of answering 400 invalid_request_error;
+   * the answer names what was dropped in the `x-bf-dropped` header.
+   */
+  drop_unsupported: z.boolean().default(false),
+  /**
+   * openai type: top-level Chat Completions fields never sent to this upstream, for servers that reject
+   * fields they do not know (Mistral refuses `stream_options` and `user`). Presets set it where needed.
+   */
+  omit_params: z.array(z.string().min(1)).optional(),
+  /**
+   * openai type: Azure OpenAI. Requests go to
+   * `{base_url}/openai/deployments/{deployment}/chat/completions?api-version={api_version}` with the key
+   * in an `api-key` header. `base_url` is the resource endpoint, e.g. https://NAME.openai.azure.com.
+   */
+  azure: z
+    .strictObject({
+      /** The Azure OpenAI REST API version. */
+      api_version: z.string().min(1).default('2024-10-21'),
+      /** Deployment for every model; absent = the model part of "provider/model" names the deployment. */
+      deployment: z.string().min(1).optional(),
+    })
+    .optional(),
+  /** Time limits for one upstream attempt (reference: the README, "Timeouts"). */
+  timeouts: z
+    .strictObject({
+      /** TCP (and TLS) connect. */
+      connect_ms: z.number().int().positive().default(10_000),
+      /** Request sent → response headers. Non-streaming upstreams send headers when the whole answer is ready. */
+      headers_ms: z.number().int().positive().default(600_000),
+      /** Streams: request sent → first content event (message_start and ping do not count). */
+      first_token_ms: z.number().int().positive().default(120_000),
+      /** Streams: longest silence between two events once content flows. */
+      idle_ms: z.number().int().positive().default(120_000),
+      /** Overall deadline, counted from the client's request, while this provider is being tried or is streaming. */
+      total_ms: z.number().int().positive().default(1_800_000),
+    })
+    .prefault({}),
+  /** Retries on the same provider+model after a retryable failure (429, 5xx, network, timeout), before the next fallback. */
+  max_retries: z.number().int().min(0).max(10).default(2),
+  retry: z
+    .strictObject({
+      /** Backoff before retry n is a random value in [0, min(max_ms, base_ms * 2^n)] (full jitter). */
+      base_ms: z.number().int().nonnegative().default(500),
+      max_ms: z.number().int().nonnegative().default(8_000),
+      /** A 429's retry-after is honoured up to this; longer waits fail over to the next fallback instead. */
+      max_retry_after_ms: z.number().int().nonnegative().default(30_000),
+      /** How long a key that answered 401/403 is left out for that model. */
+      key_cooldown_ms: z.number().int().nonnegative().default(60_000),
+    })
+    .prefault({}),
+  /** Circuit breaker per provider+model. */
+  breaker: z
+    .strictObject({
+      /** Consecutive failures (5xx, network, timeouts) that open the circuit. */
+      failure_threshold: z.number().int().positive().default(5),
+      /** How long an open circuit sends traffic straight to the fallbacks before one probe request is let through. */
+      cooldown_ms: z.number().int().positive().default(30_000),
+    })
+    .prefault({}),
+});
+
+/** A model name clients may send (e.g. Claude Code's bare "claude-sonnet-4-5") and where it goes. */
+const modelAliasSchema = z.strictObject({
+  /** "provider/model" (or a bare model id for the default provider). */
+  target: z.string().min(1),
+  /** Tried in order after `target` (and after the request's own `fallbacks`). */
+  fallbacks: z.array(z.string().min(1)).default([]),
+});
+
+/** USD per million tokens for one "provider/model"; cache prices default to the input price. */
+const pricingSchema = z.strictObject({
+  input_per_mtok: z.number().nonnegative(),
+  output_per_mtok: z.number().nonnegative(),
+  cache_read_per_mtok: z.number().nonnegative().optional(),
+  cache_write_per_mtok: z.number().nonnegative().optional(),
 });
 
 export const configSchema = z.strictObject({
@@ -31,17 +115,33 @@ export const configSchema = z.strictObject({
     })
     .prefault({}),
   /** Where async jobs live: sqlite:<path> or redis://... */
-  store: z.string().min(1).default('sqlite:./.conduit/conduit.db'),
+  store: storeSchema,
+  /** Async jobs (x-bf-async): TTLs, worker pool, queue cap, leases. */
+  async: asyncSchema,
   /** Provider used for a model name without a "provider/" prefix. */
   default_provider: z.string().min(1).optional(),
   /** Largest accepted request body, e.g. "32mb". */
   body_limit: z.string().regex(/^\d+(b|kb|mb)$/i).default('32mb'),
   /** Log level: fatal | error | warn | info | debug | trace | silent. */
   log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Put request bodies (prompts) in the per-request log line. Off by default: prompts are the users' data. */
+  log_bodies: z.boolean().default(false),
+  /** Prices by "provider/model" for the cost in logs and metrics; a model without a price logs cost null. */
+  pricing: z.record(z.string().regex(/^[^/]+\/.+$/, 'pricing keys are "provider/model"'), pricingSchema).default({}),
   providers: z.record(z.string().regex(/^[a-z0-9][a-z0-9_.-]*$/i, 'provider names are letters, digits, _ . -'), providerSchema),
+  /** Model aliases: a request whose `model` is a key here goes to its target, then its fallbacks. */
+  models: z.record(z.string().min(1), modelAliasSchema).default({}),
+  /**
+   * A stream that fails after text reached the client continues on the next Anthropic-type
+   * fallback, with that text as an assistant prefill, in the same client stream. Off: it ends with `event: error`.
+   */
+  stream_fallback_prefill: z.boolean().default(false),
 });
 
 export type ConfigInput = z.input<typeof configSchema>;
 export type Config = z.output<typeof configSchema>;
 export type ProviderConfig = Config['providers'][string];
 export type ProviderKeyConfig = ProviderConfig['keys'][number];
+export type ModelPricing = z.output<typeof pricingSchema>;
+export type ModelAlias = z.output<typeof modelAliasSchema>;
+export type ProviderTimeouts = ProviderConfig['timeouts'];

@@ -1,5 +1,7 @@
 import type { Request, RequestHandler, Response } from 'express';
 import type { CreateMessageRequest } from '../generated/types.gen.js';
+import { handleAsync, isAsyncRequest, type JobService } from '../jobs/index.js';
+import { observationOf, type Observation } from '../observability/observation.js';
 import type { Router, Served } from '../routing/router.js';
 import { abortOnClientClose } from './abort-on-close.js';
 import { clientHeaders } from './client-headers.js';
@@ -9,9 +11,12 @@ import { SseWriter } from './sse-writer.js';
 export interface MessagesDeps {
   router: Router;
   pingIntervalMs: number;
+  /** x-bf-async jobs; without it the x-bf-async headers are ignored. */
+  jobs?: JobService;
 }
 
-function setServedHeaders(res: Response, served: Served, extra?: Record<string, string>): void {
+/** Also used by async jobs, which store these headers and replay them on the poll that returns the result. */
+export function setServedHeaders(res: { setHeader(name: string, value: string): unknown }, served: Served, extra?: Record<string, string>): void {
   res.setHeader('x-bf-provider', served.target.provider.name);
   res.setHeader('x-bf-model', served.target.model);
   res.setHeader('x-bf-attempts', String(served.attempts));
@@ -22,7 +27,11 @@ function setServedHeaders(res: Response, served: Served, extra?: Record<string, 
 /** POST /anthropic/v1/messages (operationId createMessage). */
 export function createMessageHandler(deps: MessagesDeps): RequestHandler {
   return async (req: Request, res: Response) => {
+    if (deps.jobs && isAsyncRequest(req)) return handleAsync(deps.jobs, req, res);
     const body = req.body as CreateMessageRequest;
+    const obs = observationOf(res);
+    obs.requestedModel = body.model;
+    obs.stream = body.stream === true;
     const ctx = {
       clientHeaders: clientHeaders(req),
       signal: abortOnClientClose(res),
@@ -30,20 +39,26 @@ export function createMessageHandler(deps: MessagesDeps): RequestHandler {
     };
     try {
       if (body.stream === true) {
-        await stream(deps, body, ctx, res);
+        await stream(deps, body, ctx, res, obs);
         return;
       }
+      obs.beginWait();
       const result = await deps.router.createMessage(body, ctx);
+      obs.endWait();
+      obs.served(result.served);
+      obs.usage(result.message.usage);
       setServedHeaders(res, result.served, result.headers);
       res.setHeader('content-type', 'application/json');
       res.status(200).end(result.raw ?? JSON.stringify(result.message));
     } catch (err) {
       if (ctx.signal.aborted) return;
+      const error = toGatewayError(err);
+      obs.failed(error);
       if (res.headersSent) {
         res.destroy();
         return;
       }
-      sendError(res, toGatewayError(err));
+      sendError(res, error);
     }
   };
 }
@@ -53,15 +68,49 @@ async function stream(
   body: CreateMessageRequest,
   ctx: Parameters<Router['streamMessage']>[1],
   res: Response,
+  obs: Observation,
 ): Promise<void> {
-  // Failures before the first event are ordinary HTTP errors (thrown to the caller).
-  const result = await deps.router.streamMessage(body, ctx);
-  setServedHeaders(res, result.served, result.headers);
-  const writer = new SseWriter(res, deps.pingIntervalMs);
+  // The router resolves at the first content event; failures before it are ordinary HTTP errors
+  // (thrown to the caller). Should the router still be retrying after a ping interval, the stream
+  // opens without x-bf-* headers so pings keep clients and proxies waiting; a final failure then
+  // arrives as `event: error`.
+  obs.beginWait();
+  let early: SseWriter | undefined;
+  const opener = setTimeout(() => {
+    early = new SseWriter(res, deps.pingIntervalMs);
+    early.write({ event: 'ping', data: '{"type":"ping"}' });
+  }, deps.pingIntervalMs);
+  let result: Awaited<ReturnType<Router['streamMessage']>>;
   try {
-    for await (const frame of result.events) writer.write(frame);
+    result = await deps.router.streamMessage(body, ctx);
   } catch (err) {
-    if (!ctx.signal.aborted) writer.error(toGatewayError(err));
+    if (!early) throw err;
+    const error = toGatewayError(err);
+    obs.failed(error);
+    if (!ctx.signal.aborted) early.error(error);
+    early.end();
+    return;
+  } finally {
+    clearTimeout(opener);
+  }
+  obs.endWait();
+  obs.served(result.served);
+  if (!early) setServedHeaders(res, result.served, result.headers);
+  const writer = early ?? new SseWriter(res, deps.pingIntervalMs);
+  try {
+    obs.beginWait();
+    for await (const frame of result.events) {
+      obs.frame(frame);
+      writer.write(frame);
+      obs.beginWait();
+    }
+    obs.endWait();
+  } catch (err) {
+    if (!ctx.signal.aborted) {
+      const error = toGatewayError(err);
+      obs.failed(error);
+      writer.error(error);
+    }
   } finally {
     writer.end();
   }

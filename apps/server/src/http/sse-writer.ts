@@ -7,11 +7,28 @@ const PING = 'event: ping\ndata: {"type":"ping"}\n\n';
 /**
  * Writes Anthropic SSE to the client. Sends a `ping` when nothing was written for
  * `pingIntervalMs`, so proxies and clients do not give up on a slow upstream.
+ *
+ * Frames written in the same tick (all the events parsed out of one upstream chunk) are joined
+ * and leave in one `res.write` on the next tick, together with the headers the first time. A slow
+ * upstream's events still go out as they arrive; a fast one's 50 deltas cost one write and one
+ * syscall instead of 50 (the benchmark's profile showed socket writes as the largest single
+ * cost of a stream).
  */
 export class SseWriter {
   private lastWrite = Date.now();
   private readonly timer: NodeJS.Timeout;
   private ended = false;
+  /** Frames waiting for the next tick's write. */
+  private pending = '';
+  private scheduled = false;
+  private readonly flush = (): void => {
+    this.scheduled = false;
+    if (this.ended || this.res.destroyed) return;
+    const text = this.pending;
+    this.pending = '';
+    if (text !== '') this.res.write(text);
+    else if (!this.res.headersSent) this.res.flushHeaders();
+  };
 
   constructor(
     private readonly res: Response,
@@ -22,7 +39,8 @@ export class SseWriter {
     res.setHeader('cache-control', 'no-cache');
     res.setHeader('connection', 'keep-alive');
     res.setHeader('x-accel-buffering', 'no');
-    res.flushHeaders();
+    // The headers leave with the first frames, or alone on the next tick when there are none yet.
+    this.schedule();
     const tick = Math.max(5, Math.min(pingIntervalMs, 1000));
     this.timer = setInterval(() => {
       if (Date.now() - this.lastWrite >= pingIntervalMs) this.raw(PING);
@@ -44,12 +62,23 @@ export class SseWriter {
     if (this.ended) return;
     this.ended = true;
     clearInterval(this.timer);
-    this.res.end();
+    const text = this.pending;
+    this.pending = '';
+    if (this.res.destroyed) return;
+    if (text !== '') this.res.end(text);
+    else this.res.end();
   }
 
   private raw(text: string): void {
     if (this.ended || this.res.destroyed) return;
     this.lastWrite = Date.now();
-    this.res.write(text);
+    this.pending += text;
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    process.nextTick(this.flush);
   }
 }

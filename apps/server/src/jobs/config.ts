@@ -6,7 +6,7 @@ export const storeSchema = z
   .regex(/^(sqlite:.+|rediss?:\/\/.*)$/, 'store is "sqlite:<path>" (or "sqlite::memory:") or "redis://host:port/db"')
   .default('sqlite:./.conduit/conduit.db');
 
-/** `async:` — the x-bf-async job service (reference: src/jobs/README.md). */
+/** `async:` — the x-bf-async job service (reference: the README, "Async jobs"). */
 export const asyncSchema = z
   .strictObject({
     /** Seconds a finished job's result is kept when the request sends no x-bf-async-job-result-ttl. */

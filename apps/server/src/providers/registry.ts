@@ -1,5 +1,6 @@
 import type { Config } from '../config/schema.js';
 import { AnthropicProvider } from './anthropic/anthropic-provider.js';
+import { OpenAIProvider } from './openai/openai-provider.js';
 import type { Provider } from './types.js';
 
 /** One Provider per configured provider, by name. */
@@ -9,6 +10,9 @@ export function createProviders(config: Config): Map<string, Provider> {
     switch (pc.type) {
       case 'anthropic':
         providers.set(name, new AnthropicProvider(name, pc));
+        break;
+      case 'openai': // OpenAI and compatible servers; Azure OpenAI when `azure` is set
+        providers.set(name, new OpenAIProvider(name, pc));
         break;
       default:
         throw new Error(`providers.${name}.type: "${pc.type}" is not supported yet`);

@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { createGateway, type Gateway } from '../../src/app.js';
 import { parseConfig } from '../../src/config/load.js';
 import type { ConfigInput } from '../../src/config/schema.js';
@@ -18,10 +18,11 @@ export interface RunningGateway {
 /** Starts the real gateway on a random 127.0.0.1 port with the given config (validated like a file). */
 export async function startGateway(
   config: Omit<ConfigInput, 'listen'> & { listen?: ConfigInput['listen'] },
-  opts: { pingIntervalMs?: number; env?: Record<string, string | undefined> } = {},
+  opts: { pingIntervalMs?: number; env?: Record<string, string | undefined>; logger?: Logger } = {},
 ): Promise<RunningGateway> {
-  const parsed = parseConfig({ log_level: 'silent', ...config, listen: { host: '127.0.0.1', port: 0 } }, opts.env ?? process.env);
-  const gateway = createGateway(parsed, { logger: pino({ level: 'silent' }), pingIntervalMs: opts.pingIntervalMs });
+  // Each test gateway has its own in-memory job store unless the test names one.
+  const parsed = parseConfig({ log_level: 'silent', store: 'sqlite::memory:', ...config, listen: { host: '127.0.0.1', port: 0 } }, opts.env ?? process.env);
+  const gateway = createGateway(parsed, { logger: opts.logger ?? pino({ level: 'silent' }), pingIntervalMs: opts.pingIntervalMs });
   const server = gateway.app.listen(0, '127.0.0.1');
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);

@@ -1,0 +1,44 @@
+import type { RequestHandler } from 'express';
+import type { Logger } from 'pino';
+import type { Config } from '../config/schema.js';
+import { Metrics } from './metrics.js';
+import { observeRequests } from './observer.js';
+import { ReadinessChecks } from './readiness.js';
+
+export { Metrics, type BreakerState, type JobMetrics, type RoutingMetrics } from './metrics.js';
+export { ReadinessChecks, type ReadinessCheck } from './readiness.js';
+export { noteError, observationOf, Observation } from './observation.js';
+
+export interface Observability {
+  metrics: Metrics;
+  readiness: ReadinessChecks;
+  /** Per-request log line and metrics; mount after the probe routes. */
+  observe: RequestHandler;
+  /** GET /metrics */
+  scrape: RequestHandler;
+  /** GET /ready */
+  ready: RequestHandler;
+}
+
+export function createObservability(
+  config: Pick<Config, 'pricing' | 'log_bodies'>,
+  logger: Logger,
+  opts: { processMetrics?: boolean } = {},
+): Observability {
+  const metrics = new Metrics({ processMetrics: opts.processMetrics });
+  const readiness = new ReadinessChecks();
+  return {
+    metrics,
+    readiness,
+    observe: observeRequests({ metrics, logger, pricing: config.pricing, logBodies: config.log_bodies }),
+    async scrape(_req, res) {
+      const text = await metrics.scrape();
+      res.status(200).setHeader('content-type', metrics.contentType);
+      res.end(text);
+    },
+    async ready(_req, res) {
+      const report = await readiness.run();
+      res.status(report.ready ? 200 : 503).json({ status: report.ready ? 'ready' : 'not_ready', checks: report.checks });
+    },
+  };
+}

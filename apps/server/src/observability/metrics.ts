@@ -1,0 +1,247 @@
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { CounterSeries, FastCounter, FastHistogram, type HistogramSeries } from './fast-metrics.js';
+
+/** Label value for a request that never reached a provider (bad request, unknown route). */
+export const NO_TARGET = '_none';
+/** Label value for models past the series cap (clients choose model names; the series count must stay bounded). */
+export const OTHER_MODEL = '_other';
+
+// OpenTelemetry GenAI semantic-convention attributes, in Prometheus form.
+const PROVIDER = 'gen_ai_provider_name';
+const MODEL = 'gen_ai_request_model';
+const OPERATION = 'gen_ai_operation_name';
+const TOKEN_TYPE = 'gen_ai_token_type';
+const STATUS = 'http_response_status_code';
+const ERROR_TYPE = 'error_type';
+
+// OTel's advisory buckets, widened at the low end (a gateway answering from a local upstream is
+// sub-10 ms) and the high end (long generations take minutes).
+const DURATION_BUCKETS = [
+  0.001, 0.0025, 0.005, 0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92, 163.84, 327.68,
+];
+const TTFT_BUCKETS = [0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10, 20, 40, 80];
+const OVERHEAD_BUCKETS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1];
+const TOKEN_BUCKETS = [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864];
+
+export type BreakerState = 'closed' | 'half_open' | 'open';
+const BREAKER_VALUE: Record<BreakerState, number> = { closed: 0, half_open: 1, open: 2 };
+
+/** What the routing layer reports. Conduit's Router takes this interface, not the whole Metrics. */
+export interface RoutingMetrics {
+  /** One more attempt on the same provider/model after a failure. */
+  retry(provider: string, model: string): void;
+  /** The request moves on from this provider/model to its next fallback. */
+  fallback(provider: string, model: string): void;
+  /** The circuit breaker for provider/model changed state. */
+  breakerState(provider: string, model: string, state: BreakerState): void;
+}
+
+/** What the async jobs layer reports. */
+export interface JobMetrics {
+  /** A job was accepted into the queue. */
+  jobQueued(): void;
+  /** A job left the worker: succeeded, failed, expired, cancelled, ... (a small fixed set). */
+  jobOutcome(outcome: string): void;
+  /** Jobs waiting or running right now. */
+  jobQueueDepth(depth: number): void;
+}
+
+/** Every series for one provider/model, looked up once and kept: the request path only adds numbers. */
+export class TargetSeries {
+  readonly duration: HistogramSeries;
+  readonly upstream: HistogramSeries;
+  readonly overhead: HistogramSeries;
+  readonly ttft: HistogramSeries;
+  readonly inputTokens: HistogramSeries;
+  readonly outputTokens: HistogramSeries;
+  readonly cost: CounterSeries;
+  private readonly byStatus = new Map<number, CounterSeries>();
+
+  constructor(
+    private readonly metrics: Metrics,
+    readonly provider: string,
+    readonly model: string,
+  ) {
+    const gen = { [OPERATION]: 'chat', [PROVIDER]: provider, [MODEL]: model };
+    const own = { [PROVIDER]: provider, [MODEL]: model };
+    this.duration = metrics.requestDuration.with(gen);
+    this.ttft = metrics.timeToFirstToken.with(gen);
+    this.inputTokens = metrics.tokenUsage.with({ ...gen, [TOKEN_TYPE]: 'input' });
+    this.outputTokens = metrics.tokenUsage.with({ ...gen, [TOKEN_TYPE]: 'output' });
+    this.upstream = metrics.upstreamDuration.with(own);
+    this.overhead = metrics.gatewayOverhead.with(own);
+    this.cost = metrics.cost.with(own);
+  }
+
+  /** The request counter for a status (and the error type, when the request failed). */
+  requests(status: number, errorType: string | null): CounterSeries {
+    if (errorType === null) {
+      let s = this.byStatus.get(status);
+      if (!s) {
+        s = this.metrics.requests.with({ [PROVIDER]: this.provider, [MODEL]: this.model, [STATUS]: String(status), [ERROR_TYPE]: '' });
+        this.byStatus.set(status, s);
+      }
+      return s;
+    }
+    return this.metrics.requests.with({ [PROVIDER]: this.provider, [MODEL]: this.model, [STATUS]: String(status), [ERROR_TYPE]: errorType });
+  }
+}
+
+export interface MetricsOptions {
+  /** Also export prom-client's process metrics (CPU, RSS, heap, event-loop lag) from this registry. */
+  processMetrics?: boolean;
+  /** Distinct provider/model pairs kept before new models are counted as `_other`. */
+  maxTargets?: number;
+}
+
+/**
+ * The gateway's metrics, on a Registry of its own (never prom-client's global one: several
+ * gateways in one process, as in tests, must not share counters).
+ */
+export class Metrics implements RoutingMetrics, JobMetrics {
+  readonly registry = new Registry();
+
+  readonly requests: FastCounter;
+  readonly requestDuration: FastHistogram;
+  readonly timeToFirstToken: FastHistogram;
+  readonly tokenUsage: FastHistogram;
+  readonly upstreamDuration: FastHistogram;
+  readonly gatewayOverhead: FastHistogram;
+  readonly cost: FastCounter;
+  private readonly retries: FastCounter;
+  private readonly fallbacks: FastCounter;
+  private readonly breaker: Gauge;
+  private readonly jobsQueued: Counter;
+  private readonly jobOutcomes: Counter;
+  private readonly queueDepth: Gauge;
+
+  /** Requests being served right now; read when scraped. */
+  inFlight = 0;
+
+  private readonly targets = new Map<string, Map<string, TargetSeries>>();
+  private targetCount = 0;
+  private readonly maxTargets: number;
+
+  constructor(opts: MetricsOptions = {}) {
+    const r = this.registry;
+    this.maxTargets = opts.maxTargets ?? 1000;
+    this.requests = new FastCounter(
+      'conduit_requests_total',
+      'Requests answered, by the provider/model that served (or last failed) and the HTTP status; error_type is set when the request failed, also mid-stream.',
+      [PROVIDER, MODEL, STATUS, ERROR_TYPE],
+      r,
+    );
+    this.requestDuration = new FastHistogram(
+      'gen_ai_server_request_duration_seconds',
+      'Time from request received to response complete.',
+      [OPERATION, PROVIDER, MODEL],
+      DURATION_BUCKETS,
+      r,
+    );
+    this.timeToFirstToken = new FastHistogram(
+      'gen_ai_server_time_to_first_token_seconds',
+      'Streams: time from request received to the first content delta sent.',
+      [OPERATION, PROVIDER, MODEL],
+      TTFT_BUCKETS,
+      r,
+    );
+    this.tokenUsage = new FastHistogram(
+      'gen_ai_client_token_usage',
+      'Tokens per request as the upstream reported them; input includes cache reads and writes.',
+      [OPERATION, PROVIDER, MODEL, TOKEN_TYPE],
+      TOKEN_BUCKETS,
+      r,
+    );
+    this.upstreamDuration = new FastHistogram(
+      'conduit_upstream_duration_seconds',
+      'Time spent waiting on the provider (all attempts, and for streams every chunk).',
+      [PROVIDER, MODEL],
+      DURATION_BUCKETS,
+      r,
+    );
+    this.gatewayOverhead = new FastHistogram(
+      'conduit_gateway_overhead_seconds',
+      'Request duration minus upstream time: what Conduit itself added (wall clock, includes queueing under load).',
+      [PROVIDER, MODEL],
+      OVERHEAD_BUCKETS,
+      r,
+    );
+    this.cost = new FastCounter('conduit_cost_usd_total', 'Estimated spend in USD, from config pricing.', [PROVIDER, MODEL], r);
+    this.retries = new FastCounter('conduit_retries_total', 'Attempts repeated on the same provider/model.', [PROVIDER, MODEL], r);
+    this.fallbacks = new FastCounter('conduit_fallbacks_total', 'Requests that moved on from this provider/model to a fallback.', [PROVIDER, MODEL], r);
+    this.breaker = new Gauge({
+      name: 'conduit_circuit_breaker_state',
+      help: 'Circuit breaker per provider/model: 0 closed, 1 half-open, 2 open.',
+      labelNames: [PROVIDER, MODEL],
+      registers: [r],
+    });
+    this.jobsQueued = new Counter({ name: 'conduit_async_jobs_queued_total', help: 'Async jobs accepted.', registers: [r] });
+    this.jobOutcomes = new Counter({
+      name: 'conduit_async_jobs_finished_total',
+      help: 'Async jobs finished, by outcome.',
+      labelNames: ['outcome'],
+      registers: [r],
+    });
+    this.queueDepth = new Gauge({ name: 'conduit_async_queue_depth', help: 'Async jobs waiting or running.', registers: [r] });
+    const metrics = this;
+    new Gauge({
+      name: 'conduit_requests_in_flight',
+      help: 'Requests being served.',
+      registers: [r],
+      collect() {
+        this.set(metrics.inFlight);
+      },
+    });
+    if (opts.processMetrics) collectDefaultMetrics({ register: r });
+  }
+
+  /** The series for provider/model, created once. Past maxTargets, unseen models share `_other`. */
+  target(provider: string, model: string): TargetSeries {
+    let byModel = this.targets.get(provider);
+    if (!byModel) {
+      byModel = new Map();
+      this.targets.set(provider, byModel);
+    }
+    let t = byModel.get(model);
+    if (!t) {
+      if (this.targetCount >= this.maxTargets && model !== OTHER_MODEL) return this.target(provider, OTHER_MODEL);
+      t = new TargetSeries(this, provider, model);
+      byModel.set(model, t);
+      this.targetCount++;
+    }
+    return t;
+  }
+
+  retry(provider: string, model: string): void {
+    this.retries.with({ [PROVIDER]: provider, [MODEL]: model }).inc();
+  }
+
+  fallback(provider: string, model: string): void {
+    this.fallbacks.with({ [PROVIDER]: provider, [MODEL]: model }).inc();
+  }
+
+  breakerState(provider: string, model: string, state: BreakerState): void {
+    this.breaker.set({ [PROVIDER]: provider, [MODEL]: model }, BREAKER_VALUE[state]);
+  }
+
+  jobQueued(): void {
+    this.jobsQueued.inc();
+  }
+
+  jobOutcome(outcome: string): void {
+    this.jobOutcomes.inc({ outcome });
+  }
+
+  jobQueueDepth(depth: number): void {
+    this.queueDepth.set(depth);
+  }
+
+  /** The exposition text for GET /metrics. */
+  scrape(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+}

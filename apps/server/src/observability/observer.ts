@@ -1,0 +1,118 @@
+import type { Request, RequestHandler, Response } from 'express';
+import type { Logger } from 'pino';
+import type { ModelPricing } from '../config/schema.js';
+import { errorTypeForStatus } from '../errors.js';
+import { requestCost } from './cost.js';
+import { credentialId } from './credential.js';
+import { NO_TARGET, type Metrics, type TargetSeries } from './metrics.js';
+import { attachObservation, Observation } from './observation.js';
+
+export interface ObserverOptions {
+  metrics: Metrics;
+  logger: Logger;
+  /** Config pricing by "provider/model". */
+  pricing: Readonly<Record<string, ModelPricing>>;
+  /** Put the request body in the log line (config `log_bodies`). */
+  logBodies: boolean;
+}
+
+/** Status recorded when the client went away before the response was complete (nginx's convention). */
+export const CLIENT_CLOSED = 499;
+
+/**
+ * Middleware: gives the request an Observation and, when the response closes, writes its one log
+ * line and updates the metrics. Mounted after the probe routes, so scrapes and health checks are
+ * neither logged nor counted.
+ */
+export function observeRequests(opts: ObserverOptions): RequestHandler {
+  const { metrics } = opts;
+  const prices = new Map<TargetSeries, ModelPricing | null>();
+  const priceOf = (t: TargetSeries): ModelPricing | null => {
+    let p = prices.get(t);
+    if (p === undefined) {
+      p = opts.pricing[`${t.provider}/${t.model}`] ?? null;
+      prices.set(t, p);
+    }
+    return p;
+  };
+
+  const finish = (req: Request, res: Response, obs: Observation): void => {
+    metrics.inFlight--;
+    // A request that failed while waiting on the provider is still waiting: that time was upstream's.
+    const totalMs = obs.endWait() - obs.startedAt;
+    const aborted = !res.writableFinished;
+    const status = aborted && obs.error === null ? CLIENT_CLOSED : res.statusCode;
+    const errorType = obs.error?.type ?? (status === CLIENT_CLOSED ? 'client_closed' : status >= 400 ? errorTypeForStatus(status) : null);
+
+    const reached = obs.provider !== null;
+    const target = metrics.target(obs.provider ?? NO_TARGET, obs.model ?? NO_TARGET);
+    const cost = reached ? requestCost(priceOf(target), obs) : null;
+    target.requests(status, errorType).inc();
+    target.duration.observe(totalMs / 1000);
+    target.overhead.observe(Math.max(0, totalMs - obs.upstreamMs) / 1000);
+    if (reached) target.upstream.observe(obs.upstreamMs / 1000);
+    if (obs.ttftMs !== null) target.ttft.observe(obs.ttftMs / 1000);
+    const prompt = obs.promptTokens;
+    if (prompt !== null) target.inputTokens.observe(prompt);
+    if (obs.outputTokens !== null) target.outputTokens.observe(obs.outputTokens);
+    if (cost !== null) target.cost.inc(cost);
+
+    const level = status >= 500 || (obs.error !== null && obs.error.status >= 500) ? 'warn' : 'info';
+    if (!opts.logger.isLevelEnabled(level)) return;
+    const key = credentialId(req.headers);
+    const line: Record<string, unknown> = {
+      req_id: res.getHeader('request-id'),
+      method: req.method,
+      path: req.path,
+      status,
+      stream: obs.stream,
+      requested_model: obs.requestedModel,
+      provider: obs.provider,
+      model: obs.model,
+      attempts: obs.attempts,
+      fallback_index: obs.fallbackIndex,
+      latency_ms: ms(totalMs),
+      ttft_ms: obs.ttftMs === null ? null : ms(obs.ttftMs),
+      upstream_ms: reached ? ms(obs.upstreamMs) : null,
+      overhead_ms: ms(Math.max(0, totalMs - obs.upstreamMs)),
+      input_tokens: obs.inputTokens,
+      output_tokens: obs.outputTokens,
+      cache_read_tokens: obs.cacheReadTokens,
+      cache_write_tokens: obs.cacheWriteTokens,
+      cost_usd: cost,
+      key_kind: key.kind,
+      key_id: obs.gatewayKeyId ?? key.id,
+    };
+    if (errorType !== null) {
+      line.error_type = errorType;
+      if (obs.error) line.error = obs.error.message;
+    }
+    if (opts.logBodies && req.body !== undefined) line.body = withoutSecrets(req.body);
+    opts.logger[level](line, 'request');
+  };
+
+  return (req, res, next) => {
+    const obs = new Observation();
+    attachObservation(res, obs);
+    metrics.inFlight++;
+    res.once('close', () => finish(req, res, obs));
+    next();
+  };
+}
+
+/** Milliseconds to 3 decimals: a log line is for people. */
+function ms(v: number): number {
+  return Math.round(v * 1000) / 1000;
+}
+
+/** The request body for the log: MCP server tokens are credentials and never leave the process. */
+function withoutSecrets(body: unknown): unknown {
+  if (!body || typeof body !== 'object' || !Array.isArray((body as { mcp_servers?: unknown }).mcp_servers)) return body;
+  const b = body as { mcp_servers: unknown[] };
+  return {
+    ...b,
+    mcp_servers: b.mcp_servers.map((s) =>
+      s && typeof s === 'object' && 'authorization_token' in s ? { ...s, authorization_token: '[redacted]' } : s,
+    ),
+  };
+}

@@ -1,0 +1,127 @@
+// The benchmark table (terminal and markdown) and the verdicts on the performance targets.
+
+export const TARGETS = {
+  jsonCpuMs: 0.25, // Anthropic→OpenAI non-stream, gateway CPU per request
+  streamCpuMs: 0.3, // 50-chunk streams, gateway CPU per request
+  peerRatio: 3, // Conduit req/s over each peer's, Anthropic→OpenAI non-stream
+  rssMb: 120, // under load
+  soakGrowthMb: 10, // "flat": the last third's median RSS at most this above the first third's
+};
+
+const fmt = (v, digits = 0) => (v === null || v === undefined || Number.isNaN(v) ? '—' : v.toFixed(digits));
+const ratio = (a, b) => (a && b ? `${(a / b).toFixed(2)}×` : '—');
+
+/** Rows of cells, the same for the terminal and for markdown. */
+function cells(groups, rows) {
+  const header = ['scenario', 'target', 'req/s', 'p50 ms', 'p99 ms', 'CPU ms/req', 'RSS MB', 'req/s ÷ direct', 'Conduit req/s ×', 'Conduit CPU ÷'];
+  const body = [];
+  for (const g of groups) {
+    const mine = rows.filter((r) => r.group === g.id);
+    const direct = mine.find((r) => r.kind === 'direct' && !r.error);
+    const conduit = mine.find((r) => r.kind === 'conduit' && !r.error);
+    for (const r of mine) {
+      if (r.error) {
+        body.push([g.title, r.name, `error: ${r.error.slice(0, 80)}`, '', '', '', '', '', '', '']);
+        continue;
+      }
+      const other = r.kind === 'peer' || r.kind === 'reference';
+      body.push([
+        g.title,
+        r.name + (r.failed ? ` (${r.failed} failed)` : ''),
+        fmt(r.rps),
+        fmt(r.p50),
+        fmt(r.p99),
+        fmt(r.cpuPerReq, 3),
+        fmt(r.rssMb),
+        r.kind === 'direct' ? '1.00×' : ratio(r.rps, direct?.rps),
+        other ? ratio(conduit?.rps, r.rps) : '',
+        other && conduit?.cpuPerReq && r.cpuPerReq ? `${(conduit.cpuPerReq / r.cpuPerReq).toFixed(2)}` : '',
+      ]);
+    }
+  }
+  return { header, body };
+}
+
+export function printTable(groups, rows) {
+  const { header, body } = cells(groups, rows);
+  const all = [header, ...body];
+  const widths = header.map((_, i) => Math.max(...all.map((r) => String(r[i]).length)));
+  const line = (r) => r.map((c, i) => (i < 2 ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i]))).join('  ');
+  console.log(line(header));
+  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const r of body) console.log(line(r));
+}
+
+export function targetChecks(rows, soak) {
+  const find = (group, kind) => rows.filter((r) => r.group === group && r.kind === kind && !r.error);
+  const out = [];
+  for (const g of ['a2a-json', 'a2a-stream', 'a2o-json', 'a2o-stream']) {
+    const [c] = find(g, 'conduit');
+    const [d] = find(g, 'direct');
+    if (c && d && d.cpuPerReq) {
+      out.push({
+        pass: null,
+        text: `(calibration) ${g}: Conduit spends ${(c.cpuPerReq / d.cpuPerReq).toFixed(1)}× the CPU per request of the fake upstream itself (${d.cpuPerReq.toFixed(3)} ms, a plain node:http server) on this machine`,
+      });
+    }
+  }
+  const [a2oJson] = find('a2o-json', 'conduit');
+  if (a2oJson) {
+    out.push({
+      pass: a2oJson.cpuPerReq <= TARGETS.jsonCpuMs,
+      text: `Anthropic→OpenAI non-stream: ${a2oJson.cpuPerReq.toFixed(3)} ms CPU/request (target ≤ ${TARGETS.jsonCpuMs}; ${(a2oJson.cpuPerReq / TARGETS.jsonCpuMs).toFixed(2)}× the budget)`,
+    });
+    for (const peer of find('a2o-json', 'peer')) {
+      const x = a2oJson.rps / peer.rps;
+      out.push({ pass: x >= TARGETS.peerRatio, text: `Anthropic→OpenAI non-stream: ${x.toFixed(2)}× the req/s of ${peer.name} (target ≥ ${TARGETS.peerRatio}×)` });
+    }
+    for (const ref of find('a2o-json', 'reference')) {
+      out.push({ pass: null, text: `(reference) ${(a2oJson.rps / ref.rps).toFixed(2)}× the req/s of ${ref.name}, which does no translation` });
+    }
+  } else {
+    out.push({ pass: null, text: 'Anthropic→OpenAI non-stream: not measured' });
+  }
+  for (const g of ['a2a-stream', 'a2o-stream']) {
+    const [c] = find(g, 'conduit');
+    if (c) {
+      out.push({
+        pass: c.cpuPerReq <= TARGETS.streamCpuMs,
+        text: `${g}: ${c.cpuPerReq.toFixed(3)} ms CPU/request (target ≤ ${TARGETS.streamCpuMs}; ${(c.cpuPerReq / TARGETS.streamCpuMs).toFixed(2)}× the budget)`,
+      });
+    }
+  }
+  const conduitRows = rows.filter((r) => r.kind === 'conduit' && !r.error);
+  if (conduitRows.length) {
+    const max = Math.max(...conduitRows.map((r) => r.rssMb));
+    out.push({ pass: max <= TARGETS.rssMb, text: `Conduit RSS under load: max ${max.toFixed(0)} MB (target ≤ ${TARGETS.rssMb})` });
+  }
+  if (soak) {
+    const growth = soak.lastThirdMb - soak.firstThirdMb;
+    out.push({
+      pass: growth <= TARGETS.soakGrowthMb,
+      text: `soak ${soak.seconds} s (${soak.requests} requests): RSS median ${soak.firstThirdMb.toFixed(0)} MB in the first third, ${soak.lastThirdMb.toFixed(0)} MB in the last (${growth >= 0 ? '+' : ''}${growth.toFixed(0)} MB; flat: ≤ +${TARGETS.soakGrowthMb}), max ${soak.maxMb.toFixed(0)} MB`,
+    });
+  } else {
+    out.push({ pass: null, text: 'soak: not run (--soak S)' });
+  }
+  return out;
+}
+
+export function markdownReport({ env, groups, rows, verdicts, soak }) {
+  const { header, body } = cells(groups, rows);
+  const md = [];
+  md.push('# Benchmark results', '');
+  md.push('Written by the benchmark itself (`bench/run.mjs`); see `bench/README.md` for what each column means.', '');
+  md.push('```', env.command, '```', '');
+  md.push(
+    `${env.date} · Node ${env.node} · ${env.connections} connections · ${env.warmup} s warm-up + ${env.duration} s measured per row · streams of ${env.chunks} text chunks · request validation on · one log line per request (to /dev/null)`,
+    '',
+  );
+  md.push(`| ${header.join(' | ')} |`, `|${header.map((_, i) => (i < 2 ? '---' : '---:')).join('|')}|`);
+  for (const r of body) md.push(`| ${r.join(' | ')} |`);
+  md.push('', '## Targets', '');
+  for (const v of verdicts) md.push(`- ${v.pass === null ? '—' : v.pass ? '✅' : '❌'} ${v.text}`);
+  if (soak) md.push('', `Soak: ${soak.seconds} s, ${soak.requests} requests, ${soak.failed} failed. RSS every second (MB): ${soak.samplesMb.join(' ')}`);
+  md.push('');
+  return md.join('\n');
+}

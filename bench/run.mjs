@@ -1,0 +1,353 @@
+#!/usr/bin/env node
+// Conduit's benchmark: fake upstreams, Conduit and (when installed) the peer gateways, each driven
+// by autocannon in one run; prints one table and writes bench/RESULTS.md. See bench/README.md.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import autocannon from 'autocannon';
+import { installPeers, peerInstalled, PEERS, startCcr, startPortkey } from './lib/peers.mjs';
+import { cpuMs, freePort, startNode, watchRss } from './lib/procs.mjs';
+import { summarizeProfile } from './lib/profile.mjs';
+import { markdownReport, printTable, targetChecks } from './lib/report.mjs';
+
+const ROOT = new URL('..', import.meta.url).pathname.replace(/\/$/, '');
+const BENCH = join(ROOT, 'bench');
+
+const { values: opt } = parseArgs({
+  options: {
+    duration: { type: 'string', default: '10' },
+    warmup: { type: 'string', default: '3' },
+    connections: { type: 'string', default: '50' },
+    'stream-chunks': { type: 'string', default: '50' },
+    'with-peers': { type: 'boolean', default: false },
+    'no-peers': { type: 'boolean', default: false },
+    soak: { type: 'string', default: '0' },
+    only: { type: 'string' },
+    profile: { type: 'boolean', default: false },
+    'no-build': { type: 'boolean', default: false },
+    'no-write': { type: 'boolean', default: false },
+    help: { type: 'boolean', short: 'h', default: false },
+  },
+});
+
+if (opt.help) {
+  console.log(`usage: node bench/run.mjs [options]
+  --duration S        measured seconds per row (default 10)
+  --warmup S          unmeasured seconds before each row (default 3)
+  --connections N     autocannon connections (default 50)
+  --stream-chunks N   text deltas in each streamed answer (default 50)
+  --with-peers        install the peer gateways into bench/.peers first (npm), then bench them
+  --no-peers          leave installed peers out
+  --soak S            afterwards, drive Conduit S seconds more and report its RSS over time (default 0: no soak)
+  --only REGEX        only the groups whose id matches (a2a-json, a2a-stream, a2o-json, a2o-stream)
+  --profile           run Conduit under node --cpu-prof and print the hottest functions
+  --no-build          use the existing dist/ builds
+  --no-write          do not rewrite bench/RESULTS.md`);
+  process.exit(0);
+}
+
+const DURATION = Number(opt.duration);
+const WARMUP = Number(opt.warmup);
+const CONNECTIONS = Number(opt.connections);
+const CHUNKS = Number(opt['stream-chunks']);
+const SOAK = Number(opt.soak);
+const command = `node bench/run.mjs ${process.argv.slice(2).join(' ')}`.trim();
+
+function build() {
+  console.log('building @conduit/testkit and @conduit/server ...');
+  const r = spawnSync('pnpm', ['--filter', '@conduit/testkit', '--filter', '@conduit/server', 'build'], { cwd: ROOT, stdio: 'inherit' });
+  if (r.status === 0) return;
+  // tsc emits despite type errors (often in a file someone is still writing); bench what it emitted.
+  if (!existsSync(join(ROOT, 'apps/server/dist/main.js')) || !existsSync(join(ROOT, 'packages/testkit/dist/cli.js'))) throw new Error('build failed');
+  console.warn('\nWARNING: the build reported type errors (above); benchmarking the JavaScript tsc emitted anyway.\n');
+}
+
+// ---------------------------------------------------------------- request shapes
+const PROMPT = 'Write one short sentence about rivers.';
+const anthropicBody = (model, stream) => JSON.stringify({ model, max_tokens: 256, stream, messages: [{ role: 'user', content: PROMPT }] });
+const openaiBody = (stream) =>
+  JSON.stringify({
+    model: 'gpt-4o-mini',
+    max_completion_tokens: 256,
+    stream,
+    ...(stream ? { stream_options: { include_usage: true } } : {}),
+    messages: [{ role: 'user', content: PROMPT }],
+  });
+const ANTHROPIC_HEADERS = { 'content-type': 'application/json', 'x-api-key': 'sk-bench', 'anthropic-version': '2023-06-01' };
+const OPENAI_HEADERS = { 'content-type': 'application/json', authorization: 'Bearer sk-bench' };
+
+/** What a correct answer looks like: a fast error must never pass for throughput. */
+const checks = {
+  anthropicJson: (text) => {
+    const m = JSON.parse(text);
+    if (m.type !== 'message' || !m.content?.some((b) => b.type === 'text' && b.text)) throw new Error(`not a Message: ${text.slice(0, 200)}`);
+  },
+  anthropicSse: (text) => {
+    const deltas = text.split('event: content_block_delta').length - 1;
+    if (!text.includes('event: message_stop') || deltas < 1) throw new Error(`not a complete Anthropic stream: ${text.slice(0, 200)}`);
+    return deltas;
+  },
+  openaiJson: (text) => {
+    const c = JSON.parse(text);
+    if (!c.choices?.[0]?.message?.content) throw new Error(`not a chat completion: ${text.slice(0, 200)}`);
+  },
+  openaiSse: (text) => {
+    if (!text.includes('data: [DONE]')) throw new Error(`not a complete OpenAI stream: ${text.slice(0, 200)}`);
+    return text.split('"content":"').length - 1;
+  },
+};
+
+// ---------------------------------------------------------------- one row
+async function measure(group, target) {
+  const { url, headers, body, check } = target;
+  const res = await fetch(url, { method: 'POST', headers, body });
+  const text = await res.text();
+  if (res.status !== 200) throw new Error(`${group.id} ${target.name}: HTTP ${res.status}: ${text.slice(0, 300)}`);
+  check(text);
+
+  const opts = { url, method: 'POST', headers, body, connections: CONNECTIONS, pipelining: 1 };
+  if (WARMUP > 0) await autocannon({ ...opts, duration: WARMUP });
+  await new Promise((r) => setTimeout(r, 300));
+
+  const pid = target.proc?.pid;
+  const rss = pid ? watchRss(pid) : null;
+  const cpuBefore = pid ? cpuMs(pid) : 0;
+  const startedAt = Date.now();
+  const result = await autocannon({ ...opts, duration: DURATION });
+  const endedAt = Date.now();
+  const cpuAfter = pid ? cpuMs(pid) : 0;
+  const rssSeen = rss?.stop();
+  const ok = result['2xx'];
+  const failed = result.non2xx + result.errors + result.timeouts;
+  const row = {
+    group: group.id,
+    name: target.name,
+    kind: target.kind,
+    rps: ok / result.duration,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    cpuPerReq: pid && ok > 0 ? (cpuAfter - cpuBefore) / ok : null,
+    rssMb: rssSeen ? rssSeen.max : null,
+    requests: ok,
+    failed,
+    window: [startedAt, endedAt],
+  };
+  console.log(
+    `  ${target.name.padEnd(34)} ${row.rps.toFixed(0).padStart(7)} req/s  p50 ${row.p50} ms  p99 ${row.p99} ms` +
+      (row.cpuPerReq !== null ? `  cpu ${row.cpuPerReq.toFixed(3)} ms/req  rss ${row.rssMb.toFixed(0)} MB` : '') +
+      (failed ? `  FAILED ${failed}` : ''),
+  );
+  return row;
+}
+
+// ---------------------------------------------------------------- soak
+async function soak(seconds, target) {
+  console.log(`\nsoak: ${target.name}, ${seconds} s at ${CONNECTIONS} connections`);
+  const rss = watchRss(target.proc.pid, 1000);
+  const result = await autocannon({
+    url: target.url,
+    method: 'POST',
+    headers: target.headers,
+    body: target.body,
+    connections: CONNECTIONS,
+    duration: seconds,
+  });
+  const { samples } = rss.stop();
+  const mb = samples.map((s) => s.mb);
+  // RSS saw-tooths with V8's major GCs; a leak shows as the typical level rising. Compare the
+  // median of the first third with the median of the last third.
+  const third = Math.max(1, Math.floor(mb.length / 3));
+  const out = {
+    seconds,
+    requests: result['2xx'],
+    failed: result.non2xx + result.errors + result.timeouts,
+    firstThirdMb: median(mb.slice(0, third)),
+    lastThirdMb: median(mb.slice(-third)),
+    maxMb: Math.max(...mb),
+    samplesMb: mb.map((v) => Math.round(v)),
+  };
+  console.log(
+    `  ${out.requests} requests, RSS median first third ${out.firstThirdMb.toFixed(0)} MB, last third ${out.lastThirdMb.toFixed(0)} MB, max ${out.maxMb.toFixed(0)} MB`,
+  );
+  return out;
+}
+
+function median(values) {
+  const v = [...values].sort((a, b) => a - b);
+  return v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+}
+
+// ---------------------------------------------------------------- main
+async function main() {
+  if (!opt['no-build']) build();
+  if (opt['with-peers']) installPeers();
+  const usePeer = (name) => !opt['no-peers'] && peerInstalled(name);
+
+  const work = mkdtempSync(join(tmpdir(), 'conduit-bench-'));
+  const procs = [];
+  const stopAll = () => Promise.all(procs.map((p) => p.stop().catch(() => {})));
+  process.on('SIGINT', () => {
+    void stopAll().then(() => process.exit(130));
+  });
+  try {
+    const testkitCli = join(ROOT, 'packages/testkit/dist/cli.js');
+    const [pa, po, pc, ppk, pccr] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
+    const fakeArgs = (kind, port) => [testkitCli, kind, '--port', String(port), '--stream-chunks', String(CHUNKS)];
+    const fakeA = await startNode('fake-anthropic', fakeArgs('anthropic', pa), { cwd: ROOT, probe: `http://127.0.0.1:${pa}/v1/models` });
+    procs.push(fakeA);
+    const fakeO = await startNode('fake-openai', fakeArgs('openai', po), { cwd: ROOT, probe: `http://127.0.0.1:${po}/v1/models` });
+    procs.push(fakeO);
+    const upA = `http://127.0.0.1:${pa}`;
+    const upO = `http://127.0.0.1:${po}`;
+
+    const configPath = join(work, 'conduit.json');
+    writeFileSync(
+      configPath,
+      JSON.stringify(
+        {
+          listen: { host: '127.0.0.1', port: pc },
+          log_level: 'info',
+          default_provider: 'anthropic',
+          pricing: {
+            'anthropic/claude-sonnet-4-5': { input_per_mtok: 3, output_per_mtok: 15 },
+            'openai/gpt-4o-mini': { input_per_mtok: 0.15, output_per_mtok: 0.6 },
+          },
+          providers: {
+            anthropic: { type: 'anthropic', base_url: upA, keys: [{ value: 'sk-bench' }] },
+            openai: { type: 'openai', base_url: `${upO}/v1`, keys: [{ value: 'sk-bench' }] },
+          },
+        },
+        null,
+        2,
+      ),
+    );
+    const profileDir = join(BENCH, 'profiles');
+    const conduitArgs = [join(ROOT, 'apps/server/dist/main.js'), '--config', configPath];
+    if (opt.profile) {
+      mkdirSync(profileDir, { recursive: true });
+      conduitArgs.unshift('--cpu-prof', `--cpu-prof-dir=${profileDir}`);
+    }
+    const conduitSpawnedAt = Date.now();
+    const conduit = await startNode('conduit', conduitArgs, { cwd: work, probe: `http://127.0.0.1:${pc}/health` });
+    procs.push(conduit);
+    const conduitUrl = `http://127.0.0.1:${pc}/anthropic/v1/messages`;
+
+    const portkey = usePeer('portkey') ? await startPortkey(ppk) : null;
+    if (portkey) procs.push(portkey);
+    const ccr = usePeer('ccr') ? await startCcr(pccr, upO, join(work, 'ccr-home')) : null;
+    if (ccr) procs.push(ccr);
+
+    const portkeyHeaders = (provider, host, auth) => ({ ...auth, 'x-portkey-provider': provider, 'x-portkey-custom-host': `${host}/v1` });
+    const groups = [];
+    for (const stream of [false, true]) {
+      const suffix = stream ? 'stream' : 'json';
+      const aCheck = stream ? checks.anthropicSse : checks.anthropicJson;
+      const oCheck = stream ? checks.openaiSse : checks.openaiJson;
+      groups.push({
+        id: `a2a-${suffix}`,
+        title: `Anthropic→Anthropic, ${stream ? `stream (${CHUNKS} chunks)` : 'non-stream'}`,
+        targets: [
+          { name: 'direct (fake Anthropic)', kind: 'direct', proc: fakeA, url: `${upA}/v1/messages`, headers: ANTHROPIC_HEADERS, body: anthropicBody('claude-sonnet-4-5', stream), check: aCheck },
+          { name: 'Conduit', kind: 'conduit', proc: conduit, url: conduitUrl, headers: ANTHROPIC_HEADERS, body: anthropicBody('anthropic/claude-sonnet-4-5', stream), check: aCheck },
+          portkey && {
+            name: PEERS.portkey.label,
+            kind: 'peer',
+            proc: portkey,
+            url: `http://127.0.0.1:${ppk}/v1/messages`,
+            headers: portkeyHeaders('anthropic', upA, ANTHROPIC_HEADERS),
+            body: anthropicBody('claude-sonnet-4-5', stream),
+            check: aCheck,
+          },
+        ].filter(Boolean),
+      });
+      groups.push({
+        id: `a2o-${suffix}`,
+        title: `Anthropic→OpenAI, ${stream ? `stream (${CHUNKS} chunks)` : 'non-stream'}`,
+        targets: [
+          { name: 'direct (fake OpenAI)', kind: 'direct', proc: fakeO, url: `${upO}/v1/chat/completions`, headers: OPENAI_HEADERS, body: openaiBody(stream), check: oCheck },
+          { name: 'Conduit', kind: 'conduit', proc: conduit, url: conduitUrl, headers: ANTHROPIC_HEADERS, body: anthropicBody('openai/gpt-4o-mini', stream), check: aCheck },
+          ccr && {
+            name: PEERS.ccr.label,
+            kind: 'peer',
+            proc: ccr,
+            url: `http://127.0.0.1:${pccr}/v1/messages`,
+            headers: ANTHROPIC_HEADERS,
+            body: anthropicBody('claude-sonnet-4-5', stream),
+            check: aCheck,
+          },
+          // Portkey cannot translate Anthropic→OpenAI; its OpenAI→OpenAI pass-through is the closest it gets.
+          portkey && {
+            name: `${PEERS.portkey.label} (OpenAI→OpenAI)`,
+            kind: 'reference',
+            proc: portkey,
+            url: `http://127.0.0.1:${ppk}/v1/chat/completions`,
+            headers: portkeyHeaders('openai', upO, OPENAI_HEADERS),
+            body: openaiBody(stream),
+            check: oCheck,
+          },
+        ].filter(Boolean),
+      });
+    }
+    const only = opt.only ? new RegExp(opt.only) : null;
+    const selected = groups.filter((g) => !only || only.test(g.id)).sort((a, b) => order(a.id) - order(b.id));
+
+    const rows = [];
+    for (const group of selected) {
+      console.log(`\n${group.title}`);
+      for (const target of group.targets) {
+        try {
+          rows.push(await measure(group, target));
+        } catch (err) {
+          console.log(`  ${target.name}: ${err.message}`);
+          rows.push({ group: group.id, name: target.name, kind: target.kind, error: err.message.split('\n')[0] });
+        }
+      }
+    }
+    const soakResult =
+      SOAK > 0
+        ? await soak(SOAK, {
+            name: 'Conduit Anthropic→OpenAI non-stream',
+            proc: conduit,
+            url: conduitUrl,
+            headers: ANTHROPIC_HEADERS,
+            body: anthropicBody('openai/gpt-4o-mini', false),
+          })
+        : null;
+
+    const env = { command, duration: DURATION, warmup: WARMUP, connections: CONNECTIONS, chunks: CHUNKS, date: new Date().toISOString(), node: process.version };
+    console.log('');
+    printTable(selected, rows);
+    const verdicts = targetChecks(rows, soakResult);
+    for (const v of verdicts) console.log(`${v.pass === null ? '  ?  ' : v.pass ? ' PASS' : ' MISS'}  ${v.text}`);
+    if (!opt['no-write']) {
+      writeFileSync(join(BENCH, 'RESULTS.md'), markdownReport({ env, groups: selected, rows, verdicts, soak: soakResult }));
+      console.log('\nwrote bench/RESULTS.md');
+    }
+    await stopAll();
+    if (opt.profile) {
+      const files = readdirSync(profileDir).filter((f) => f.endsWith('.cpuprofile')).sort();
+      if (files.length) {
+        const file = join(profileDir, files.at(-1));
+        console.log(`\nprofile ${file}`);
+        // Only the measured Conduit rows: not start-up, not the validator's compile on first use.
+        const windows = rows.filter((r) => r.kind === 'conduit' && r.window).map((r) => r.window.map((at) => at - conduitSpawnedAt));
+        writeFileSync(`${file}.windows.json`, JSON.stringify(windows));
+        console.log(summarizeProfile(file, 30, windows));
+      }
+    }
+  } finally {
+    await stopAll();
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+function order(id) {
+  return ['a2a-json', 'a2a-stream', 'a2o-json', 'a2o-stream'].indexOf(id);
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
