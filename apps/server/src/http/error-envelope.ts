@@ -1,9 +1,12 @@
 import type { ErrorRequestHandler, Response } from 'express';
 import { GatewayError, errorTypeForStatus } from '../errors.js';
 import type { ErrorResponse } from '../generated/types.gen.js';
+import { describeValidation, type TypeIndex, type ValidatorIssue } from './validation-message.js';
+import { noteError } from '../observability/observation.js';
 
 /** Renders any error as the Anthropic error envelope. The one place errors become HTTP. */
 export function sendError(res: Response, err: GatewayError): void {
+  noteError(res, err);
   const requestId = res.getHeader('request-id') as string | undefined;
   const body: ErrorResponse = {
     type: 'error',
@@ -14,13 +17,8 @@ export function sendError(res: Response, err: GatewayError): void {
   res.status(err.status).json(body);
 }
 
-interface ValidatorIssue {
-  path?: string;
-  message?: string;
-}
-
 /** Turns body-parser, validator and unexpected errors into GatewayErrors. */
-export function toGatewayError(err: unknown): GatewayError {
+export function toGatewayError(err: unknown, describe: (issues: ValidatorIssue[]) => string = plainDescription): GatewayError {
   if (err instanceof GatewayError) return err;
   const e = err as { status?: number; statusCode?: number; type?: string; errors?: ValidatorIssue[]; message?: string; expose?: boolean };
   const status = e.status ?? e.statusCode;
@@ -32,7 +30,7 @@ export function toGatewayError(err: unknown): GatewayError {
   }
   if (typeof status === 'number' && status >= 400 && status < 500) {
     if (Array.isArray(e.errors) && e.errors.length > 0) {
-      return new GatewayError(status === 415 ? 400 : status, describeValidation(e.errors), {
+      return new GatewayError(status === 415 ? 400 : status, describe(e.errors), {
         type: errorTypeForStatus(status === 415 ? 400 : status),
       });
     }
@@ -41,27 +39,13 @@ export function toGatewayError(err: unknown): GatewayError {
   return new GatewayError(500, 'internal gateway error', { type: 'api_error', cause: err });
 }
 
-/** "/body/messages/0/content" → "messages.0.content"; one clause per issue. */
-function describeValidation(issues: ValidatorIssue[]): string {
-  const seen = new Set<string>();
-  const parts: string[] = [];
-  for (const issue of issues) {
-    const path = (issue.path ?? '')
-      .replace(/^\/?(body|headers|query|params)\/?/, (_m, where: string) => (where === 'body' ? '' : `${where}.`))
-      .replace(/\//g, '.');
-    const line = path ? `${path}: ${issue.message ?? 'is invalid'}` : (issue.message ?? 'is invalid');
-    if (!seen.has(line)) {
-      seen.add(line);
-      parts.push(line);
-    }
-    if (parts.length >= 5) break;
-  }
-  return parts.join('; ');
+function plainDescription(issues: ValidatorIssue[]): string {
+  return issues.map((i) => `${i.path ?? ''}: ${i.message ?? 'is invalid'}`).join('; ');
 }
 
-export function errorHandler(onUnexpected: (err: unknown) => void): ErrorRequestHandler {
-  return (err, _req, res, _next) => {
-    const gatewayError = toGatewayError(err);
+export function errorHandler(onUnexpected: (err: unknown) => void, types: TypeIndex): ErrorRequestHandler {
+  return (err, req, res, _next) => {
+    const gatewayError = toGatewayError(err, (issues) => describeValidation(issues, req.body, types));
     if (gatewayError.status >= 500 && gatewayError.origin === 'gateway') onUnexpected(err);
     if (res.headersSent) {
       res.destroy();
