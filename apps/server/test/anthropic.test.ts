@@ -170,6 +170,24 @@ describe('headers and body forwarding', () => {
     expect(seen.body.fallbacks).toEqual([{ model: 'claude-opus-4-1' }]);
   });
 
+  it('accepts server-tool result blocks from earlier turns and forwards them unchanged', async () => {
+    const messages = [
+      { role: 'user', content: 'Read https://example.com for me' },
+      {
+        role: 'assistant',
+        content: [
+          { type: 'server_tool_use', id: 'srvtoolu_1', name: 'web_fetch', input: { url: 'https://example.com' } },
+          { type: 'web_fetch_tool_result', tool_use_id: 'srvtoolu_1', content: { type: 'web_fetch_result', url: 'https://example.com', content: { type: 'document', source: { type: 'text', media_type: 'text/plain', data: 'Example' } } } },
+          { type: 'text', text: 'It says Example.' },
+        ],
+      },
+      { role: 'user', content: 'Thanks' },
+    ];
+    const res = await request(gw.url).post(MESSAGES).send({ model: 'claude-sonnet-4-5', max_tokens: 10, messages });
+    expect(res.status).toBe(200);
+    expect(upstream.requests[0]!.body.messages).toEqual(messages);
+  });
+
   it('forwards the client credential when the provider has no keys', async () => {
     const open = await startGateway({ providers: { anthropic: { type: 'anthropic', base_url: upstream.url } } });
     try {

@@ -28,6 +28,22 @@ const withWebSearch = {
 };
 
 describe('a feature the primary cannot carry', () => {
+  it('a server-tool result from an earlier turn is refused by name for an openai-type model', async () => {
+    const res = await request(gw.url)
+      .post('/anthropic/v1/messages')
+      .send({
+        model: 'openai/gpt-4o',
+        max_tokens: 20,
+        messages: [
+          { role: 'user', content: 'Run it' },
+          { role: 'assistant', content: [{ type: 'code_execution_tool_result', tool_use_id: 'srvtoolu_2', content: { type: 'code_execution_result', stdout: '4' } }] },
+          { role: 'user', content: 'And now?' },
+        ],
+      });
+    expect(res.status).toBe(400);
+    expect(res.body.error.message).toMatch(/code_execution_tool_result/);
+  });
+
   it('goes to a fallback that can, without calling the primary', async () => {
     openai.reset();
     anthropic.reset();

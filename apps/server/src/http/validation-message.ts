@@ -7,7 +7,7 @@ export interface ValidatorIssue {
 }
 
 /**
- * For each `type` value a schema in the contract pins (`type: {const: X}` or a one-value enum), the
+ * For each `type` value a schema in the contract pins (`type: {const: X}` or an enum of kinds), the
  * property names such schemas declare. Lets us tell which oneOf branch an issue came from.
  */
 export type TypeIndex = ReadonlyMap<string, ReadonlySet<string>>;
@@ -17,11 +17,13 @@ export function buildTypeIndex(specPath: string): TypeIndex {
   const index = new Map<string, Set<string>>();
   for (const schema of Object.values(spec.components?.schemas ?? {})) {
     const typeProp = schema?.properties?.type;
-    const value = typeProp?.const ?? (Array.isArray(typeProp?.enum) && typeProp.enum.length === 1 ? typeProp.enum[0] : undefined);
-    if (typeof value !== 'string') continue;
-    const props = index.get(value) ?? new Set<string>();
-    for (const name of Object.keys(schema.properties ?? {})) props.add(name);
-    index.set(value, props);
+    const values: unknown[] = typeProp?.const !== undefined ? [typeProp.const] : Array.isArray(typeProp?.enum) ? typeProp.enum : [];
+    for (const value of values) {
+      if (typeof value !== 'string') continue;
+      const props = index.get(value) ?? new Set<string>();
+      for (const name of Object.keys(schema.properties ?? {})) props.add(name);
+      index.set(value, props);
+    }
   }
   return index;
 }
