@@ -14,6 +14,7 @@ import { createJobService, skipsRequestValidation, type JobService } from './job
 import { createObservability, type Metrics, type ReadinessChecks } from './observability/index.js';
 import { createProviders } from './providers/registry.js';
 import type { Provider } from './providers/types.js';
+import { CircuitBreakers } from './routing/breaker.js';
 import { Router } from './routing/router.js';
 
 /** The contract, at the repo root; the same relative path holds from src/ and from dist/. */
@@ -45,7 +46,14 @@ export interface Gateway {
 export function createGateway(config: Config, opts: AppOptions): Gateway {
   const observability = createObservability(config, opts.logger, { processMetrics: opts.processMetrics });
   const providers = createProviders(config);
-  const router = new Router(providers, config);
+  const { metrics } = observability;
+  const router = new Router(providers, config, {
+    metrics,
+    breakers: new CircuitBreakers(Date.now, (circuit, state) => {
+      const slash = circuit.indexOf('/');
+      metrics.breakerState(circuit.slice(0, slash), circuit.slice(slash + 1), state);
+    }),
+  });
   const jobs = createJobService({ store: config.store, config: config.async, router, logger: opts.logger, metrics: observability.metrics });
   jobs.start();
   observability.readiness.register('store', () => jobs.ping());

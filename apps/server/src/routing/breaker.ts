@@ -27,18 +27,26 @@ interface Circuit {
 export class CircuitBreakers {
   private readonly circuits = new Map<string, Circuit>();
 
-  constructor(private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly now: () => number = Date.now,
+    /** Told of every state change (for the breaker-state metric). */
+    private readonly onChange?: (key: string, state: 'closed' | 'open' | 'half_open') => void,
+  ) {}
 
   acquire(key: string, settings: BreakerSettings): BreakerDecision {
     const c = this.circuits.get(key);
     if (!c || c.openedAt === undefined) return 'closed';
     if (c.probing || this.now() - c.openedAt < settings.cooldownMs) return 'open';
     c.probing = true;
+    this.onChange?.(key, 'half_open');
     return 'probe';
   }
 
   success(key: string): void {
+    const c = this.circuits.get(key);
+    if (!c) return;
     this.circuits.delete(key);
+    if (c.openedAt !== undefined) this.onChange?.(key, 'closed');
   }
 
   failure(key: string, settings: BreakerSettings): void {
@@ -47,11 +55,15 @@ export class CircuitBreakers {
     if (c.openedAt !== undefined) {
       // A failed probe (or a late failure of a call sent before the circuit opened): another cooldown.
       if (c.probing || this.now() - c.openedAt >= settings.cooldownMs) c.openedAt = this.now();
+      if (c.probing) this.onChange?.(key, 'open');
       c.probing = false;
       return;
     }
     c.consecutiveFailures++;
-    if (c.consecutiveFailures >= settings.failureThreshold) c.openedAt = this.now();
+    if (c.consecutiveFailures >= settings.failureThreshold) {
+      c.openedAt = this.now();
+      this.onChange?.(key, 'open');
+    }
   }
 
   /** The call ended without telling whether the upstream is healthy. */

@@ -32,6 +32,7 @@ export class Router {
     this.state = {
       cooldowns: state.cooldowns ?? new KeyCooldowns(now),
       breakers: state.breakers ?? new CircuitBreakers(now),
+      metrics: state.metrics,
       random: state.random,
       now,
     };
@@ -141,6 +142,7 @@ export class Router {
       totalMs: policy.totalMs,
       onTimeout: (err) => attempt.fail(err),
       now,
+      wellFormed: result.wellFormed,
     });
     let head;
     try {

@@ -18,6 +18,8 @@ export interface RunContext {
 export interface RoutingState {
   cooldowns: KeyCooldowns;
   breakers: CircuitBreakers;
+  /** Told of retries and fallbacks (Prometheus counters). */
+  metrics?: { retry(provider: string, model: string): void; fallback(provider: string, model: string): void };
   random?: () => number;
   now?: () => number;
 }
@@ -167,6 +169,7 @@ export async function runPlan<T>(
           const other = pickKey(target.provider.name, target.provider.config, target.model, { cooldowns: state.cooldowns, exclude: refusedKeys, random });
           if (other && other.coolingMs === 0 && other.key.id !== choice.key.id && keySwitches < keyCount) {
             keySwitches++;
+            state.metrics?.retry(target.provider.name, target.model);
             continue;
           }
         }
@@ -178,8 +181,10 @@ export async function runPlan<T>(
       }
       if (retries >= policy.maxRetries || now() + wait >= deadline) break;
       retries++;
+      state.metrics?.retry(target.provider.name, target.model);
       await sleep(wait, ctx.signal);
     }
+    if (index < plan.length - 1) state.metrics?.fallback(target.provider.name, target.model);
   }
   throw exhaustedError(records, nextProbeInMs);
 }
