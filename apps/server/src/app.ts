@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import express, { type Express } from 'express';
+import express, { type Express, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import * as OpenApiValidator from 'express-openapi-validator';
 import type { Logger } from 'pino';
 import type { Config } from './config/schema.js';
@@ -70,8 +70,9 @@ export function createGateway(config: Config, opts: AppOptions): Gateway {
   app.get('/metrics', observability.scrape);
   app.use(observability.observe);
   app.use(express.json({ limit: config.body_limit }));
-  const validator = express.Router();
-  validator.use(
+  // The validator's middlewares run as one chain (runInOrder), not as an express.Router of their own:
+  // a mounted router costs a dispatch (layer matching, path trimming) per middleware per request.
+  const validator = runInOrder(
     OpenApiValidator.middleware({
       apiSpec: opts.specPath ?? DEFAULT_SPEC_PATH,
       validateRequests: { allowUnknownQueryParameters: false },
@@ -82,7 +83,7 @@ export function createGateway(config: Config, opts: AppOptions): Gateway {
       fileUploader: false,
       // The contract itself is checked by test/contract-loads.test.ts; re-checking it at start-up costs ~1 s.
       validateApiSpec: false,
-    }),
+    }) as RequestHandler[],
   );
   // An async poll's body is optional and ignored (openapi.yaml, x-bf-async-id): it skips body validation.
   app.use((req, res, next) => (skipsRequestValidation(req) ? next() : validator(req, res, next)));
@@ -108,5 +109,34 @@ export function createGateway(config: Config, opts: AppOptions): Gateway {
       await jobs.close();
       await Promise.all([...providers.values()].map((p) => p.close()));
     },
+  };
+}
+
+/**
+ * Runs middlewares one after the other as a mounted express.Router would (same req, res; an error
+ * passed to next, thrown or rejected skips the rest and goes to the app's error handling; next('router')
+ * leaves the chain), without the router's per-layer dispatch.
+ */
+function runInOrder(handlers: readonly RequestHandler[]): RequestHandler {
+  return (req: Request, res: Response, next: NextFunction) => {
+    let i = 0;
+    const step = (err?: unknown): void => {
+      if (err !== undefined && err !== null && err !== 'route' && err !== 'router') {
+        next(err);
+        return;
+      }
+      const handler = i < handlers.length && err !== 'router' ? handlers[i++] : undefined;
+      if (handler === undefined) {
+        next();
+        return;
+      }
+      try {
+        const ret: unknown = handler(req, res, step);
+        if (ret instanceof Promise) ret.then(undefined, (e: unknown) => next(e ?? new Error('Rejected promise')));
+      } catch (e) {
+        next(e);
+      }
+    };
+    step();
   };
 }

@@ -15,15 +15,18 @@ export class SseParser {
   push(chunk: Uint8Array | string): ParsedSseEvent[] {
     let text = typeof chunk === 'string' ? chunk : this.decoder.decode(chunk, { stream: true });
     if (text.includes('\r')) text = text.replace(/\r\n?/g, '\n');
-    this.buffer += text;
+    const buffer = this.buffer === '' ? text : this.buffer + text;
     const events: ParsedSseEvent[] = [];
+    // Walks the buffer with a cursor and keeps only the unfinished tail, instead of re-slicing the
+    // buffer after every event (an upstream chunk often holds dozens of events).
+    let start = 0;
     let boundary: number;
-    while ((boundary = this.buffer.indexOf('\n\n')) !== -1) {
-      const block = this.buffer.slice(0, boundary);
-      this.buffer = this.buffer.slice(boundary + 2);
-      const ev = parseBlock(block);
+    while ((boundary = buffer.indexOf('\n\n', start)) !== -1) {
+      const ev = parseBlock(buffer.slice(start, boundary));
       if (ev) events.push(ev);
+      start = boundary + 2;
     }
+    this.buffer = start === 0 ? buffer : buffer.slice(start);
     return events;
   }
 
@@ -37,6 +40,13 @@ export class SseParser {
 }
 
 function parseBlock(block: string): ParsedSseEvent | undefined {
+  // The usual block, `event: <name>\ndata: <one line>`, without splitting it into lines.
+  if (block.startsWith('event: ')) {
+    const nl = block.indexOf('\n');
+    if (nl !== -1 && block.startsWith('data: ', nl + 1) && block.indexOf('\n', nl + 1) === -1) {
+      return { event: block.slice(7, nl), data: block.slice(nl + 7) };
+    }
+  }
   let event = 'message';
   let data: string | undefined;
   for (const line of block.split('\n')) {

@@ -47,6 +47,11 @@ export interface StreamResult {
   /** Anthropic stream events. The iterator throws a GatewayError if the upstream fails mid-stream. */
   events: AsyncIterable<SseFrame>;
   headers?: Record<string, string>;
+  /**
+   * Every frame is built by the gateway itself (`data` = JSON.stringify of an event whose `type` is
+   * `event`), so the stream guard need not parse it again to check it. Leave unset for upstream bytes.
+   */
+  wellFormed?: boolean;
 }
 
 /** A configured upstream: one wire format, one base URL, one set of keys. */

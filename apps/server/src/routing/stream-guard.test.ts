@@ -89,6 +89,31 @@ describe('GuardedStream', () => {
     }
   });
 
+  it('text deltas: passes every well-formed one (compact or not) and refuses near misses', async () => {
+    const good = [
+      DELTA,
+      frame('content_block_delta', { index: 12, delta: { type: 'text_delta', text: 'q"uo\\te \n\t\u0001 é 😀' } }),
+      { event: 'content_block_delta', data: '{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"\\u00e9\\/"}}' },
+      { event: 'content_block_delta', data: '{ "type": "content_block_delta", "index": 0, "delta": { "type": "text_delta", "text": "spaced" } }' },
+    ];
+    const { stream } = guard(source([START, ...good, STOP], [], 0));
+    expect(await drain(stream)).toEqual([START, ...good, STOP]);
+    const prefix = '{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":';
+    for (const data of [
+      `${prefix}"a"}`,
+      `${prefix}"a"}}}`,
+      `${prefix}"a\\x"}}`,
+      `${prefix}"a\\u12"}}`,
+      `${prefix}"a\u0001"}}`,
+      `${prefix}"a"b"}}`,
+      '{"type":"content_block_delta","index":01,"delta":{"type":"text_delta","text":"a"}}',
+    ]) {
+      const { stream: bad } = guard(source([START, { event: 'content_block_delta', data }, STOP], [], 0));
+      const err = await drain(bad).catch((e: unknown) => e);
+      expect((err as GatewayError).upstream?.kind, data).toBe('bad_response');
+    }
+  });
+
   it("turns the upstream's error event into a GatewayError with the matching status", async () => {
     const { stream } = guard(source([START, frame('error', { error: { type: 'overloaded_error', message: 'Overloaded' } })], [], 0));
     const err = await drain(stream).catch((e: unknown) => e);

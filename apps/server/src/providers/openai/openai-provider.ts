@@ -68,7 +68,8 @@ export class OpenAIProvider implements Provider {
       throw badResponse(target, `expected an event stream, the upstream sent ${contentType || 'no content type'}`);
     }
     const converter = new OpenAIStreamConverter({ target, toolNames: converted.toolNames, stopSequences: body.stop_sequences });
-    return { events: relayEvents(res.body, converter, target, ctx.signal), headers: droppedHeaders(converted) };
+    // Every frame comes from OpenAIStreamConverter.emit (JSON.stringify of the event).
+    return { events: relayEvents(res.body, converter, target, ctx.signal), headers: droppedHeaders(converted), wellFormed: true };
   }
 
   /** A local count with the model's tokenizer: never a (billed) upstream call. */
