@@ -102,3 +102,18 @@ function afterFlush(res: ServerResponse, fn: () => void): void {
   if (!socket || socket.destroyed) return fn();
   socket.write('', () => fn());
 }
+
+/** Sends a default reply rendered ahead of time: a whole SSE body or a JSON document, status 200. */
+export function sendPrerendered(res: ServerResponse, ctx: ReplyContext, stream: boolean, text: string): void {
+  const headers = ctx.baseHeaders();
+  if (stream) {
+    headers['content-type'] = 'text/event-stream; charset=utf-8';
+    headers['cache-control'] = 'no-cache';
+  } else {
+    headers['content-type'] = 'application/json';
+    headers['content-length'] = String(Buffer.byteLength(text));
+  }
+  res.writeHead(200, headers);
+  res.end(text);
+}
+

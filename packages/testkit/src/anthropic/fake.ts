@@ -1,7 +1,7 @@
 /** A fake Anthropic upstream: /v1/messages (JSON and SSE), /v1/messages/count_tokens and /v1/models. */
 import type { ServerResponse } from 'node:http';
 import type { ReplyContext } from '../reply.js';
-import { sendReply } from '../reply.js';
+import { sendPrerendered, sendReply } from '../reply.js';
 import { startFakeServer } from '../server.js';
 import type { FakeProvider } from '../server.js';
 import { compileTemplate } from '../template.js';
@@ -95,16 +95,7 @@ function anthropicProvider(opts: FakeAnthropicOptions): FakeProvider {
       return sendReply(res, reply, ctx);
     }
     const text = (stream ? renderStream : renderJson)([JSON.stringify(model), String(inputTokens)]);
-    const headers = ctx.baseHeaders();
-    if (stream) {
-      headers['content-type'] = 'text/event-stream; charset=utf-8';
-      headers['cache-control'] = 'no-cache';
-    } else {
-      headers['content-type'] = 'application/json';
-      headers['content-length'] = String(Buffer.byteLength(text));
-    }
-    res.writeHead(200, headers);
-    res.end(text);
+    sendPrerendered(res, ctx, stream, text);
   }
 }
 

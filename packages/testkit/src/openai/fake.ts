@@ -1,7 +1,7 @@
 /** A fake OpenAI-compatible upstream: chat completions (OpenAI, bare and Azure paths) and /v1/models. */
 import type { ServerResponse } from 'node:http';
 import type { ReplyContext } from '../reply.js';
-import { sendReply } from '../reply.js';
+import { sendPrerendered, sendReply } from '../reply.js';
 import { startFakeServer } from '../server.js';
 import type { FakeProvider } from '../server.js';
 import { compileTemplate } from '../template.js';
@@ -131,15 +131,6 @@ function openaiProvider(opts: FakeOpenAIOptions): FakeProvider {
     const render = stream ? (includeUsage ? renderStreamWithUsage : renderStream) : renderJson;
     const usage = stream ? streamUsage : jsonUsage;
     const text = render([JSON.stringify(model), String(promptTokens), String(promptTokens + usage.completion_tokens)]);
-    const headers = ctx.baseHeaders();
-    if (stream) {
-      headers['content-type'] = 'text/event-stream; charset=utf-8';
-      headers['cache-control'] = 'no-cache';
-    } else {
-      headers['content-type'] = 'application/json';
-      headers['content-length'] = String(Buffer.byteLength(text));
-    }
-    res.writeHead(200, headers);
-    res.end(text);
+    sendPrerendered(res, ctx, stream, text);
   }
 }
