@@ -47,6 +47,7 @@ export function createGateway(config: Config, opts: AppOptions): Gateway {
   const observability = createObservability(config, opts.logger, { processMetrics: opts.processMetrics });
   const providers = createProviders(config);
   const { metrics } = observability;
+  const specPath = opts.specPath ?? DEFAULT_SPEC_PATH;
   const router = new Router(providers, config, {
     metrics,
     breakers: new CircuitBreakers(Date.now, (circuit, state) => {
@@ -54,7 +55,7 @@ export function createGateway(config: Config, opts: AppOptions): Gateway {
       metrics.breakerState(circuit.slice(0, slash), circuit.slice(slash + 1), state);
     }),
   });
-  const jobs = createJobService({ store: config.store, config: config.async, router, logger: opts.logger, metrics: observability.metrics });
+  const jobs = createJobService({ store: config.store, config: config.async, router, logger: opts.logger, metrics });
   jobs.start();
   observability.readiness.register('store', () => jobs.ping());
   const app = express();
@@ -74,7 +75,7 @@ export function createGateway(config: Config, opts: AppOptions): Gateway {
   // a mounted router costs a dispatch (layer matching, path trimming) per middleware per request.
   const validator = runInOrder(
     OpenApiValidator.middleware({
-      apiSpec: opts.specPath ?? DEFAULT_SPEC_PATH,
+      apiSpec: specPath,
       validateRequests: { allowUnknownQueryParameters: false },
       validateResponses: false,
       validateSecurity: false,
@@ -96,13 +97,13 @@ export function createGateway(config: Config, opts: AppOptions): Gateway {
   app.use((req, res) => {
     sendError(res, new GatewayError(404, `no route for ${req.method} ${req.path}`));
   });
-  app.use(errorHandler((err) => opts.logger.error({ err }, 'unexpected error'), buildTypeIndex(opts.specPath ?? DEFAULT_SPEC_PATH)));
+  app.use(errorHandler((err) => opts.logger.error({ err }, 'unexpected error'), buildTypeIndex(specPath)));
 
   return {
     app,
     providers,
     router,
-    metrics: observability.metrics,
+    metrics,
     readiness: observability.readiness,
     jobs,
     async close() {

@@ -53,12 +53,12 @@ export function createMessageHandler(deps: MessagesDeps): RequestHandler {
     } catch (err) {
       if (ctx.signal.aborted) return;
       const error = toGatewayError(err);
-      obs.failed(error);
       if (res.headersSent) {
+        obs.failed(error);
         res.destroy();
         return;
       }
-      sendError(res, error);
+      sendError(res, error); // records the failure on the observation too
     }
   };
 }
