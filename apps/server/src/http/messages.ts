@@ -99,9 +99,11 @@ async function stream(
   const writer = early ?? new SseWriter(res, deps.pingIntervalMs);
   try {
     obs.beginWait();
-    for await (const frame of result.events) {
-      obs.frame(frame);
-      writer.write(frame);
+    for await (const batch of result.events) {
+      for (const frame of batch) {
+        obs.frame(frame);
+        writer.write(frame);
+      }
       obs.beginWait();
     }
     obs.endWait();

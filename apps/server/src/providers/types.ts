@@ -43,9 +43,17 @@ export interface MessageResult {
   headers?: Record<string, string>;
 }
 
+/**
+ * The events that arrived together (the events of one upstream chunk), in order; never empty. A
+ * stream passes batches rather than single events: every hop between the provider and the socket
+ * (the guard, the commit, the HTTP writer) costs a promise per item, and a fast upstream delivers
+ * dozens of events per chunk.
+ */
+export type SseBatch = SseFrame[];
+
 export interface StreamResult {
-  /** Anthropic stream events. The iterator throws a GatewayError if the upstream fails mid-stream. */
-  events: AsyncIterable<SseFrame>;
+  /** Anthropic stream events, in batches. The iterator throws a GatewayError if the upstream fails mid-stream. */
+  events: AsyncIterable<SseBatch>;
   headers?: Record<string, string>;
   /**
    * Every frame is built by the gateway itself (`data` = JSON.stringify of an event whose `type` is

@@ -1,6 +1,6 @@
 import type { Config } from '../config/schema.js';
 import type { CountTokensRequest, CreateMessageRequest } from '../generated/types.gen.js';
-import type { AttemptContext, ClientHeaders, MessageResult, Provider, SseFrame, StreamResult } from '../providers/types.js';
+import type { AttemptContext, ClientHeaders, MessageResult, Provider, SseBatch, StreamResult } from '../providers/types.js';
 import { CircuitBreakers } from './breaker.js';
 import { chooseKey, KeyCooldowns } from './keys.js';
 import { resolveModel, type RouteTarget } from './resolve.js';
@@ -99,12 +99,12 @@ export class Router {
    * first of `rest` that serves it, with that text as an assistant prefill. When that is not
    * possible, or the continuation fails before its first content, the original failure stands.
    */
-  private async *continueOnFailure(body: CreateMessageRequest, events: AsyncIterable<SseFrame>, rest: RouteTarget[], ctx: RequestContext): AsyncGenerator<SseFrame> {
+  private async *continueOnFailure(body: CreateMessageRequest, events: AsyncIterable<SseBatch>, rest: RouteTarget[], ctx: RequestContext): AsyncGenerator<SseBatch> {
     const sent = new SentContent();
     try {
-      for await (const frame of events) {
-        sent.observe(frame);
-        yield frame;
+      for await (const batch of events) {
+        for (const frame of batch) sent.observe(frame);
+        yield batch;
       }
       return;
     } catch (err) {
@@ -117,7 +117,10 @@ export class Router {
         throw err;
       }
       const stitcher = new Stitcher(sent);
-      for await (const frame of continuation.events) yield* stitcher.map(frame);
+      for await (const batch of continuation.events) {
+        const out = batch.flatMap((frame) => stitcher.map(frame));
+        if (out.length > 0) yield out;
+      }
     }
   }
 

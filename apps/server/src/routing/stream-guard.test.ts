@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { GatewayError } from '../errors.js';
-import type { SseFrame } from '../providers/types.js';
+import type { SseBatch, SseFrame } from '../providers/types.js';
 import { committedStream, readUntilContent } from './stream-commit.js';
 import { GuardedStream } from './stream-guard.js';
 
@@ -10,17 +10,21 @@ const START = frame('message_start', { message: {} });
 const DELTA = frame('content_block_delta', { index: 0, delta: { type: 'text_delta', text: 'hi' } });
 const STOP = frame('message_stop');
 
-/** Yields the frames, waiting `gaps[i]` ms before frame i; after the last frame it waits `tail` ms (or forever). */
-async function* source(frames: SseFrame[], gaps: number[] = [], tail?: number, signal?: AbortSignal): AsyncGenerator<SseFrame> {
-  for (let i = 0; i < frames.length; i++) {
+/**
+ * Yields each item as a batch (a frame alone, or an array of frames that arrived together), waiting
+ * `gaps[i]` ms before item i; after the last it waits `tail` ms (or forever).
+ */
+async function* source(items: (SseFrame | SseFrame[])[], gaps: number[] = [], tail?: number, signal?: AbortSignal): AsyncGenerator<SseBatch> {
+  for (let i = 0; i < items.length; i++) {
     if (gaps[i]) await new Promise((r) => setTimeout(r, gaps[i]));
-    yield frames[i]!;
+    const item = items[i]!;
+    yield Array.isArray(item) ? item : [item];
   }
   if (tail !== undefined) await new Promise((r) => setTimeout(r, tail));
   else await new Promise((_r, reject) => signal?.addEventListener('abort', () => reject(signal.reason)));
 }
 
-function guard(events: AsyncIterable<SseFrame>, limits: { firstTokenMs?: number; idleMs?: number; totalMs?: number } = {}) {
+function guard(events: AsyncIterable<SseBatch>, limits: { firstTokenMs?: number; idleMs?: number; totalMs?: number } = {}) {
   const now = Date.now();
   const timeouts: GatewayError[] = [];
   const firstTokenMs = limits.firstTokenMs ?? 5_000;
@@ -37,9 +41,9 @@ function guard(events: AsyncIterable<SseFrame>, limits: { firstTokenMs?: number;
   return { stream, timeouts };
 }
 
-async function drain(it: AsyncIterable<SseFrame>): Promise<SseFrame[]> {
+async function drain(it: AsyncIterable<SseBatch>): Promise<SseFrame[]> {
   const out: SseFrame[] = [];
-  for await (const f of it) out.push(f);
+  for await (const batch of it) out.push(...batch);
   return out;
 }
 
@@ -64,7 +68,7 @@ describe('GuardedStream', () => {
     const { stream } = guard(source([START, DELTA], [], 2_000), { idleMs: 60 });
     const got: SseFrame[] = [];
     const err = await (async () => {
-      for await (const f of stream) got.push(f);
+      for await (const batch of stream) got.push(...batch);
     })().catch((e: unknown) => e);
     expect(got).toEqual([START, DELTA]);
     expect((err as GatewayError).upstream?.kind).toBe('timeout_idle');
@@ -82,11 +86,23 @@ describe('GuardedStream', () => {
       const { stream } = guard(source([START, bad, STOP], [], 0));
       const got: SseFrame[] = [];
       const err = await (async () => {
-        for await (const f of stream) got.push(f);
+        for await (const batch of stream) got.push(...batch);
       })().catch((e: unknown) => e);
       expect(got).toEqual([START]);
       expect((err as GatewayError).upstream?.kind).toBe('bad_response');
     }
+  });
+
+  it('a batch with a bad event behind good ones delivers the good ones, then throws', async () => {
+    const bad = { event: 'content_block_delta', data: '<html>502</html>' };
+    const { stream } = guard(source([[START, DELTA, bad, STOP]], [], 0));
+    const batches: SseBatch[] = [];
+    const err = await (async () => {
+      for await (const batch of stream) batches.push(batch);
+    })().catch((e: unknown) => e);
+    expect(batches).toEqual([[START, DELTA]]);
+    expect((err as GatewayError).upstream?.kind).toBe('bad_response');
+    expect(stream.sawContent).toBe(true);
   });
 
   it('text deltas: passes every well-formed one (compact or not) and refuses near misses', async () => {
@@ -130,6 +146,15 @@ describe('readUntilContent + committedStream', () => {
     const all = await drain(committedStream(head, stream, { onEnd: (c) => ends.push(c) }));
     expect(all.map((f) => f.event)).toEqual(['message_start', 'ping', 'content_block_start', 'content_block_delta', 'message_stop']);
     expect(ends).toEqual([true]);
+  });
+
+  it('a batch holding the first content event is read whole and replayed as one batch', async () => {
+    const { stream } = guard(source([[START, DELTA, DELTA], STOP], [], 0));
+    const head = await readUntilContent(stream, target);
+    expect(head).toEqual([START, DELTA, DELTA]);
+    const batches: SseBatch[] = [];
+    for await (const batch of committedStream(head, stream, { onEnd: () => undefined })) batches.push(batch);
+    expect(batches).toEqual([[START, DELTA, DELTA], [STOP]]);
   });
 
   it('a stream that ends before any content is a retryable bad response', async () => {

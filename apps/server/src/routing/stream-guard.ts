@@ -1,6 +1,6 @@
 import { GatewayError, type UpstreamFailure } from '../errors.js';
 import type { ErrorType } from '../generated/types.gen.js';
-import type { SseFrame } from '../providers/types.js';
+import type { SseBatch, SseFrame } from '../providers/types.js';
 
 export interface GuardTarget {
   provider: string;
@@ -45,14 +45,15 @@ export function timeoutError(target: GuardTarget, kind: TimeoutKind, ms: number)
 }
 
 /**
- * The watchdog every provider's event stream goes through. Each `next()` races the provider's
- * iterator against the limit in force: the first-token limit until a content event arrived, then
+ * The watchdog every provider's event stream goes through, a batch of events at a time. Each
+ * `next()` races the provider's iterator against the limit in force: the first-token limit until a content event arrived, then
  * the idle limit, and always the overall deadline. When a limit passes it aborts the upstream
  * (through `onTimeout`) and throws, even if the provider's iterator does not react to the abort.
  * It also refuses frames that are not Anthropic events (data must be JSON whose `type` is the event
  * name), so nothing garbled reaches the client, and turns an upstream `error` event into a thrown
  * GatewayError, which the router can retry before the first content and the HTTP layer renders
- * as `event: error` after it.
+ * as `event: error` after it. A batch with a bad event in it is delivered up to that event; the
+ * failure is thrown by the read after.
  *
  * One timer serves the whole stream: it is armed for the limit in force and, when it fires while
  * the limit has moved later (the idle limit moves with every event), re-armed for the remainder,
@@ -60,11 +61,13 @@ export function timeoutError(target: GuardTarget, kind: TimeoutKind, ms: number)
  * large share of a stream's CPU). With `wellFormed` (the provider builds every frame itself with
  * JSON.stringify) the frames are not parsed again; `error` events always are.
  */
-export class GuardedStream implements AsyncIterableIterator<SseFrame> {
+export class GuardedStream implements AsyncIterableIterator<SseBatch> {
   /** A content event (anything past message_start / ping / content_block_start) has been returned. */
   sawContent = false;
   private finished = false;
-  private readonly source: AsyncIterator<SseFrame>;
+  /** A bad event found behind good ones in the last batch: the next read throws it. */
+  private failure: unknown;
+  private readonly source: AsyncIterator<SseBatch>;
   private readonly now: () => number;
   private readonly wellFormed: boolean;
   /** The limit in force for the read under way. */
@@ -75,7 +78,7 @@ export class GuardedStream implements AsyncIterableIterator<SseFrame> {
   /** When the armed timer fires. */
   private timerAt = 0;
   /** The read under way: settled by the source's answer or by the timer, whichever comes first. */
-  private waiting: { resolve(r: IteratorResult<SseFrame>): void; reject(err: unknown): void } | undefined;
+  private waiting: { resolve(r: IteratorResult<SseBatch>): void; reject(err: unknown): void } | undefined;
   private readonly onTimer = (): void => {
     this.timer = undefined;
     if (this.waiting === undefined || this.finished) return;
@@ -92,7 +95,7 @@ export class GuardedStream implements AsyncIterableIterator<SseFrame> {
     this.source.return?.().catch(() => undefined);
     waiting.reject(err);
   };
-  private readonly onValue = (result: IteratorResult<SseFrame>): void => {
+  private readonly onValue = (result: IteratorResult<SseBatch>): void => {
     const waiting = this.waiting;
     if (waiting === undefined) return; // timed out (or returned) meanwhile
     this.waiting = undefined;
@@ -102,16 +105,24 @@ export class GuardedStream implements AsyncIterableIterator<SseFrame> {
       waiting.resolve(result);
       return;
     }
-    const frame = result.value;
-    try {
-      if (!this.wellFormed || frame.event === 'error') checkFrame(frame, this.opts.target);
-    } catch (err) {
-      this.finish();
-      waiting.reject(err);
-      return;
+    let batch = result.value;
+    for (let i = 0; i < batch.length; i++) {
+      const frame = batch[i]!;
+      try {
+        if (!this.wellFormed || frame.event === 'error') checkFrame(frame, this.opts.target);
+      } catch (err) {
+        if (i === 0) {
+          this.finish();
+          waiting.reject(err);
+          return;
+        }
+        this.failure = err;
+        batch = batch.slice(0, i);
+        break;
+      }
+      if (!this.sawContent && !BEFORE_CONTENT.has(frame.event)) this.sawContent = true;
     }
-    if (!this.sawContent && !BEFORE_CONTENT.has(frame.event)) this.sawContent = true;
-    waiting.resolve(result);
+    waiting.resolve(batch === result.value ? result : { done: false, value: batch });
   };
   private readonly onError = (err: unknown): void => {
     const waiting = this.waiting;
@@ -122,7 +133,7 @@ export class GuardedStream implements AsyncIterableIterator<SseFrame> {
   };
 
   constructor(
-    events: AsyncIterable<SseFrame>,
+    events: AsyncIterable<SseBatch>,
     private readonly opts: StreamGuardOptions,
   ) {
     this.source = events[Symbol.asyncIterator]();
@@ -134,15 +145,21 @@ export class GuardedStream implements AsyncIterableIterator<SseFrame> {
     return this;
   }
 
-  next(): Promise<IteratorResult<SseFrame>> {
+  next(): Promise<IteratorResult<SseBatch>> {
+    if (this.failure !== undefined) {
+      const err = this.failure;
+      this.failure = undefined;
+      this.finish();
+      return Promise.reject(err);
+    }
     if (this.finished) return Promise.resolve({ done: true, value: undefined });
     const now = this.now();
     this.setLimit(now);
     this.arm(now);
-    const read = new Promise<IteratorResult<SseFrame>>((resolve, reject) => {
+    const read = new Promise<IteratorResult<SseBatch>>((resolve, reject) => {
       this.waiting = { resolve, reject };
     });
-    let pending: Promise<IteratorResult<SseFrame>>;
+    let pending: Promise<IteratorResult<SseBatch>>;
     try {
       pending = this.source.next();
     } catch (err) {
@@ -153,7 +170,7 @@ export class GuardedStream implements AsyncIterableIterator<SseFrame> {
     return read;
   }
 
-  async return(): Promise<IteratorResult<SseFrame>> {
+  async return(): Promise<IteratorResult<SseBatch>> {
     this.finish();
     // A read still under way ends too, rather than hanging on a source that is being closed.
     const waiting = this.waiting;

@@ -13,7 +13,7 @@ import {
   type UpstreamResponse,
   type UpstreamTarget,
 } from '../transport.js';
-import type { AttemptContext, MessageResult, Provider, SseFrame, StreamResult } from '../types.js';
+import type { AttemptContext, MessageResult, Provider, SseBatch, StreamResult } from '../types.js';
 import { badUpstreamResponse, tryParseJson, upstreamHttpError } from '../upstream-error.js';
 import { toUpstreamBody } from './upstream-body.js';
 
@@ -99,24 +99,26 @@ export class AnthropicProvider implements Provider {
 }
 
 /**
- * Relays upstream events as they arrive. A stream that ends without `message_stop` (or an
- * upstream `error` event) was cut: it throws, so the client never sees a truncated answer end cleanly.
+ * Relays upstream events as they arrive, one batch per upstream chunk. A stream that ends without
+ * `message_stop` (or an upstream `error` event) was cut: it throws, so the client never sees a
+ * truncated answer end cleanly.
  */
-async function* relayEvents(body: UpstreamResponse['body'], target: UpstreamTarget, signal: AbortSignal): AsyncGenerator<SseFrame> {
+async function* relayEvents(body: UpstreamResponse['body'], target: UpstreamTarget, signal: AbortSignal): AsyncGenerator<SseBatch> {
   const parser = new SseParser();
   let finished = false;
   try {
     // destroyOnReturn false: leaving the loop at message_stop must not close the socket; finally releases it.
     for await (const chunk of body.iterator({ destroyOnReturn: false })) {
-      for (const ev of parser.push(chunk as Buffer)) {
-        yield { event: ev.event, data: ev.data };
-        if (ev.event === 'message_stop' || ev.event === 'error') finished = true;
-      }
+      const batch = parser.push(chunk as Buffer);
+      if (batch.length === 0) continue;
+      finished = endsStream(batch);
+      yield batch;
       if (finished) return;
     }
-    for (const ev of parser.flush()) {
-      yield { event: ev.event, data: ev.data };
-      if (ev.event === 'message_stop' || ev.event === 'error') finished = true;
+    const rest = parser.flush();
+    if (rest.length > 0) {
+      finished = endsStream(rest);
+      yield rest;
     }
   } catch (err) {
     throw networkError(err, target, signal);
@@ -124,4 +126,9 @@ async function* relayEvents(body: UpstreamResponse['body'], target: UpstreamTarg
     releaseBody(body, finished);
   }
   if (!finished) throw badUpstreamResponse(target, 'the upstream stream ended before message_stop');
+}
+
+function endsStream(batch: SseBatch): boolean {
+  for (const ev of batch) if (ev.event === 'message_stop' || ev.event === 'error') return true;
+  return false;
 }

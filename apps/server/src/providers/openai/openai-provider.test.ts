@@ -4,7 +4,7 @@ import { parseConfig } from '../../config/load.js';
 import type { ConfigInput } from '../../config/schema.js';
 import { GatewayError } from '../../errors.js';
 import type { CreateMessageRequest } from '../../generated/types.gen.js';
-import type { AttemptContext, SseFrame } from '../types.js';
+import type { AttemptContext, SseBatch, SseFrame } from '../types.js';
 import { countTokens } from './count-tokens.js';
 import { OpenAIProvider } from './openai-provider.js';
 
@@ -34,9 +34,9 @@ function ctx(model = 'gpt-4o', key: string | null = 'sk-test'): AttemptContext {
 
 const request: CreateMessageRequest = { model: 'openai/gpt-4o', max_tokens: 100, messages: [{ role: 'user', content: 'Hi' }] };
 
-async function collect(events: AsyncIterable<SseFrame>): Promise<SseFrame[]> {
+async function collect(events: AsyncIterable<SseBatch>): Promise<SseFrame[]> {
   const out: SseFrame[] = [];
-  for await (const f of events) out.push(f);
+  for await (const batch of events) out.push(...batch);
   return out;
 }
 
@@ -128,7 +128,7 @@ describe('OpenAIProvider', () => {
     const seen: string[] = [];
     const err = await rejection(
       (async () => {
-        for await (const f of events) seen.push(f.event);
+        for await (const batch of events) seen.push(...batch.map((f) => f.event));
       })(),
     );
     expect(err.status).toBe(502);

@@ -1,7 +1,7 @@
 import type { Dispatcher } from 'undici';
 import type { ProviderConfig } from '../../config/schema.js';
 import type { CountTokensRequest, CreateMessageRequest } from '../../generated/types.gen.js';
-import { SseParser } from '../sse-parser.js';
+import { SseParser, type ParsedSseEvent } from '../sse-parser.js';
 import {
   createDispatcher,
   networkError,
@@ -13,7 +13,7 @@ import {
   type UpstreamResponse,
   type UpstreamTarget,
 } from '../transport.js';
-import type { AttemptContext, MessageResult, Provider, SseFrame, StreamResult } from '../types.js';
+import type { AttemptContext, MessageResult, Provider, SseBatch, StreamResult } from '../types.js';
 import { tryParseJson } from '../upstream-error.js';
 import { convertRequest, type ConvertedRequest } from './convert-request.js';
 import { convertResponse } from './convert-response.js';
@@ -133,16 +133,15 @@ async function* relayEvents(
   converter: OpenAIStreamConverter,
   target: UpstreamTarget,
   signal: AbortSignal,
-): AsyncGenerator<SseFrame> {
+): AsyncGenerator<SseBatch> {
   const parser = new SseParser();
   try {
     // destroyOnReturn false: leaving the loop at message_stop must not close the socket; finally drains it.
     for await (const chunk of body.iterator({ destroyOnReturn: false })) {
-      for (const ev of parser.push(chunk as Buffer)) yield* converter.pushData(ev.data, ev.event);
+      yield* convertAll(converter, parser.push(chunk as Buffer));
       if (converter.complete) return;
     }
-    for (const ev of parser.flush()) yield* converter.pushData(ev.data, ev.event);
-    yield* converter.end('eof');
+    yield* convertAll(converter, parser.flush(), true);
   } catch (err) {
     throw networkError(err, target, signal);
   } finally {
@@ -150,4 +149,22 @@ async function* relayEvents(
     // Anything else (an error, the client leaving) closes the connection.
     releaseBody(body, converter.complete);
   }
+}
+
+/**
+ * The Anthropic events of one upstream chunk, as one batch (none when it produced no event). When a
+ * chunk fails to convert part-way, what it produced before the failure is still delivered, then the
+ * failure is thrown. `atEnd`: the body is over, so the converter finishes (or finds the stream cut).
+ */
+function* convertAll(converter: OpenAIStreamConverter, events: readonly ParsedSseEvent[], atEnd = false): Generator<SseBatch> {
+  const batch: SseBatch = [];
+  let failure: unknown;
+  try {
+    for (const ev of events) for (const frame of converter.pushData(ev.data, ev.event)) batch.push(frame);
+    if (atEnd) for (const frame of converter.end('eof')) batch.push(frame);
+  } catch (err) {
+    failure = err;
+  }
+  if (batch.length > 0) yield batch;
+  if (failure !== undefined) throw failure;
 }
