@@ -23,7 +23,9 @@ export async function startGateway(
   // Each test gateway has its own in-memory job store unless the test names one.
   const parsed = parseConfig({ log_level: 'silent', store: 'sqlite::memory:', ...config, listen: { host: '127.0.0.1', port: 0 } }, opts.env ?? process.env);
   const gateway = createGateway(parsed, { logger: opts.logger ?? pino({ level: 'silent' }), pingIntervalMs: opts.pingIntervalMs });
-  const server = gateway.app.listen(0, '127.0.0.1');
+  // Served as main.ts serves it (express's own request and response prototypes from the start).
+  const server = gateway.createServer();
+  server.listen(0, '127.0.0.1');
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
     server.once('error', reject);

@@ -1,0 +1,119 @@
+import type { IncomingMessage } from 'node:http';
+import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
+import type { Readable } from 'node:stream';
+import { GatewayError } from '../errors.js';
+
+/** `32mb`, `100kb`, `512b` (config `body_limit`) → bytes. */
+export function parseByteSize(text: string): number {
+  const m = /^(\d+)(b|kb|mb)$/i.exec(text.trim());
+  if (!m) throw new Error(`not a byte size: ${text}`);
+  const unit = m[2]!.toLowerCase();
+  return Number(m[1]) * (unit === 'mb' ? 1024 * 1024 : unit === 'kb' ? 1024 : 1);
+}
+
+/** application/json and any +json type, as express.json would take them. */
+function isJson(contentType: string): boolean {
+  const semi = contentType.indexOf(';');
+  const type = (semi === -1 ? contentType : contentType.slice(0, semi)).trim().toLowerCase();
+  return type === 'application/json' || (type.startsWith('application/') && type.endsWith('+json'));
+}
+
+function charsetOf(contentType: string): string | undefined {
+  const m = /;\s*charset\s*=\s*"?([^";\s]+)"?/i.exec(contentType);
+  return m ? m[1]!.toLowerCase() : undefined;
+}
+
+function tooLarge(): GatewayError {
+  return new GatewayError(413, 'request body is too large', { type: 'request_too_large' });
+}
+
+/**
+ * Reads and parses a JSON request body. Resolves with `undefined` when the request has no body or
+ * is not JSON (the validator then says what is missing); rejects with a 4xx GatewayError for a body
+ * over `limit` bytes, an unsupported charset or encoding, or text that is not a JSON object or array.
+ *
+ * What express.json does for this API, at a fraction of the cost per request (it showed in the
+ * benchmark's profile): no charset decoder beyond UTF-8, one Buffer.concat and one JSON.parse.
+ * gzip, deflate and br bodies are inflated, and the limit applies to the inflated size.
+ */
+export function readJsonBody(req: IncomingMessage, limit: number): Promise<unknown> {
+  const contentType = req.headers['content-type'];
+  const length = req.headers['content-length'];
+  const hasBody = req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+  if (!hasBody || contentType === undefined || !isJson(contentType)) return Promise.resolve(undefined);
+  const charset = charsetOf(contentType);
+  if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
+    return Promise.reject(new GatewayError(415, `unsupported charset "${charset.toUpperCase()}"; send UTF-8`, { type: 'invalid_request_error' }));
+  }
+  const encoding = String(req.headers['content-encoding'] ?? 'identity').toLowerCase();
+  let source: Readable = req;
+  if (encoding !== 'identity') {
+    const inflate = encoding === 'gzip' ? createGunzip() : encoding === 'deflate' ? createInflate() : encoding === 'br' ? createBrotliDecompress() : undefined;
+    if (inflate === undefined) {
+      return Promise.reject(new GatewayError(415, `unsupported content-encoding "${encoding}"`, { type: 'invalid_request_error' }));
+    }
+    req.pipe(inflate);
+    source = inflate;
+  } else if (length !== undefined && Number(length) > limit) {
+    return Promise.reject(tooLarge());
+  }
+
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let settled = false;
+    const settle = (err: unknown, value?: unknown): void => {
+      if (settled) return;
+      settled = true;
+      source.off('data', onData);
+      source.off('end', onEnd);
+      source.off('error', onError);
+      req.off('aborted', onAborted);
+      if (err !== undefined) reject(err);
+      else resolve(value);
+    };
+    const onData = (chunk: Buffer): void => {
+      size += chunk.length;
+      if (size > limit) {
+        // Stop buffering; what is left is read and dropped so the 413 can still be sent.
+        req.unpipe();
+        req.resume();
+        settle(tooLarge());
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = (): void => {
+      const text = chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks, size).toString('utf8');
+      try {
+        settle(undefined, parseJsonText(text));
+      } catch (err) {
+        settle(err);
+      }
+    };
+    const onError = (err: Error): void => {
+      settle(new GatewayError(400, `request body could not be read: ${err.message}`));
+    };
+    const onAborted = (): void => settle(new GatewayError(400, 'request body was cut off: the client went away', { type: 'invalid_request_error' }));
+    source.on('data', onData);
+    source.on('end', onEnd);
+    source.on('error', onError);
+    req.on('aborted', onAborted);
+  });
+}
+
+/** Only an object or an array is a request body (express.json's `strict`); an empty body is `{}`. */
+function parseJsonText(text: string): unknown {
+  let i = 0;
+  while (i < text.length && (text[i] === ' ' || text[i] === '\n' || text[i] === '\r' || text[i] === '\t')) i++;
+  if (i === text.length) return {};
+  const first = text[i];
+  if (first !== '{' && first !== '[') {
+    throw new GatewayError(400, `request body is not valid JSON: it must be an object, not ${JSON.stringify(text.slice(i, i + 20))}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new GatewayError(400, `request body is not valid JSON: ${(err as Error).message}`);
+  }
+}
