@@ -22,6 +22,8 @@ function replay(text: string, ctx: Partial<StreamContext> = {}, step = 37): Mess
     for (const f of frames) {
       const ev = JSON.parse(f.data) as MessageStreamEvent;
       expect(f.event).toBe(ev.type);
+      // The stream guard trusts these frames unparsed (wellFormed): each must be exactly JSON.stringify of its event.
+      expect(f.data).toBe(JSON.stringify(ev));
       events.push(ev);
     }
   };
@@ -255,6 +257,19 @@ describe('OpenAIStreamConverter edge cases', () => {
     const short = names.toUpstream(long);
     const events = run([delta({ tool_calls: [{ index: 0, id: 'call_1', function: { name: short, arguments: '{}' } }] }), delta({}, 'tool_calls')], { toolNames: names });
     expect(accumulate(events).content).toEqual([{ type: 'tool_use', id: 'call_1', name: long, input: {} }]);
+  });
+
+  it('deltas with quotes, escapes, control characters and non-BMP text stay exact', () => {
+    const tricky = ['say "hi"', 'back\\slash \n new\tline', '\u0001\u001f', 'é 😀 \u2028', '</script>', '\ud800'];
+    const events = run([
+      ...tricky.map((t) => delta({ content: t })),
+      delta({ tool_calls: [{ index: 0, id: 'call_1', function: { name: 'f', arguments: '{"q":"\\"x\\""' } }] }),
+      delta({ tool_calls: [{ index: 0, function: { arguments: '}' } }] }),
+      delta({}, 'tool_calls'),
+    ]);
+    const message = accumulate(events);
+    expect(message.content[0]).toEqual({ type: 'text', text: tricky.join('') });
+    expect(message.content[1]).toMatchObject({ type: 'tool_use', input: { q: '"x"' } });
   });
 
   it('stop WITH tool calls → tool_use', () => {

@@ -166,7 +166,7 @@ export class OpenAIStreamConverter {
       return;
     }
     this.ensureOpen('thinking');
-    this.delta({ type: 'thinking_delta', thinking: text });
+    this.stringDelta('thinking_delta', 'thinking', text);
   }
 
   private appendText(text: string): void {
@@ -177,7 +177,7 @@ export class OpenAIStreamConverter {
       return;
     }
     this.ensureOpen('text');
-    this.delta({ type: 'text_delta', text });
+    this.stringDelta('text_delta', 'text', text);
   }
 
   private appendToolCall(d: OpenAIToolCallDelta): void {
@@ -186,7 +186,7 @@ export class OpenAIStreamConverter {
     if (call.closed) return; // only whitespace (or a server's repeat) can follow a complete JSON object
     call.args += fragment;
     if (this.open?.kind === 'tool' && this.open.call === call) {
-      if (fragment) this.delta({ type: 'input_json_delta', partial_json: fragment });
+      if (fragment) this.stringDelta('input_json_delta', 'partial_json', fragment);
     }
     this.advanceTools();
   }
@@ -291,6 +291,18 @@ export class OpenAIStreamConverter {
 
   private delta(delta: Extract<MessageStreamEvent, { type: 'content_block_delta' }>['delta']): void {
     this.emit({ type: 'content_block_delta', index: this.open!.index, delta });
+  }
+
+  /**
+   * A delta whose payload is one string field: the bulk of every stream. Written as the exact text
+   * JSON.stringify gives for `{ type: 'content_block_delta', index, delta: { type, [field]: text } }`
+   * (same keys, same order), without building and walking the object for each of dozens of deltas.
+   */
+  private stringDelta(type: 'text_delta' | 'thinking_delta' | 'input_json_delta', field: 'text' | 'thinking' | 'partial_json', text: string): void {
+    this.out.push({
+      event: 'content_block_delta',
+      data: `{"type":"content_block_delta","index":${this.open!.index},"delta":{"type":"${type}","${field}":${JSON.stringify(text)}}}`,
+    });
   }
 
   private emit(event: MessageStreamEvent): void {
