@@ -17,7 +17,8 @@ const BENCH = join(ROOT, 'bench');
 
 const { values: opt } = parseArgs({
   options: {
-    duration: { type: 'string', default: '10' },
+    duration: { type: 'string', default: '5' },
+    rounds: { type: 'string', default: '3' },
     warmup: { type: 'string', default: '3' },
     connections: { type: 'string', default: '50' },
     'stream-chunks': { type: 'string', default: '50' },
@@ -34,7 +35,9 @@ const { values: opt } = parseArgs({
 
 if (opt.help) {
   console.log(`usage: node bench/run.mjs [options]
-  --duration S        measured seconds per row (default 10)
+  --duration S        measured seconds per row and round (default 5)
+  --rounds N          measure every row N times, the targets of a group taking turns; the table
+                      shows medians (default 3)
   --warmup S          unmeasured seconds before each row (default 3)
   --connections N     autocannon connections (default 50)
   --stream-chunks N   text deltas in each streamed answer (default 50)
@@ -49,6 +52,7 @@ if (opt.help) {
 }
 
 const DURATION = Number(opt.duration);
+const ROUNDS = Math.max(1, Number(opt.rounds));
 const WARMUP = Number(opt.warmup);
 const CONNECTIONS = Number(opt.connections);
 const CHUNKS = Number(opt['stream-chunks']);
@@ -100,7 +104,7 @@ const checks = {
 };
 
 // ---------------------------------------------------------------- one row
-async function measure(group, target) {
+async function measure(group, target, round) {
   const { url, headers, body, check } = target;
   const res = await fetch(url, { method: 'POST', headers, body });
   const text = await res.text();
@@ -108,7 +112,8 @@ async function measure(group, target) {
   check(text);
 
   const opts = { url, method: 'POST', headers, body, connections: CONNECTIONS, pipelining: 1 };
-  if (WARMUP > 0) await autocannon({ ...opts, duration: WARMUP });
+  // Later rounds find the target warm already.
+  if (WARMUP > 0 && round === 0) await autocannon({ ...opts, duration: WARMUP });
   await new Promise((r) => setTimeout(r, 300));
 
   const pid = target.proc?.pid;
@@ -135,7 +140,7 @@ async function measure(group, target) {
     window: [startedAt, endedAt],
   };
   console.log(
-    `  ${target.name.padEnd(34)} ${row.rps.toFixed(0).padStart(7)} req/s  p50 ${row.p50} ms  p99 ${row.p99} ms` +
+    `  ${`${target.name}${ROUNDS > 1 ? ` #${round + 1}` : ''}`.padEnd(34)} ${row.rps.toFixed(0).padStart(7)} req/s  p50 ${row.p50} ms  p99 ${row.p99} ms` +
       (row.cpuPerReq !== null ? `  cpu ${row.cpuPerReq.toFixed(3)} ms/req  rss ${row.rssMb.toFixed(0)} MB` : '') +
       (failed ? `  FAILED ${failed}` : ''),
   );
@@ -172,6 +177,26 @@ async function soak(seconds, target) {
     `  ${out.requests} requests, RSS median first third ${out.firstThirdMb.toFixed(0)} MB, last third ${out.lastThirdMb.toFixed(0)} MB, max ${out.maxMb.toFixed(0)} MB`,
   );
   return out;
+}
+
+/** One row from a target's rounds: medians of the rates and times, the largest RSS, every round's CPU. */
+function combineRounds(runs) {
+  const failedRun = runs.find((r) => r.error);
+  if (failedRun) return failedRun;
+  const pick = (key) => median(runs.map((r) => r[key]).filter((v) => v !== null));
+  const first = runs[0];
+  return {
+    ...first,
+    rps: pick('rps'),
+    p50: pick('p50'),
+    p99: pick('p99'),
+    cpuPerReq: first.cpuPerReq === null ? null : pick('cpuPerReq'),
+    cpuRounds: first.cpuPerReq === null ? [] : runs.map((r) => r.cpuPerReq),
+    rssMb: first.rssMb === null ? null : Math.max(...runs.map((r) => r.rssMb)),
+    requests: runs.reduce((n, r) => n + r.requests, 0),
+    failed: runs.reduce((n, r) => n + r.failed, 0),
+    windows: runs.map((r) => r.window),
+  };
 }
 
 function median(values) {
@@ -296,14 +321,21 @@ async function main() {
     const rows = [];
     for (const group of selected) {
       console.log(`\n${group.title}`);
-      for (const target of group.targets) {
-        try {
-          rows.push(await measure(group, target));
-        } catch (err) {
-          console.log(`  ${target.name}: ${err.message}`);
-          rows.push({ group: group.id, name: target.name, kind: target.kind, error: err.message.split('\n')[0] });
+      // Rounds interleave the targets, so a slow spell of the (shared) machine hits them alike.
+      const runs = new Map(group.targets.map((t) => [t, []]));
+      for (let round = 0; round < ROUNDS; round++) {
+        for (const target of group.targets) {
+          const mine = runs.get(target);
+          if (mine.some((r) => r.error)) continue;
+          try {
+            mine.push(await measure(group, target, round));
+          } catch (err) {
+            console.log(`  ${target.name}: ${err.message}`);
+            mine.push({ group: group.id, name: target.name, kind: target.kind, error: err.message.split('\n')[0] });
+          }
         }
       }
+      for (const target of group.targets) rows.push(combineRounds(runs.get(target)));
     }
     const soakResult =
       SOAK > 0
@@ -316,7 +348,7 @@ async function main() {
           })
         : null;
 
-    const env = { command, duration: DURATION, warmup: WARMUP, connections: CONNECTIONS, chunks: CHUNKS, date: new Date().toISOString(), node: process.version };
+    const env = { command, duration: DURATION, rounds: ROUNDS, warmup: WARMUP, connections: CONNECTIONS, chunks: CHUNKS, date: new Date().toISOString(), node: process.version };
     console.log('');
     printTable(selected, rows);
     const verdicts = targetChecks(rows, soakResult);
@@ -332,7 +364,7 @@ async function main() {
         const file = join(profileDir, files.at(-1));
         console.log(`\nprofile ${file}`);
         // Only the measured Conduit rows: not start-up, not the validator's compile on first use.
-        const windows = rows.filter((r) => r.kind === 'conduit' && r.window).map((r) => r.window.map((at) => at - conduitSpawnedAt));
+        const windows = rows.filter((r) => r.kind === 'conduit' && r.windows).flatMap((r) => r.windows.map((w) => w.map((at) => at - conduitSpawnedAt)));
         writeFileSync(`${file}.windows.json`, JSON.stringify(windows));
         console.log(summarizeProfile(file, 30, windows));
       }

@@ -114,11 +114,16 @@ export function markdownReport({ env, groups, rows, verdicts, soak }) {
   md.push('Written by the benchmark itself (`bench/run.mjs`); see `bench/README.md` for what each column means.', '');
   md.push('```', env.command, '```', '');
   md.push(
-    `${env.date} · Node ${env.node} · ${env.connections} connections · ${env.warmup} s warm-up + ${env.duration} s measured per row · streams of ${env.chunks} text chunks · request validation on · one log line per request (to /dev/null)`,
+    `${env.date} · Node ${env.node} · ${env.connections} connections · ${env.warmup} s warm-up, then ${env.rounds} round(s) of ${env.duration} s per row (the targets of a group take turns; medians shown) · streams of ${env.chunks} text chunks · request validation on · one log line per request (to /dev/null)`,
     '',
   );
   md.push(`| ${header.join(' | ')} |`, `|${header.map((_, i) => (i < 2 ? '---' : '---:')).join('|')}|`);
   for (const r of body) md.push(`| ${r.join(' | ')} |`);
+  const spread = rows.filter((r) => r.cpuRounds?.length > 1 && r.kind !== 'direct');
+  if (spread.length) {
+    md.push('', 'CPU ms/req of each round (the table shows the median):', '');
+    for (const r of spread) md.push(`- ${r.group} · ${r.name}: ${r.cpuRounds.map((v) => v.toFixed(3)).join(', ')}`);
+  }
   md.push('', '## Targets', '');
   for (const v of verdicts) md.push(`- ${v.pass === null ? '—' : v.pass ? '✅' : '❌'} ${v.text}`);
   if (soak) md.push('', `Soak: ${soak.seconds} s, ${soak.requests} requests, ${soak.failed} failed. RSS every second (MB): ${soak.samplesMb.join(' ')}`);
