@@ -100,10 +100,8 @@ async function stream(
   try {
     obs.beginWait();
     for await (const batch of result.events) {
-      for (const frame of batch) {
-        obs.frame(frame);
-        writer.write(frame);
-      }
+      obs.frames(batch);
+      writer.writeAll(batch);
       obs.beginWait();
     }
     obs.endWait();

@@ -52,6 +52,13 @@ export class SseWriter {
     this.raw(`event: ${frame.event}\ndata: ${frame.data}\n\n`);
   }
 
+  /** The events of one batch, in order. */
+  writeAll(frames: readonly SseFrame[]): void {
+    let text = '';
+    for (const frame of frames) text += `event: ${frame.event}\ndata: ${frame.data}\n\n`;
+    this.raw(text);
+  }
+
   /** Ends the stream with an `error` event: the client must not take what it got as complete. */
   error(err: GatewayError): void {
     const type = err.type === 'invalid_request_error' ? 'api_error' : err.type;

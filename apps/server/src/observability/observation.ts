@@ -83,19 +83,21 @@ export class Observation {
   }
 
   /**
-   * One stream event arrived from the router: ends the wait for it, reads usage from
+   * A batch of stream events arrived from the router: ends the wait for it, reads usage from
    * `message_start` and `message_delta` (the only events that carry it) and the first content
    * delta's time; every other event costs a string comparison or two.
    */
-  frame(frame: SseFrame): void {
+  frames(batch: readonly SseFrame[]): void {
     const now = this.endWait();
-    const event = frame.event;
-    if (event === 'content_block_delta') {
-      if (this.ttftMs === null) this.ttftMs = now - this.startedAt;
-    } else if (event === 'message_start') {
-      this.usage(parseUsage(frame.data, true));
-    } else if (event === 'message_delta') {
-      this.usage(parseUsage(frame.data, false));
+    for (const frame of batch) {
+      const event = frame.event;
+      if (event === 'content_block_delta') {
+        if (this.ttftMs === null) this.ttftMs = now - this.startedAt;
+      } else if (event === 'message_start') {
+        this.usage(parseUsage(frame.data, true));
+      } else if (event === 'message_delta') {
+        this.usage(parseUsage(frame.data, false));
+      }
     }
   }
 

@@ -22,6 +22,24 @@ describe('SseParser', () => {
     expect(p.push(bytes.subarray(cut))).toEqual([{ event: 'message', data: '"é"' }]);
   });
 
+  it('mixes ASCII and non-ASCII chunks, and an ASCII chunk after a split character, without losing a byte', () => {
+    const text = 'data: {"t":"plain"}\n\ndata: {"t":"naïve 😀 中文"}\n\ndata: {"t":"ascii again"}\n\n';
+    const bytes = Buffer.from(text);
+    for (let step = 1; step <= 13; step++) {
+      const p = new SseParser();
+      const got = [];
+      for (let i = 0; i < bytes.length; i += step) got.push(...p.push(new Uint8Array(bytes.subarray(i, i + step))));
+      got.push(...p.flush());
+      expect(got.map((e) => JSON.parse(e.data).t), `step ${step}`).toEqual(['plain', 'naïve 😀 中文', 'ascii again']);
+    }
+  });
+
+  it('an invalid byte becomes U+FFFD where it was, even when ASCII follows', () => {
+    const p = new SseParser();
+    expect(p.push(Buffer.from([0x64, 0x61, 0x74, 0x61, 0x3a, 0x20, 0x61, 0xc3]))).toEqual([]);
+    expect(p.push(Buffer.from('b\n\n'))).toEqual([{ event: 'message', data: 'a\ufffdb' }]);
+  });
+
   it('flushes a final event that lacks the blank line', () => {
     const p = new SseParser();
     p.push('data: [DONE]');

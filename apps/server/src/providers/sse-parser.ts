@@ -1,3 +1,5 @@
+import { isAscii } from 'node:buffer';
+
 /** A parsed server-sent event. `event` is "message" when the frame had no event line. */
 export interface ParsedSseEvent {
   event: string;
@@ -11,9 +13,11 @@ export interface ParsedSseEvent {
 export class SseParser {
   private buffer = '';
   private readonly decoder = new TextDecoder();
+  /** The decoder holds no partial character: the last chunk it saw ended with an ASCII byte. */
+  private decoderIdle = true;
 
   push(chunk: Uint8Array | string): ParsedSseEvent[] {
-    let text = typeof chunk === 'string' ? chunk : this.decoder.decode(chunk, { stream: true });
+    let text = typeof chunk === 'string' ? chunk : this.decode(chunk);
     if (text.includes('\r')) text = text.replace(/\r\n?/g, '\n');
     const buffer = this.buffer === '' ? text : this.buffer + text;
     const events: ParsedSseEvent[] = [];
@@ -28,6 +32,21 @@ export class SseParser {
     }
     this.buffer = start === 0 ? buffer : buffer.slice(start);
     return events;
+  }
+
+  /**
+   * An all-ASCII chunk (most of a stream, even in other languages the JSON keys and punctuation are
+   * ASCII) is read as Latin-1, which is the same text and about ten times cheaper than the UTF-8
+   * decoder. Anything else goes through the streaming decoder, which keeps a character split
+   * across chunks whole.
+   */
+  private decode(chunk: Uint8Array): string {
+    if (chunk.length === 0) return '';
+    const bytes = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    const idle = this.decoderIdle;
+    this.decoderIdle = bytes[bytes.length - 1]! < 0x80;
+    if (idle && isAscii(bytes)) return bytes.toString('latin1');
+    return this.decoder.decode(bytes, { stream: true });
   }
 
   /** Whatever complete event remains when the stream ends without a trailing blank line. */
