@@ -218,7 +218,7 @@ async function main() {
   });
   try {
     const testkitCli = join(ROOT, 'packages/testkit/dist/cli.js');
-    const [pa, po, pc, ppk, pccr] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
+    const [pa, po, pc, ppk, pccr, pfl] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort(), freePort()]);
     const fakeArgs = (kind, port) => [testkitCli, kind, '--port', String(port), '--stream-chunks', String(CHUNKS)];
     const fakeA = await startNode('fake-anthropic', fakeArgs('anthropic', pa), { cwd: ROOT, probe: `http://127.0.0.1:${pa}/v1/models` });
     procs.push(fakeA);
@@ -259,6 +259,12 @@ async function main() {
     procs.push(conduit);
     const conduitUrl = `http://127.0.0.1:${pc}/anthropic/v1/messages`;
 
+    const floor = await startNode('stack floor', [join(BENCH, 'lib/floor.mjs'), '--port', String(pfl), '--upstream', upA], {
+      cwd: ROOT,
+      probe: `http://127.0.0.1:${pfl}/health`,
+    });
+    procs.push(floor);
+
     const portkey = usePeer('portkey') ? await startPortkey(ppk) : null;
     if (portkey) procs.push(portkey);
     const ccr = usePeer('ccr') ? await startCcr(pccr, upO, join(work, 'ccr-home')) : null;
@@ -276,6 +282,16 @@ async function main() {
         targets: [
           { name: 'direct (fake Anthropic)', kind: 'direct', proc: fakeA, url: `${upA}/v1/messages`, headers: ANTHROPIC_HEADERS, body: anthropicBody('claude-sonnet-4-5', stream), check: aCheck },
           { name: 'Conduit', kind: 'conduit', proc: conduit, url: conduitUrl, headers: ANTHROPIC_HEADERS, body: anthropicBody('anthropic/claude-sonnet-4-5', stream), check: aCheck },
+          // Express 5 + express-openapi-validator + undici, passing bytes through: what the stack costs before Conduit does anything.
+          {
+            name: 'stack floor (pass-through)',
+            kind: 'floor',
+            proc: floor,
+            url: `http://127.0.0.1:${pfl}/anthropic/v1/messages`,
+            headers: ANTHROPIC_HEADERS,
+            body: anthropicBody('anthropic/claude-sonnet-4-5', stream),
+            check: aCheck,
+          },
           portkey && {
             name: PEERS.portkey.label,
             kind: 'peer',

@@ -65,6 +65,16 @@ export function targetChecks(rows, soak) {
       });
     }
   }
+  for (const g of ['a2a-json', 'a2a-stream']) {
+    const [c] = find(g, 'conduit');
+    const [f] = find(g, 'floor');
+    if (c && f && f.cpuPerReq) {
+      out.push({
+        pass: null,
+        text: `(stack floor) ${g}: Express 5 + express-openapi-validator + undici passing bytes through cost ${f.cpuPerReq.toFixed(3)} ms CPU/request and ${f.rssMb.toFixed(0)} MB RSS; Conduit spends ${(c.cpuPerReq - f.cpuPerReq).toFixed(3)} ms more (${(c.cpuPerReq / f.cpuPerReq).toFixed(2)}× the floor)`,
+      });
+    }
+  }
   const [a2oJson] = find('a2o-json', 'conduit');
   if (a2oJson) {
     out.push({
