@@ -83,6 +83,7 @@ describe('one structured log line per request', () => {
       req_id: res.headers['request-id'],
       method: 'POST',
       path: '/anthropic/v1/messages',
+      operation: 'chat',
       status: 200,
       stream: false,
       requested_model: `anthropic/${MODEL}`,
@@ -153,6 +154,30 @@ describe('one structured log line per request', () => {
     expect(upstreamFailure!.error).toContain('Internal server error');
     expect(validation).toMatchObject({ level: 30, status: 400, error_type: 'invalid_request_error', provider: null, cost_usd: null });
     expect(validation!.error).toMatch(/max_tokens/);
+  });
+
+  it('names the operation; count_tokens names the provider/model it resolved to and times the upstream call', async () => {
+    const { gw, log } = await gatewayWithLog();
+    const counted = await request(gw.url)
+      .post('/anthropic/v1/messages/count_tokens')
+      .set('x-api-key', CLIENT_KEY)
+      .send({ model: MODEL, messages: [{ role: 'user', content: PROMPT }] });
+    expect(counted.status).toBe(200);
+    await request(gw.url).get('/anthropic/v1/models').set('x-api-key', CLIENT_KEY).expect(200);
+
+    const [count, list] = await requestLines(log, 2);
+    expect(count).toMatchObject({
+      operation: 'count_tokens',
+      status: 200,
+      requested_model: MODEL,
+      provider: 'anthropic',
+      model: MODEL,
+      input_tokens: null,
+      cost_usd: null,
+    });
+    expect(count!.upstream_ms).toBeGreaterThan(0);
+    expect(list).toMatchObject({ operation: 'list_models', status: 200, provider: null, model: null, upstream_ms: null });
+    expect(log.raw()).not.toContain(PROMPT);
   });
 
   it('records a client that left mid-stream as 499', async () => {

@@ -7,6 +7,8 @@ import { parsePrometheus, sample, samples, type PromSample } from './helpers/pro
 
 const MODEL = 'claude-sonnet-4-5';
 const TARGET = { gen_ai_provider_name: 'anthropic', gen_ai_request_model: MODEL };
+/** The per-request series carry the operation too. */
+const CHAT = { ...TARGET, gen_ai_operation_name: 'chat' };
 // $3 in / $15 out / $0.30 cache reads per million tokens.
 const PRICING = { input_per_mtok: 3, output_per_mtok: 15, cache_read_per_mtok: 0.3 };
 
@@ -62,9 +64,9 @@ describe('/metrics after traffic through the gateway', () => {
     await client.messages.stream({ model: MODEL, max_tokens: 50, messages: [{ role: 'user', content: 'Stream it' }] }).finalMessage();
 
     const all = await scrape();
-    expect(sample(all, 'conduit_requests_total', { ...TARGET, http_response_status_code: '200', error_type: '' })).toBe(2);
+    expect(sample(all, 'conduit_requests_total', { ...CHAT, http_response_status_code: '200', error_type: '' })).toBe(2);
 
-    const gen = { ...TARGET, gen_ai_operation_name: 'chat' };
+    const gen = CHAT;
     // Input counts the whole prompt: 100 uncached + 50 cache reads, then 30.
     expect(sample(all, 'gen_ai_client_token_usage_sum', { ...gen, gen_ai_token_type: 'input' })).toBe(180);
     expect(sample(all, 'gen_ai_client_token_usage_count', { ...gen, gen_ai_token_type: 'input' })).toBe(2);
@@ -78,16 +80,16 @@ describe('/metrics after traffic through the gateway', () => {
     expect(sample(all, 'gen_ai_server_time_to_first_token_seconds_count', gen)).toBe(1);
     expect(sample(all, 'gen_ai_server_time_to_first_token_seconds_sum', gen)).toBeGreaterThanOrEqual(0.004);
 
-    expect(sample(all, 'conduit_upstream_duration_seconds_count', TARGET)).toBe(2);
-    expect(sample(all, 'conduit_upstream_duration_seconds_sum', TARGET)).toBeGreaterThan(0);
-    expect(sample(all, 'conduit_gateway_overhead_seconds_count', TARGET)).toBe(2);
+    expect(sample(all, 'conduit_upstream_duration_seconds_count', CHAT)).toBe(2);
+    expect(sample(all, 'conduit_upstream_duration_seconds_sum', CHAT)).toBeGreaterThan(0);
+    expect(sample(all, 'conduit_gateway_overhead_seconds_count', CHAT)).toBe(2);
     // Overhead is what is left of the total once upstream time is taken out.
     const total = sample(all, 'gen_ai_server_request_duration_seconds_sum', gen)!;
-    const up = sample(all, 'conduit_upstream_duration_seconds_sum', TARGET)!;
-    expect(sample(all, 'conduit_gateway_overhead_seconds_sum', TARGET)).toBeCloseTo(total - up, 6);
+    const up = sample(all, 'conduit_upstream_duration_seconds_sum', CHAT)!;
+    expect(sample(all, 'conduit_gateway_overhead_seconds_sum', CHAT)).toBeCloseTo(total - up, 6);
 
     // (100×3 + 20×15 + 50×0.3) + (30×3 + 7×15) = 615 + 195 micro-dollars.
-    expect(sample(all, 'conduit_cost_usd_total', TARGET)).toBeCloseTo(0.00081, 9);
+    expect(sample(all, 'conduit_cost_usd_total', CHAT)).toBeCloseTo(0.00081, 9);
     // Nothing in flight once the answers are in.
     expect(sample(all, 'conduit_requests_in_flight')).toBe(0);
   });
@@ -102,9 +104,10 @@ describe('/metrics after traffic through the gateway', () => {
     expect(invalid.status).toBe(400);
 
     const all = await scrape();
-    expect(sample(all, 'conduit_requests_total', { ...TARGET, http_response_status_code: '529', error_type: 'overloaded_error' })).toBe(1);
+    expect(sample(all, 'conduit_requests_total', { ...CHAT, http_response_status_code: '529', error_type: 'overloaded_error' })).toBe(1);
     expect(
       sample(all, 'conduit_requests_total', {
+        gen_ai_operation_name: 'chat',
         gen_ai_provider_name: '_none',
         gen_ai_request_model: '_none',
         http_response_status_code: '400',
@@ -123,7 +126,7 @@ describe('/metrics after traffic through the gateway', () => {
     expect(res.text).toContain('event: error');
 
     const all = await scrape();
-    const failures = samples(all, 'conduit_requests_total', { ...TARGET, http_response_status_code: '200' }).filter(
+    const failures = samples(all, 'conduit_requests_total', { ...CHAT, http_response_status_code: '200' }).filter(
       (s) => s.labels.error_type !== '',
     );
     expect(failures.map((s) => [s.labels.error_type, s.value])).toEqual([['api_error', 1]]);
@@ -157,10 +160,17 @@ describe('/metrics after traffic through the gateway', () => {
   it('keeps the number of series bounded when clients invent model names', async () => {
     const { Metrics } = await import('../src/observability/metrics.js');
     const m = new Metrics({ maxTargets: 3 });
-    for (let i = 0; i < 10; i++) m.target('anthropic', `made-up-${i}`).requests(404, 'not_found_error').inc();
+    for (let i = 0; i < 10; i++) m.target('chat', 'anthropic', `made-up-${i}`).requests(404, 'not_found_error').inc();
+    // Another operation on a pair already kept has its own series; on a new model it is `_other` too.
+    m.target('count_tokens', 'anthropic', 'made-up-1').requests(200, null).inc();
+    m.target('count_tokens', 'anthropic', 'made-up-9').requests(200, null).inc();
+    expect(m.target('count_tokens', 'anthropic', 'made-up-1')).toBe(m.target('count_tokens', 'anthropic', 'made-up-1'));
+    expect(m.target('count_tokens', 'anthropic', 'made-up-1')).not.toBe(m.target('chat', 'anthropic', 'made-up-1'));
     const all = parsePrometheus(await m.scrape());
     const models = new Set(samples(all, 'conduit_requests_total').map((s) => s.labels.gen_ai_request_model));
     expect([...models].sort()).toEqual(['_other', 'made-up-0', 'made-up-1', 'made-up-2']);
-    expect(sample(all, 'conduit_requests_total', { gen_ai_request_model: '_other' })).toBe(7);
+    expect(sample(all, 'conduit_requests_total', { gen_ai_operation_name: 'chat', gen_ai_request_model: '_other' })).toBe(7);
+    expect(sample(all, 'conduit_requests_total', { gen_ai_operation_name: 'count_tokens', gen_ai_request_model: 'made-up-1' })).toBe(1);
+    expect(sample(all, 'conduit_requests_total', { gen_ai_operation_name: 'count_tokens', gen_ai_request_model: '_other' })).toBe(1);
   });
 });

@@ -1,5 +1,6 @@
 import type { RequestHandler } from 'express';
 import type { ModelInfo, ModelList } from '../generated/types.gen.js';
+import { observationOf } from '../observability/observation.js';
 import type { Provider } from '../providers/types.js';
 
 /** Every configured provider's advertised models, as "provider/model" ids. */
@@ -16,6 +17,8 @@ export function modelCatalogue(providers: ReadonlyMap<string, Provider>, created
 /** GET /anthropic/v1/models (operationId listModels), paged like Anthropic's: limit, after_id, before_id. */
 export function listModelsHandler(catalogue: ModelInfo[]): RequestHandler {
   return (req, res) => {
+    // No provider is asked: the series stay `_none` for provider/model.
+    observationOf(res).operation = 'list_models';
     const limit = req.query.limit === undefined ? 20 : Number(req.query.limit);
     const afterId = req.query.after_id as string | undefined;
     const beforeId = req.query.before_id as string | undefined;

@@ -3,6 +3,7 @@ import { GatewayError, invalidRequest, notFound } from '../errors.js';
 import type { CreateMessageRequest, Message } from '../generated/types.gen.js';
 import { clientHeaders } from '../http/client-headers.js';
 import { sendError, toGatewayError } from '../http/error-envelope.js';
+import { observationOf, type Observation } from '../observability/observation.js';
 import type { ClientHeaders } from '../providers/types.js';
 import { chooseKey } from '../routing/keys.js';
 import type { RouteTarget } from '../routing/resolve.js';
@@ -33,12 +34,17 @@ export async function handleAsync(jobs: JobService, req: Request, res: Response)
 
 async function submit(jobs: JobService, req: Request, res: Response): Promise<void> {
   const body = req.body as CreateMessageRequest;
+  const obs = observationOf(res);
+  obs.operation = 'async_submit';
+  obs.requestedModel = body.model;
   if (body.stream === true) {
     throw invalidRequest('stream: true cannot be combined with x-bf-async: true; an async job is polled for one JSON Message');
   }
   const ttlS = resultTtl(req.headers['x-bf-async-job-result-ttl'], jobs.config.default_ttl_s, jobs.config.max_ttl_s);
   // Resolve like a sync call: a job that could never run is refused now, not at run time.
   const plan = jobs.router.plan(body);
+  // Metrics name the provider/model the job goes to first (the submit itself calls none).
+  obs.target(plan[0]!);
   const id = newJobId();
   await jobs.submit({
     id,
@@ -52,12 +58,17 @@ async function submit(jobs: JobService, req: Request, res: Response): Promise<vo
 }
 
 async function poll(jobs: JobService, req: Request, res: Response): Promise<void> {
+  const obs = observationOf(res);
+  obs.operation = 'async_poll';
   const id = String(req.headers['x-bf-async-id']);
   const job = isJobId(id) ? await jobs.get(id) : undefined;
-  // Unknown, expired and someone else's all look the same: existence is not disclosed.
+  // Unknown, expired and someone else's all look the same: existence is not disclosed (and the
+  // metrics of such a poll stay `_none`).
   if (!job || job.owner !== jobOwner(req)) {
     throw notFound('x-bf-async-id: no such async job (unknown, expired, or submitted with another credential)');
   }
+  obs.requestedModel = job.model;
+  labelWithJobTarget(jobs, job.model, obs);
   const outcome = job.outcome;
   if (!outcome) {
     sendPending(res, id, job.model, job.status);
@@ -79,6 +90,18 @@ async function poll(jobs: JobService, req: Request, res: Response): Promise<void
       headers: { ...outcome.headers, 'x-should-retry': 'false' },
     }),
   );
+}
+
+/**
+ * A poll's metrics name the provider/model its job's model resolves to, as the submit's did. A model
+ * the current config no longer resolves (the job outlived a config change) leaves them `_none`.
+ */
+function labelWithJobTarget(jobs: JobService, model: string, obs: Observation): void {
+  try {
+    obs.target(jobs.router.resolve(model));
+  } catch {
+    // no target to name
+  }
 }
 
 /** 202: the job exists and has no result yet. */

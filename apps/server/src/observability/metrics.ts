@@ -6,6 +6,14 @@ export const NO_TARGET = '_none';
 /** Label value for models past the series cap (clients choose model names; the series count must stay bounded). */
 export const OTHER_MODEL = '_other';
 
+/**
+ * What a request asked the gateway to do: the `gen_ai_operation_name` label. `chat` is
+ * POST /anthropic/v1/messages (JSON or stream); `count_tokens` its /count_tokens sibling;
+ * `list_models` GET /anthropic/v1/models; `async_submit` / `async_poll` the messages route with
+ * `x-bf-async: true` / `x-bf-async-id`. A fixed set: the label cannot grow the series count.
+ */
+export type Operation = 'chat' | 'count_tokens' | 'list_models' | 'async_submit' | 'async_poll';
+
 // OpenTelemetry GenAI semantic-convention attributes, in Prometheus form.
 const PROVIDER = 'gen_ai_provider_name';
 const MODEL = 'gen_ai_request_model';
@@ -46,7 +54,7 @@ export interface JobMetrics {
   jobQueueDepth(depth: number): void;
 }
 
-/** Every series for one provider/model, looked up once and kept: the request path only adds numbers. */
+/** Every series for one operation on one provider/model, looked up once and kept: the request path only adds numbers. */
 export class TargetSeries {
   readonly duration: HistogramSeries;
   readonly upstream: HistogramSeries;
@@ -59,18 +67,18 @@ export class TargetSeries {
 
   constructor(
     private readonly metrics: Metrics,
+    readonly operation: Operation,
     readonly provider: string,
     readonly model: string,
   ) {
-    const gen = { [OPERATION]: 'chat', [PROVIDER]: provider, [MODEL]: model };
-    const own = { [PROVIDER]: provider, [MODEL]: model };
-    this.duration = metrics.requestDuration.with(gen);
-    this.ttft = metrics.timeToFirstToken.with(gen);
-    this.inputTokens = metrics.tokenUsage.with({ ...gen, [TOKEN_TYPE]: 'input' });
-    this.outputTokens = metrics.tokenUsage.with({ ...gen, [TOKEN_TYPE]: 'output' });
-    this.upstream = metrics.upstreamDuration.with(own);
-    this.overhead = metrics.gatewayOverhead.with(own);
-    this.cost = metrics.cost.with(own);
+    const labels = { [OPERATION]: operation, [PROVIDER]: provider, [MODEL]: model };
+    this.duration = metrics.requestDuration.with(labels);
+    this.ttft = metrics.timeToFirstToken.with(labels);
+    this.inputTokens = metrics.tokenUsage.with({ ...labels, [TOKEN_TYPE]: 'input' });
+    this.outputTokens = metrics.tokenUsage.with({ ...labels, [TOKEN_TYPE]: 'output' });
+    this.upstream = metrics.upstreamDuration.with(labels);
+    this.overhead = metrics.gatewayOverhead.with(labels);
+    this.cost = metrics.cost.with(labels);
   }
 
   /** The request counter for a status (and the error type, when the request failed). */
@@ -78,19 +86,23 @@ export class TargetSeries {
     if (errorType === null) {
       let s = this.byStatus.get(status);
       if (!s) {
-        s = this.metrics.requests.with({ [PROVIDER]: this.provider, [MODEL]: this.model, [STATUS]: String(status), [ERROR_TYPE]: '' });
+        s = this.metrics.requests.with(this.requestLabels(status, ''));
         this.byStatus.set(status, s);
       }
       return s;
     }
-    return this.metrics.requests.with({ [PROVIDER]: this.provider, [MODEL]: this.model, [STATUS]: String(status), [ERROR_TYPE]: errorType });
+    return this.metrics.requests.with(this.requestLabels(status, errorType));
+  }
+
+  private requestLabels(status: number, errorType: string): Record<string, string> {
+    return { [OPERATION]: this.operation, [PROVIDER]: this.provider, [MODEL]: this.model, [STATUS]: String(status), [ERROR_TYPE]: errorType };
   }
 }
 
 export interface MetricsOptions {
   /** Also export prom-client's process metrics (CPU, RSS, heap, event-loop lag) from this registry. */
   processMetrics?: boolean;
-  /** Distinct provider/model pairs kept before new models are counted as `_other`. */
+  /** Distinct provider/model pairs (whatever the operation) kept before new models are counted as `_other`. */
   maxTargets?: number;
 }
 
@@ -118,7 +130,8 @@ export class Metrics implements RoutingMetrics, JobMetrics {
   /** Requests being served right now; read when scraped. */
   inFlight = 0;
 
-  private readonly targets = new Map<string, Map<string, TargetSeries>>();
+  /** provider → model → the series of each operation seen on it. */
+  private readonly targets = new Map<string, Map<string, Map<Operation, TargetSeries>>>();
   private targetCount = 0;
   private readonly maxTargets: number;
 
@@ -127,8 +140,8 @@ export class Metrics implements RoutingMetrics, JobMetrics {
     this.maxTargets = opts.maxTargets ?? 1000;
     this.requests = new FastCounter(
       'conduit_requests_total',
-      'Requests answered, by the provider/model that served (or last failed) and the HTTP status; error_type is set when the request failed, also mid-stream.',
-      [PROVIDER, MODEL, STATUS, ERROR_TYPE],
+      'Requests answered, by operation, the provider/model that served (or last failed) and the HTTP status; error_type is set when the request failed, also mid-stream.',
+      [OPERATION, PROVIDER, MODEL, STATUS, ERROR_TYPE],
       r,
     );
     this.requestDuration = new FastHistogram(
@@ -155,18 +168,18 @@ export class Metrics implements RoutingMetrics, JobMetrics {
     this.upstreamDuration = new FastHistogram(
       'conduit_upstream_duration_seconds',
       'Time spent waiting on the provider (all attempts, and for streams every chunk).',
-      [PROVIDER, MODEL],
+      [OPERATION, PROVIDER, MODEL],
       DURATION_BUCKETS,
       r,
     );
     this.gatewayOverhead = new FastHistogram(
       'conduit_gateway_overhead_seconds',
       'Request duration minus upstream time: what Conduit itself added (wall clock, includes queueing under load).',
-      [PROVIDER, MODEL],
+      [OPERATION, PROVIDER, MODEL],
       OVERHEAD_BUCKETS,
       r,
     );
-    this.cost = new FastCounter('conduit_cost_usd_total', 'Estimated spend in USD, from config pricing.', [PROVIDER, MODEL], r);
+    this.cost = new FastCounter('conduit_cost_usd_total', 'Estimated spend in USD, from config pricing.', [OPERATION, PROVIDER, MODEL], r);
     this.retries = new FastCounter('conduit_retries_total', 'Attempts repeated on the same provider/model.', [PROVIDER, MODEL], r);
     this.fallbacks = new FastCounter('conduit_fallbacks_total', 'Requests that moved on from this provider/model to a fallback.', [PROVIDER, MODEL], r);
     this.breaker = new Gauge({
@@ -195,19 +208,27 @@ export class Metrics implements RoutingMetrics, JobMetrics {
     if (opts.processMetrics) collectDefaultMetrics({ register: r });
   }
 
-  /** The series for provider/model, created once. Past maxTargets, unseen models share `_other`. */
-  target(provider: string, model: string): TargetSeries {
+  /**
+   * The series for an operation on provider/model, created once. Past maxTargets provider/model
+   * pairs, unseen models share `_other` (a pair already seen takes any operation: there are five).
+   */
+  target(operation: Operation, provider: string, model: string): TargetSeries {
     let byModel = this.targets.get(provider);
     if (!byModel) {
       byModel = new Map();
       this.targets.set(provider, byModel);
     }
-    let t = byModel.get(model);
-    if (!t) {
-      if (this.targetCount >= this.maxTargets && model !== OTHER_MODEL) return this.target(provider, OTHER_MODEL);
-      t = new TargetSeries(this, provider, model);
-      byModel.set(model, t);
+    let byOperation = byModel.get(model);
+    if (!byOperation) {
+      if (this.targetCount >= this.maxTargets && model !== OTHER_MODEL) return this.target(operation, provider, OTHER_MODEL);
+      byOperation = new Map();
+      byModel.set(model, byOperation);
       this.targetCount++;
+    }
+    let t = byOperation.get(operation);
+    if (!t) {
+      t = new TargetSeries(this, operation, provider, model);
+      byOperation.set(operation, t);
     }
     return t;
   }

@@ -2,6 +2,7 @@ import type { Response } from 'express';
 import type { GatewayError } from '../errors.js';
 import type { Usage } from '../generated/types.gen.js';
 import type { SseFrame } from '../providers/types.js';
+import type { Operation } from './metrics.js';
 
 /** Where an observation lives while its request runs. */
 const SLOT = 'conduitObservation';
@@ -14,10 +15,18 @@ const SLOT = 'conduitObservation';
  */
 export class Observation {
   readonly startedAt: number;
+  /**
+   * What the request asked for (the `gen_ai_operation_name` label). Handlers other than chat set it
+   * when they start; a request answered before any handler ran gets it from its route when it closes.
+   */
+  operation: Operation = 'chat';
   stream = false;
   /** `model` as the client sent it. */
   requestedModel: string | null = null;
-  /** The provider/model that served, or that failed last. */
+  /**
+   * The provider/model that served, or that failed last; for the async operations, which call no
+   * provider, the one the job goes (or went) to first.
+   */
   provider: string | null = null;
   model: string | null = null;
   attempts = 0;
@@ -44,6 +53,12 @@ export class Observation {
     this.model = s.target.model;
     this.attempts = s.attempts;
     this.fallbackIndex = s.fallbackIndex;
+  }
+
+  /** The provider/model the request is about, before (or without) any attempt on it. */
+  target(t: { provider: { name: string }; model: string }): void {
+    this.provider = t.provider.name;
+    this.model = t.model;
   }
 
   /** The request failed; an upstream failure names the provider/model that failed. */

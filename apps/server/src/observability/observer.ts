@@ -4,7 +4,7 @@ import type { ModelPricing } from '../config/schema.js';
 import { errorTypeForStatus } from '../errors.js';
 import { requestCost } from './cost.js';
 import { credentialId } from './credential.js';
-import { NO_TARGET, type Metrics, type TargetSeries } from './metrics.js';
+import { NO_TARGET, type Metrics, type Operation, type TargetSeries } from './metrics.js';
 import { attachObservation, Observation } from './observation.js';
 
 export interface ObserverOptions {
@@ -44,8 +44,11 @@ export function observeRequests(opts: ObserverOptions): RequestHandler {
     const status = aborted && obs.error === null ? CLIENT_CLOSED : res.statusCode;
     const errorType = obs.error?.type ?? (status === CLIENT_CLOSED ? 'client_closed' : status >= 400 ? errorTypeForStatus(status) : null);
 
-    const reached = obs.provider !== null;
-    const target = metrics.target(obs.provider ?? NO_TARGET, obs.model ?? NO_TARGET);
+    // Answered before a handler said what it was (validation, body too large, unknown model): the route says.
+    if (obs.provider === null && obs.operation === 'chat') obs.operation = routeOperation(req);
+    // Async submits and polls name a provider/model but never wait on it.
+    const reached = obs.provider !== null && obs.operation !== 'async_submit' && obs.operation !== 'async_poll';
+    const target = metrics.target(obs.operation, obs.provider ?? NO_TARGET, obs.model ?? NO_TARGET);
     const cost = reached ? requestCost(priceOf(target), obs) : null;
     target.requests(status, errorType).inc();
     target.duration.observe(totalMs / 1000);
@@ -64,6 +67,7 @@ export function observeRequests(opts: ObserverOptions): RequestHandler {
       req_id: res.getHeader('request-id'),
       method: req.method,
       path: req.path,
+      operation: obs.operation,
       status,
       stream: obs.stream,
       requested_model: obs.requestedModel,
@@ -98,6 +102,25 @@ export function observeRequests(opts: ObserverOptions): RequestHandler {
     res.once('close', () => finish(req, res, obs));
     next();
   };
+}
+
+/**
+ * The operation a request's route and headers ask for, for requests answered before their handler
+ * set it. The async headers are read as jobs/http.ts reads them: `x-bf-async-id` (a poll) wins over
+ * `x-bf-async: true` (a submit). Any other route (a 404) keeps the default, `chat`.
+ */
+export function routeOperation(req: Pick<Request, 'method' | 'path' | 'headers'>): Operation {
+  const path = req.path;
+  if (req.method === 'POST') {
+    if (path === '/anthropic/v1/messages') {
+      if (req.headers['x-bf-async-id'] !== undefined) return 'async_poll';
+      return req.headers['x-bf-async'] === 'true' ? 'async_submit' : 'chat';
+    }
+    if (path === '/anthropic/v1/messages/count_tokens') return 'count_tokens';
+  } else if ((req.method === 'GET' || req.method === 'HEAD') && path === '/anthropic/v1/models') {
+    return 'list_models';
+  }
+  return 'chat';
 }
 
 /** Milliseconds to 3 decimals: a log line is for people. */
