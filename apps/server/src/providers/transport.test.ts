@@ -1,22 +1,48 @@
-import { Readable } from 'node:stream';
+import type { Dispatcher } from 'undici';
 import { describe, expect, it } from 'vitest';
-import { readText, type UpstreamResponse } from './transport.js';
+import { readText, UpstreamBody } from './transport.js';
 
-/** A body like undici's: a Readable that also has text(). */
-function body(chunks: Buffer[]): UpstreamResponse['body'] {
-  const r = Readable.from(chunks) as Readable & { text(): Promise<string>; dump(): Promise<void> };
-  r.text = async () => {
-    const parts: Buffer[] = [];
-    for await (const c of r) parts.push(c as Buffer);
-    return Buffer.concat(parts).toString('utf8');
+/** A dispatch controller that records what the body asked of the connection. */
+function controller() {
+  const calls: string[] = [];
+  let paused = false;
+  const c = {
+    get paused() {
+      return paused;
+    },
+    get aborted() {
+      return calls.includes('abort');
+    },
+    get reason() {
+      return null;
+    },
+    abort() {
+      calls.push('abort');
+    },
+    pause() {
+      paused = true;
+      calls.push('pause');
+    },
+    resume() {
+      paused = false;
+      calls.push('resume');
+    },
   };
-  return r as unknown as UpstreamResponse['body'];
+  return { c: c as unknown as Dispatcher.DispatchController, calls };
 }
 
-describe('readText', () => {
+function bodyOf(chunks: Buffer[], end = true) {
+  const { c, calls } = controller();
+  const body = new UpstreamBody(c);
+  for (const chunk of chunks) body.push(chunk);
+  if (end) body.end();
+  return { body, calls };
+}
+
+describe('UpstreamBody', () => {
   it('reads a whole answer of any size', async () => {
-    const chunks = Array.from({ length: 10 }, (_, i) => Buffer.alloc(16 * 1024, 97 + i));
-    const text = await readText(body(chunks));
+    const { body } = bodyOf(Array.from({ length: 10 }, (_, i) => Buffer.alloc(16 * 1024, 97 + i)));
+    const text = await readText(body);
     expect(text).toHaveLength(160 * 1024);
     expect(text.endsWith('j')).toBe(true);
   });
@@ -24,13 +50,70 @@ describe('readText', () => {
   it('keeps a character split across chunks whole, also when capped', async () => {
     const bytes = Buffer.from('{"text":"héllo"}');
     const cut = bytes.indexOf(0xc3) + 1;
-    expect(await readText(body([bytes.subarray(0, cut), bytes.subarray(cut)]), 1024)).toBe('{"text":"héllo"}');
+    expect(await readText(bodyOf([bytes.subarray(0, cut), bytes.subarray(cut)]).body, 1024)).toBe('{"text":"héllo"}');
   });
 
-  it('stops past the limit for error bodies', async () => {
-    const chunks = Array.from({ length: 10 }, () => Buffer.alloc(16 * 1024, 120));
-    const text = await readText(body(chunks), 64 * 1024);
+  it('stops past the limit for error bodies and closes the connection', async () => {
+    const { body, calls } = bodyOf(Array.from({ length: 10 }, () => Buffer.alloc(16 * 1024, 120)), false);
+    const text = await readText(body, 64 * 1024);
     expect(text.length).toBeGreaterThan(64 * 1024);
     expect(text.length).toBeLessThan(100 * 1024);
+    expect(calls).toContain('abort');
+  });
+
+  it('chunks arriving while the reader waits are delivered in order, then the end', async () => {
+    const { c } = controller();
+    const body = new UpstreamBody(c);
+    const seen: string[] = [];
+    const reading = (async () => {
+      for await (const chunk of body) seen.push(chunk.toString());
+    })();
+    body.push(Buffer.from('a'));
+    await new Promise((r) => setTimeout(r, 5));
+    body.push(Buffer.from('b'));
+    body.push(Buffer.from('c'));
+    body.end();
+    await reading;
+    expect(seen.join('')).toBe('abc');
+  });
+
+  it('a connection failure rejects the read under way', async () => {
+    const { c } = controller();
+    const body = new UpstreamBody(c);
+    const reading = readText(body);
+    body.push(Buffer.from('partial'));
+    body.fail(new Error('socket hang up'));
+    await expect(reading).rejects.toThrow('socket hang up');
+  });
+
+  it('pauses the socket while more than the high-water mark is unread, and resumes as it is read', async () => {
+    const { body, calls } = bodyOf(Array.from({ length: 20 }, () => Buffer.alloc(32 * 1024)), false);
+    expect(calls).toEqual(['pause']);
+    let n = 0;
+    for await (const _chunk of body) {
+      if (++n === 20) break;
+    }
+    expect(calls).toEqual(['pause', 'resume']);
+  });
+
+  it('release(true) reads the rest and drops it (up to a limit); release(false) closes at once', () => {
+    const small = bodyOf([Buffer.from('x')], false);
+    small.body.release(true);
+    small.body.push(Buffer.alloc(1024));
+    small.body.end();
+    expect(small.calls).not.toContain('abort');
+
+    const big = bodyOf([], false);
+    big.body.release(true);
+    big.body.push(Buffer.alloc(100 * 1024));
+    expect(big.calls).toContain('abort');
+
+    const cut = bodyOf([Buffer.from('x')], false);
+    cut.body.release(false);
+    expect(cut.calls).toEqual(['abort']);
+
+    const finished = bodyOf([Buffer.from('x')], true);
+    finished.body.release(false);
+    expect(finished.calls).toEqual([]);
   });
 });

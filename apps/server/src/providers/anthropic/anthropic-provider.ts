@@ -107,9 +107,9 @@ async function* relayEvents(body: UpstreamResponse['body'], target: UpstreamTarg
   const parser = new SseParser();
   let finished = false;
   try {
-    // destroyOnReturn false: leaving the loop at message_stop must not close the socket; finally releases it.
-    for await (const chunk of body.iterator({ destroyOnReturn: false })) {
-      const batch = parser.push(chunk as Buffer);
+    // Leaving the loop at message_stop does not close the socket; finally releases it.
+    for await (const chunk of body) {
+      const batch = parser.push(chunk);
       if (batch.length === 0) continue;
       finished = endsStream(batch);
       yield batch;

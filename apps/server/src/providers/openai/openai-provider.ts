@@ -136,9 +136,9 @@ async function* relayEvents(
 ): AsyncGenerator<SseBatch> {
   const parser = new SseParser();
   try {
-    // destroyOnReturn false: leaving the loop at message_stop must not close the socket; finally drains it.
-    for await (const chunk of body.iterator({ destroyOnReturn: false })) {
-      yield* convertAll(converter, parser.push(chunk as Buffer));
+    // Leaving the loop at message_stop does not close the socket; finally drains it.
+    for await (const chunk of body) {
+      yield* convertAll(converter, parser.push(chunk));
       if (converter.complete) return;
     }
     yield* convertAll(converter, parser.flush(), true);
