@@ -61,6 +61,65 @@ describe('OpenAIProvider', () => {
     expect(seen.body).toEqual({ model: 'gpt-4o', messages: [{ role: 'user', content: 'Hi' }], max_completion_tokens: 100 });
   });
 
+  describe('a model that refuses a field the translation added', () => {
+    const thinking: CreateMessageRequest = { ...request, max_tokens: 16000, thinking: { type: 'enabled', budget_tokens: 4000 } };
+
+    it('is asked again without it, learns it, and the answer names what was left out', async () => {
+      const p = provider();
+      fake.enqueue(openaiError(400, "Unsupported parameter: 'reasoning_effort' is not supported with this model.", 'invalid_request_error', 'unsupported_parameter', 'reasoning_effort'));
+      fake.enqueue({ kind: 'json', body: openaiCompletion({ content: 'ok' }) });
+      const first = await p.createMessage(thinking, ctx());
+      expect(first.message.content).toEqual([{ type: 'text', text: 'ok' }]);
+      expect(first.headers).toEqual({ 'x-bf-dropped': 'reasoning_effort' });
+      expect(fake.requests).toHaveLength(2);
+      expect(fake.requests[0]!.body.reasoning_effort).toBe('low');
+      expect(fake.requests[1]!.body).not.toHaveProperty('reasoning_effort');
+
+      // Learnt: the next request leaves it out from the start (one call), and still says so.
+      fake.enqueue({ kind: 'json', body: openaiCompletion({ content: 'again' }) });
+      const second = await p.createMessage(thinking, ctx());
+      expect(second.headers).toEqual({ 'x-bf-dropped': 'reasoning_effort' });
+      expect(fake.requests).toHaveLength(3);
+      expect(fake.requests[2]!.body).not.toHaveProperty('reasoning_effort');
+      // Only for that model: another one still gets it.
+      fake.enqueue({ kind: 'json', body: openaiCompletion() });
+      await p.createMessage(thinking, ctx('o4-mini'));
+      expect(fake.requests[3]!.body.reasoning_effort).toBe('low');
+    });
+
+    it('recognises the refusal in the message when the error names no param (older servers), streams too', async () => {
+      const p = provider();
+      fake.enqueue(openaiError(400, 'Unrecognized request argument supplied: stream_options'));
+      fake.enqueue({ kind: 'sse', events: openaiChunks({ content: 'streamed', usage: { prompt_tokens: 3, completion_tokens: 1 }, includeUsage: false }) });
+      const result = await p.streamMessage({ ...request, stream: true }, ctx());
+      const frames = await collect(result.events);
+      expect(frames.at(-1)!.event).toBe('message_stop');
+      expect(result.headers).toEqual({ 'x-bf-dropped': 'stream_options' });
+      expect(fake.requests[1]!.body).not.toHaveProperty('stream_options');
+    });
+
+    it('any other 400 is the client’s answer as before: one call, nothing dropped', async () => {
+      const p = provider();
+      fake.enqueue(openaiError(400, "Invalid 'messages[0].content': string too long.", 'invalid_request_error', 'string_above_max_length', 'messages[0].content'));
+      const err = await rejection(p.createMessage(thinking, ctx()));
+      expect(err.status).toBe(400);
+      expect(err.message).toMatch(/string too long/);
+      expect(fake.requests).toHaveLength(1);
+      // Nothing was learnt from it.
+      fake.enqueue({ kind: 'json', body: openaiCompletion() });
+      await p.createMessage(thinking, ctx());
+      expect(fake.requests[1]!.body.reasoning_effort).toBe('low');
+    });
+
+    it('a refusal repeated after the field was dropped ends with the upstream’s error, not a loop', async () => {
+      const p = provider();
+      for (let i = 0; i < 3; i++) fake.enqueue(openaiError(400, 'Unrecognized request argument supplied: reasoning_effort'));
+      const err = await rejection(p.createMessage(thinking, ctx()));
+      expect(err.status).toBe(400);
+      expect(fake.requests).toHaveLength(2);
+    });
+  });
+
   it('max_tokens_field: max_tokens', async () => {
     fake.enqueue({ kind: 'json', body: openaiCompletion() });
     await provider({ max_tokens_field: 'max_tokens' }).createMessage(request, ctx());

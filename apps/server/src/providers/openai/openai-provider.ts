@@ -21,6 +21,7 @@ import { OpenAIStreamConverter } from './convert-stream.js';
 import { countTokens } from './count-tokens.js';
 import { badResponse, openAIHttpError } from './map-error.js';
 import type { OpenAIChatCompletion } from './openai-types.js';
+import { DROPPABLE_PARAMS, RefusedParams, refusedParam } from './refused-params.js';
 import { DROPPED_HEADER } from './unsupported.js';
 
 /**
@@ -36,6 +37,8 @@ export class OpenAIProvider implements Provider {
   readonly type = 'openai' as const;
   private readonly dispatcher: Dispatcher;
   private readonly baseUrl: string;
+  /** Fields this provider's models refused (see refused-params.ts). */
+  private readonly refused = new RefusedParams();
 
   constructor(
     readonly name: string,
@@ -82,7 +85,7 @@ export class OpenAIProvider implements Provider {
   }
 
   private convert(body: CreateMessageRequest, ctx: AttemptContext, stream: boolean): ConvertedRequest {
-    return convertRequest(body, {
+    const converted = convertRequest(body, {
       provider: this.name,
       model: ctx.model,
       stream,
@@ -90,6 +93,8 @@ export class OpenAIProvider implements Provider {
       dropUnsupported: this.config.drop_unsupported,
       omitParams: this.config.omit_params,
     });
+    for (const name of this.refused.apply(ctx.model, converted.body)) converted.dropped.push(name);
+    return converted;
   }
 
   private target(ctx: AttemptContext): UpstreamTarget {
@@ -114,9 +119,18 @@ export class OpenAIProvider implements Provider {
       else headers.authorization = `Bearer ${ctx.key.value}`;
     }
     const target = this.target(ctx);
-    const res = await postJson(this.dispatcher, this.url(ctx.model), headers, JSON.stringify(converted.body), ctx.signal, target);
-    if (res.status >= 200 && res.status < 300) return res;
-    throw openAIHttpError(res, target, await readUpstreamText(res, target, ctx.signal, MAX_ERROR_BODY));
+    // A model that refuses a field the translation added (reasoning_effort on gpt-4o, ...) is asked
+    // again without it, once per field; the answer names what was left out (x-bf-dropped).
+    for (let tries = 0; ; tries++) {
+      const res = await postJson(this.dispatcher, this.url(ctx.model), headers, JSON.stringify(converted.body), ctx.signal, target);
+      if (res.status >= 200 && res.status < 300) return res;
+      const text = await readUpstreamText(res, target, ctx.signal, MAX_ERROR_BODY);
+      const refused = tries < DROPPABLE_PARAMS.length ? refusedParam(res.status, text, converted.body) : undefined;
+      if (refused === undefined) throw openAIHttpError(res, target, text);
+      this.refused.learn(ctx.model, refused);
+      delete (converted.body as unknown as Record<string, unknown>)[refused];
+      converted.dropped.push(refused);
+    }
   }
 }
 
