@@ -367,7 +367,7 @@ async function main() {
     const env = { command, duration: DURATION, rounds: ROUNDS, warmup: WARMUP, connections: CONNECTIONS, chunks: CHUNKS, date: new Date().toISOString(), node: process.version };
     console.log('');
     printTable(selected, rows);
-    const verdicts = targetChecks(rows, soakResult);
+    const verdicts = targetChecks(rows, soakResult, CHUNKS);
     for (const v of verdicts) console.log(`${v.pass === null ? '  ?  ' : v.pass ? ' PASS' : ' MISS'}  ${v.text}`);
     if (!opt['no-write']) {
       writeFileSync(join(BENCH, 'RESULTS.md'), markdownReport({ env, groups: selected, rows, verdicts, soak: soakResult }));

@@ -52,7 +52,7 @@ export function printTable(groups, rows) {
   for (const r of body) console.log(line(r));
 }
 
-export function targetChecks(rows, soak) {
+export function targetChecks(rows, soak, chunks = 0) {
   const find = (group, kind) => rows.filter((r) => r.group === group && r.kind === kind && !r.error);
   const out = [];
   for (const g of ['a2a-json', 'a2a-stream', 'a2o-json', 'a2o-stream']) {
@@ -98,12 +98,29 @@ export function targetChecks(rows, soak) {
         pass: c.cpuPerReq <= TARGETS.streamCpuMs,
         text: `${g}: ${c.cpuPerReq.toFixed(3)} ms CPU/request (target ≤ ${TARGETS.streamCpuMs}; ${(c.cpuPerReq / TARGETS.streamCpuMs).toFixed(2)}× the budget)`,
       });
+      // Where a stream's cost goes: the same request without streaming, plus a cost per chunk.
+      const [json] = find(g.replace('stream', 'json'), 'conduit');
+      if (json && chunks > 0) {
+        const perChunkUs = ((c.cpuPerReq - json.cpuPerReq) / chunks) * 1000;
+        out.push({
+          pass: null,
+          text: `(why) ${g}: the same request without streaming costs ${json.cpuPerReq.toFixed(3)} ms; each of the ${chunks} chunks adds ${perChunkUs.toFixed(1)} µs`,
+        });
+      }
     }
   }
   const conduitRows = rows.filter((r) => r.kind === 'conduit' && !r.error);
   if (conduitRows.length) {
     const max = Math.max(...conduitRows.map((r) => r.rssMb));
     out.push({ pass: max <= TARGETS.rssMb, text: `Conduit RSS under load: max ${max.toFixed(0)} MB (target ≤ ${TARGETS.rssMb})` });
+    const floors = rows.filter((r) => r.kind === 'floor' && !r.error && r.rssMb);
+    const directs = rows.filter((r) => r.kind === 'direct' && !r.error && r.rssMb);
+    if (floors.length && directs.length) {
+      out.push({
+        pass: null,
+        text: `(why) RSS under the same load: a plain node:http server (the fake upstream) ${Math.max(...directs.map((r) => r.rssMb)).toFixed(0)} MB, the stack floor ${Math.max(...floors.map((r) => r.rssMb)).toFixed(0)} MB`,
+      });
+    }
   }
   if (soak) {
     const growth = soak.lastThirdMb - soak.firstThirdMb;

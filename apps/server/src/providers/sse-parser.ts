@@ -59,7 +59,9 @@ export class SseParser {
 }
 
 function parseBlock(block: string): ParsedSseEvent | undefined {
-  // The usual block, `event: <name>\ndata: <one line>`, without splitting it into lines.
+  // The usual blocks, `data: <one line>` (OpenAI and compatibles) and `event: <name>\ndata: <one
+  // line>` (Anthropic), without splitting them into lines.
+  if (block.startsWith('data: ') && block.indexOf('\n') === -1) return { event: 'message', data: block.slice(6) };
   if (block.startsWith('event: ')) {
     const nl = block.indexOf('\n');
     if (nl !== -1 && block.startsWith('data: ', nl + 1) && block.indexOf('\n', nl + 1) === -1) {
