@@ -27,6 +27,26 @@ describe('openai presets by provider name', () => {
     expect(config.providers.mistral).toMatchObject({ max_tokens_field: 'max_tokens', omit_params: ['stream_options', 'user', 'reasoning_effort'] });
   });
 
+  it('PDF file parts: on for OpenAI, Azure and OpenRouter, off elsewhere, and the entry wins', () => {
+    const config = parseConfig(
+      {
+        providers: {
+          openai: { type: 'openai' },
+          openrouter: { type: 'openai' },
+          azure: { type: 'openai', base_url: 'https://x.openai.azure.com' },
+          groq: { type: 'openai' },
+          custom: { type: 'openai', base_url: 'http://127.0.0.1:9/v1' },
+          mine: { type: 'openai', base_url: 'http://127.0.0.1:9/v1', pdf_files: true },
+        },
+      },
+      { OPENAI_API_KEY: 'o', OPENROUTER_API_KEY: 'r', AZURE_OPENAI_API_KEY: 'a', GROQ_API_KEY: 'g' },
+    );
+    expect([config.providers.openai!.pdf_files, config.providers.openrouter!.pdf_files, config.providers.azure!.pdf_files]).toEqual([true, true, true]);
+    expect([config.providers.groq!.pdf_files, config.providers.custom!.pdf_files, config.providers.mine!.pdf_files]).toEqual([undefined, undefined, true]);
+    const off = parseConfig({ providers: { openai: { type: 'openai', pdf_files: false } } }, { OPENAI_API_KEY: 'o' });
+    expect(off.providers.openai!.pdf_files).toBe(false);
+  });
+
   it('a local preset needs no key', () => {
     const config = parseConfig({ providers: { ollama: { type: 'openai' } } }, {});
     expect(config.providers.ollama).toMatchObject({ base_url: 'http://127.0.0.1:11434/v1', keys: [] });

@@ -22,11 +22,13 @@ export interface OpenAIPreset {
   local?: boolean;
   max_tokens_field?: 'max_completion_tokens' | 'max_tokens';
   omit_params?: string[];
+  /** The server takes base64 PDFs as `file` content parts. */
+  pdf_files?: boolean;
   azure?: Record<string, unknown>;
 }
 
 export const OPENAI_PRESETS: Readonly<Record<string, OpenAIPreset>> = {
-  openai: { base_url: 'https://api.openai.com/v1', key_env: 'OPENAI_API_KEY', base_url_env: 'OPENAI_BASE_URL', max_tokens_field: 'max_completion_tokens' },
+  openai: { base_url: 'https://api.openai.com/v1', key_env: 'OPENAI_API_KEY', base_url_env: 'OPENAI_BASE_URL', max_tokens_field: 'max_completion_tokens', pdf_files: true },
   groq: { base_url: 'https://api.groq.com/openai/v1', key_env: 'GROQ_API_KEY', base_url_env: 'GROQ_BASE_URL', max_tokens_field: 'max_completion_tokens' },
   // Mistral rejects fields it does not know (422 extra_forbidden).
   mistral: {
@@ -39,7 +41,7 @@ export const OPENAI_PRESETS: Readonly<Record<string, OpenAIPreset>> = {
   deepseek: { base_url: 'https://api.deepseek.com/v1', key_env: 'DEEPSEEK_API_KEY', base_url_env: 'DEEPSEEK_BASE_URL', max_tokens_field: 'max_tokens' },
   together: { base_url: 'https://api.together.xyz/v1', key_env: 'TOGETHER_API_KEY', base_url_env: 'TOGETHER_BASE_URL', max_tokens_field: 'max_tokens' },
   fireworks: { base_url: 'https://api.fireworks.ai/inference/v1', key_env: 'FIREWORKS_API_KEY', base_url_env: 'FIREWORKS_BASE_URL', max_tokens_field: 'max_tokens' },
-  openrouter: { base_url: 'https://openrouter.ai/api/v1', key_env: 'OPENROUTER_API_KEY', base_url_env: 'OPENROUTER_BASE_URL', max_tokens_field: 'max_tokens' },
+  openrouter: { base_url: 'https://openrouter.ai/api/v1', key_env: 'OPENROUTER_API_KEY', base_url_env: 'OPENROUTER_BASE_URL', max_tokens_field: 'max_tokens', pdf_files: true },
   xai: { base_url: 'https://api.x.ai/v1', key_env: 'XAI_API_KEY', base_url_env: 'XAI_BASE_URL', max_tokens_field: 'max_tokens' },
   ollama: { base_url: 'http://127.0.0.1:11434/v1', key_env: 'OLLAMA_API_KEY', base_url_env: 'OLLAMA_BASE_URL', local: true, max_tokens_field: 'max_tokens' },
   vllm: { base_url: 'http://127.0.0.1:8000/v1', key_env: 'VLLM_API_KEY', base_url_env: 'VLLM_BASE_URL', local: true, max_tokens_field: 'max_tokens' },
@@ -49,6 +51,7 @@ export const OPENAI_PRESETS: Readonly<Record<string, OpenAIPreset>> = {
     key_env: 'AZURE_OPENAI_API_KEY',
     base_url_env: 'AZURE_OPENAI_ENDPOINT',
     max_tokens_field: 'max_completion_tokens',
+    pdf_files: true,
     azure: {},
   },
 };
@@ -76,6 +79,7 @@ function withPreset(entry: Record<string, unknown>, preset: OpenAIPreset, env: E
   if (out.keys === undefined && key) out.keys = [{ value: key }];
   if (out.max_tokens_field === undefined && preset.max_tokens_field) out.max_tokens_field = preset.max_tokens_field;
   if (out.omit_params === undefined && preset.omit_params) out.omit_params = [...preset.omit_params];
+  if (out.pdf_files === undefined && preset.pdf_files) out.pdf_files = true;
   if (out.azure === undefined && preset.azure) {
     out.azure = { ...preset.azure, ...(env.AZURE_OPENAI_API_VERSION ? { api_version: env.AZURE_OPENAI_API_VERSION } : {}) };
   }

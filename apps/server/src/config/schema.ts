@@ -40,6 +40,11 @@ const providerSchema = z.strictObject({
    */
   omit_params: z.array(z.string().min(1)).optional(),
   /**
+   * openai type: send base64 PDF documents as Chat Completions `file` parts. OpenAI, Azure OpenAI and
+   * OpenRouter take them (their presets turn this on); elsewhere a PDF is an unsupported feature.
+   */
+  pdf_files: z.boolean().optional(),
+  /**
    * openai type: Azure OpenAI. Requests go to
    * `{base_url}/openai/deployments/{deployment}/chat/completions?api-version={api_version}` with the key
    * in an `api-key` header. `base_url` is the resource endpoint, e.g. https://NAME.openai.azure.com.

@@ -109,6 +109,16 @@ export const messageContent: StrictRule = (body) => {
     for (let j = 0; j < content.length; j++) {
       const type = isObject(content[j]) ? content[j].type : undefined;
       if (!allowed.includes(type)) return invalidValue(type, allowed, `${param}[${j}].type`);
+      if (type === 'file') {
+        // A file part carries the file inline (file_data: a base64 data URL, with a filename) or by Files API id.
+        const file = content[j].file;
+        if (!isObject(file) || (typeof file.file_data !== 'string' && typeof file.file_id !== 'string')) {
+          return { message: `Missing required parameter: '${param}[${j}].file.file_data' or '${param}[${j}].file.file_id'.`, param: `${param}[${j}].file` };
+        }
+        if (typeof file.file_data === 'string' && (!/^data:[^;,]+;base64,/.test(file.file_data) || typeof file.filename !== 'string')) {
+          return { message: `Invalid '${param}[${j}].file': file_data must be a base64 data URL and filename is required with it.`, param: `${param}[${j}].file` };
+        }
+      }
     }
   }
   return null;

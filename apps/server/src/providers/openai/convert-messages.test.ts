@@ -8,10 +8,10 @@ import { UnsupportedFeatures } from './unsupported.js';
 
 const PNG = 'iVBORw0KGgo=';
 
-function convert(messages: InputMessage[], system?: SystemPrompt) {
+function convert(messages: InputMessage[], system?: SystemPrompt, opts: { pdfFiles?: boolean } = {}) {
   const unsupported = new UnsupportedFeatures();
   const names = new ToolNameMap();
-  const out = convertMessages(system, messages, names, unsupported);
+  const out = convertMessages(system, messages, names, unsupported, opts);
   return { out, unsupported: unsupported.list, names };
 }
 
@@ -90,6 +90,61 @@ describe('convertMessages: user content', () => {
     ]);
     expect(out).toEqual([{ role: 'user', content: 'Contract\nClause 1.\nSummarise.' }]);
     expect(unsupported).toEqual(['document', 'search_result']);
+  });
+
+  it('with pdf_files, a base64 PDF becomes a file part named after its title; by URL it stays unsupported', () => {
+    const { out, unsupported } = convert(
+      [
+        {
+          role: 'user',
+          content: [
+            { type: 'document', source: { type: 'base64', media_type: 'application/pdf', data: 'JVBERi0=' }, title: 'Q3/report', context: 'Finance pack' },
+            { type: 'text', text: 'Summarise.' },
+          ],
+        },
+      ],
+      undefined,
+      { pdfFiles: true },
+    );
+    expect(out).toEqual([
+      {
+        role: 'user',
+        content: [
+          { type: 'text', text: 'Finance pack' },
+          { type: 'file', file: { filename: 'Q3_report.pdf', file_data: 'data:application/pdf;base64,JVBERi0=' } },
+          { type: 'text', text: 'Summarise.' },
+        ],
+      },
+    ]);
+    expect(unsupported).toEqual([]);
+    expectAccepted(out);
+    const byUrl = convert([{ role: 'user', content: [{ type: 'document', source: { type: 'url', url: 'https://x/a.pdf' } }, { type: 'text', text: 'x' }] }], undefined, { pdfFiles: true });
+    expect(byUrl.unsupported).toEqual(['document']);
+  });
+
+  it('with pdf_files, a PDF a tool returned follows the tool message in a user message, and the result says so', () => {
+    const { out } = convert(
+      [
+        { role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_1', name: 'read', input: { path: 'a.pdf' } }] },
+        {
+          role: 'user',
+          content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: [{ type: 'document', source: { type: 'base64', media_type: 'application/pdf', data: 'JVBERi0=' } }] }],
+        },
+      ],
+      undefined,
+      { pdfFiles: true },
+    );
+    expect(out.slice(1)).toEqual([
+      { role: 'tool', tool_call_id: 'toolu_1', content: '[1 file attached in the next user message]' },
+      {
+        role: 'user',
+        content: [
+          { type: 'text', text: 'File returned by tool call toolu_1:' },
+          { type: 'file', file: { filename: 'document.pdf', file_data: 'data:application/pdf;base64,JVBERi0=' } },
+        ],
+      },
+    ]);
+    expectAccepted(out);
   });
 
   it('an image from the Files API is unsupported', () => {

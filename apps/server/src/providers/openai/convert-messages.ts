@@ -29,11 +29,17 @@ export const TOOL_ERROR_PREFIX = 'Error: ';
  *   message go into a user message after all the tool messages.
  * Nothing empty is sent: no empty text part, no empty content array, no message without content.
  */
+export interface ConvertMessagesOptions {
+  /** Send base64 PDF documents as `file` parts (provider option `pdf_files`); otherwise they are unsupported. */
+  pdfFiles?: boolean;
+}
+
 export function convertMessages(
   system: SystemPrompt | undefined,
   messages: readonly InputMessage[],
   names: ToolNameMap,
   unsupported: UnsupportedFeatures,
+  opts: ConvertMessagesOptions = {},
 ): OpenAIMessage[] {
   const out: OpenAIMessage[] = [];
   const systemText = typeof system === 'string' ? system : joinTexts((system ?? []).map((b) => b.text));
@@ -44,7 +50,7 @@ export function convertMessages(
       const assistant = convertAssistant(blocks, names, unsupported);
       if (assistant) out.push(assistant);
     } else {
-      out.push(...convertUser(blocks, unsupported));
+      out.push(...convertUser(blocks, unsupported, opts));
     }
   }
   return out;
@@ -77,23 +83,23 @@ function convertAssistant(blocks: readonly InputContentBlock[], names: ToolNameM
   return toolCalls.length > 0 ? { role: 'assistant', content: content || null, tool_calls: toolCalls } : { role: 'assistant', content };
 }
 
-function convertUser(blocks: readonly InputContentBlock[], unsupported: UnsupportedFeatures): OpenAIMessage[] {
+function convertUser(blocks: readonly InputContentBlock[], unsupported: UnsupportedFeatures, opts: ConvertMessagesOptions): OpenAIMessage[] {
   const toolMessages: OpenAIMessage[] = [];
   const toolImages: OpenAIContentPart[] = [];
   const parts: OpenAIContentPart[] = [];
   for (const block of blocks) {
     switch (block.type) {
       case 'tool_result': {
-        const { text, images } = convertToolResult(block, unsupported);
+        const { text, attachments } = convertToolResult(block, unsupported, opts);
         toolMessages.push({ role: 'tool', tool_call_id: block.tool_use_id, content: text });
-        if (images.length > 0) toolImages.push({ type: 'text', text: `Image${images.length > 1 ? 's' : ''} returned by tool call ${block.tool_use_id}:` }, ...images);
+        if (attachments.length > 0) toolImages.push({ type: 'text', text: `${attachmentWord(attachments, attachments.length > 1)} returned by tool call ${block.tool_use_id}:` }, ...attachments);
         break;
       }
       case 'thinking':
       case 'redacted_thinking':
         break;
       default:
-        parts.push(...convertContentBlock(block, unsupported));
+        parts.push(...convertContentBlock(block, unsupported, opts));
     }
   }
   const userParts = [...toolImages, ...parts];
@@ -101,41 +107,55 @@ function convertUser(blocks: readonly InputContentBlock[], unsupported: Unsuppor
 }
 
 /**
- * A tool_result's content as the text of a `tool` message plus the images that must follow it in a
- * user message. `is_error` prefixes the text with "Error: ". A result with images says so in its
- * text, so the model looks for them.
+ * A tool_result's content as the text of a `tool` message plus the images (and PDF files) that must
+ * follow it in a user message: a `tool` message carries text only. `is_error` prefixes the text with
+ * "Error: ". A result with attachments says so in its text, so the model looks for them.
  */
-function convertToolResult(block: ToolResultBlockParam, unsupported: UnsupportedFeatures): { text: string; images: OpenAIContentPart[] } {
+function convertToolResult(
+  block: ToolResultBlockParam,
+  unsupported: UnsupportedFeatures,
+  opts: ConvertMessagesOptions,
+): { text: string; attachments: OpenAIContentPart[] } {
   const texts: string[] = [];
-  const images: OpenAIContentPart[] = [];
+  const attachments: OpenAIContentPart[] = [];
   if (typeof block.content === 'string') {
     texts.push(block.content);
   } else {
     for (const inner of block.content ?? []) {
-      for (const part of convertContentBlock(inner as InputContentBlock, unsupported)) {
+      for (const part of convertContentBlock(inner as InputContentBlock, unsupported, opts)) {
         if (part.type === 'text') texts.push(part.text);
-        else images.push(part);
+        else attachments.push(part);
       }
     }
   }
   let text = joinTexts(texts);
-  if (images.length > 0) {
-    const note = `[${images.length} image${images.length > 1 ? 's' : ''} attached in the next user message]`;
+  if (attachments.length > 0) {
+    const note = `[${attachments.length} ${attachmentWord(attachments, attachments.length > 1).toLowerCase()} attached in the next user message]`;
     text = text ? `${text}${JOIN}${note}` : note;
   }
   if (block.is_error) text = `${TOOL_ERROR_PREFIX}${text}`.trimEnd();
-  return { text, images };
+  return { text, attachments };
+}
+
+/** "Image(s)" when every attachment is an image, else "File(s)". */
+function attachmentWord(parts: readonly OpenAIContentPart[], plural: boolean): string {
+  const word = parts.every((p) => p.type === 'image_url') ? 'Image' : 'File';
+  return plural ? `${word}s` : word;
 }
 
 /** A user-side content block (also inside tool_result and content documents) → content parts. */
-function convertContentBlock(block: InputContentBlock | ContentBlockSourceContent, unsupported: UnsupportedFeatures): OpenAIContentPart[] {
+function convertContentBlock(
+  block: InputContentBlock | ContentBlockSourceContent,
+  unsupported: UnsupportedFeatures,
+  opts: ConvertMessagesOptions,
+): OpenAIContentPart[] {
   switch (block.type) {
     case 'text':
       return block.text ? [{ type: 'text', text: block.text }] : [];
     case 'image':
       return convertImage(block, unsupported);
     case 'document':
-      return convertDocument(block, unsupported);
+      return convertDocument(block, unsupported, opts);
     default:
       unsupported.add(block.type);
       return [];
@@ -152,10 +172,11 @@ function convertImage(block: ImageBlockParam, unsupported: UnsupportedFeatures):
 
 /**
  * Plain-text and content documents are text the model can read: their title, context and text
- * become text parts. PDFs (base64, url or Files API) have no Chat Completions equivalent across
- * compatible servers: unsupported.
+ * become text parts. A base64 PDF becomes a `file` part (`file_data` as a data URL, the title as
+ * its file name) where the provider takes them (`pdf_files`: OpenAI, Azure OpenAI, OpenRouter);
+ * elsewhere, and for PDFs by URL or Files API id (which Chat Completions cannot fetch), unsupported.
  */
-function convertDocument(block: DocumentBlockParam, unsupported: UnsupportedFeatures): OpenAIContentPart[] {
+function convertDocument(block: DocumentBlockParam, unsupported: UnsupportedFeatures, opts: ConvertMessagesOptions): OpenAIContentPart[] {
   const source = block.source;
   const header = [block.title, block.context].filter((s): s is string => typeof s === 'string' && s !== '');
   const headerParts: OpenAIContentPart[] = header.map((text) => ({ type: 'text', text }));
@@ -166,8 +187,12 @@ function convertDocument(block: DocumentBlockParam, unsupported: UnsupportedFeat
         ? source.content
           ? [{ type: 'text' as const, text: source.content }]
           : []
-        : source.content.flatMap((b) => convertContentBlock(b, unsupported));
+        : source.content.flatMap((b) => convertContentBlock(b, unsupported, opts));
     return [...headerParts, ...inner];
+  }
+  if (opts.pdfFiles && source.type === 'base64' && source.media_type === 'application/pdf') {
+    const filename = `${(block.title ?? 'document').replace(/[\\/:*?"<>|\u0000-\u001f]+/g, '_').slice(0, 200) || 'document'}.pdf`;
+    return [...(block.context ? [{ type: 'text' as const, text: block.context }] : []), { type: 'file', file: { filename, file_data: `data:application/pdf;base64,${source.data}` } }];
   }
   unsupported.add('document');
   return [];

@@ -17,6 +17,8 @@ export interface ConvertRequestOptions {
   dropUnsupported: boolean;
   /** Top-level request fields this upstream rejects; never sent (e.g. Mistral refuses stream_options). */
   omitParams?: readonly string[];
+  /** Base64 PDF documents go as `file` parts (else they are unsupported). */
+  pdfFiles?: boolean;
 }
 
 export interface ConvertedRequest {
@@ -47,7 +49,7 @@ export function convertRequest(req: CreateMessageRequest, opts: ConvertRequestOp
 
   const body: OpenAIChatRequest = {
     model: opts.model,
-    messages: convertMessages(req.system, req.messages, toolNames, unsupported),
+    messages: convertMessages(req.system, req.messages, toolNames, unsupported, { pdfFiles: opts.pdfFiles }),
   };
   body[opts.maxTokensField] = req.max_tokens;
   if (typeof req.temperature === 'number') body.temperature = req.temperature;

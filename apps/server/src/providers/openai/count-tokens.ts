@@ -77,7 +77,11 @@ function messageTokens(message: OpenAIMessage, count: Counter): number {
 }
 
 function partTokens(part: OpenAIContentPart, count: Counter): number {
-  return part.type === 'text' ? count(part.text) : imageUrlTokens(part.image_url.url);
+  if (part.type === 'text') return count(part.text);
+  if (part.type === 'image_url') return imageUrlTokens(part.image_url.url);
+  // Not produced here (messages are converted without pdf_files): a PDF's tokens depend on text
+  // only the upstream extracts, so a local count leaves PDFs out.
+  return 0;
 }
 
 function toolTokens(tool: OpenAIFunctionTool, count: Counter): number {

@@ -92,6 +92,7 @@ export class OpenAIProvider implements Provider {
       maxTokensField: this.config.max_tokens_field ?? 'max_completion_tokens',
       dropUnsupported: this.config.drop_unsupported,
       omitParams: this.config.omit_params,
+      pdfFiles: this.config.pdf_files,
     });
     for (const name of this.refused.apply(ctx.model, converted.body)) converted.dropped.push(name);
     return converted;
