@@ -108,11 +108,13 @@ describe('request bodies', () => {
   it('a charset other than UTF-8 is refused with a 4xx naming it', async () => {
     const reply = await send({ 'content-type': 'application/json; charset=latin1' }, [JSON.stringify(valid)]);
     expectError(reply, 415, 'invalid_request_error', /charset "LATIN1"/);
+    expectContractResponse(MESSAGES, 'post', 415, reply.body);
   });
 
   it('an unknown content-encoding is refused with a 4xx naming it', async () => {
     const reply = await send({ 'content-type': 'application/json', 'content-encoding': 'zstd-x' }, [JSON.stringify(valid)]);
     expectError(reply, 415, 'invalid_request_error', /content-encoding "zstd-x"/);
+    expectContractResponse(MESSAGES, 'post', 415, reply.body);
   });
 
   it('a body that is not JSON at all is a 400 from the contract, not a 500', async () => {
