@@ -1,6 +1,6 @@
 import type { Dispatcher } from 'undici';
 import { describe, expect, it } from 'vitest';
-import { readText, UpstreamBody } from './transport.js';
+import { UpstreamBody } from './transport.js';
 
 /** A dispatch controller that records what the body asked of the connection. */
 function controller() {
@@ -42,7 +42,7 @@ function bodyOf(chunks: Buffer[], end = true) {
 describe('UpstreamBody', () => {
   it('reads a whole answer of any size', async () => {
     const { body } = bodyOf(Array.from({ length: 10 }, (_, i) => Buffer.alloc(16 * 1024, 97 + i)));
-    const text = await readText(body);
+    const text = await body.text();
     expect(text).toHaveLength(160 * 1024);
     expect(text.endsWith('j')).toBe(true);
   });
@@ -50,12 +50,12 @@ describe('UpstreamBody', () => {
   it('keeps a character split across chunks whole, also when capped', async () => {
     const bytes = Buffer.from('{"text":"héllo"}');
     const cut = bytes.indexOf(0xc3) + 1;
-    expect(await readText(bodyOf([bytes.subarray(0, cut), bytes.subarray(cut)]).body, 1024)).toBe('{"text":"héllo"}');
+    expect(await bodyOf([bytes.subarray(0, cut), bytes.subarray(cut)]).body.text(1024)).toBe('{"text":"héllo"}');
   });
 
   it('stops past the limit for error bodies and closes the connection', async () => {
     const { body, calls } = bodyOf(Array.from({ length: 10 }, () => Buffer.alloc(16 * 1024, 120)), false);
-    const text = await readText(body, 64 * 1024);
+    const text = await body.text(64 * 1024);
     expect(text.length).toBeGreaterThan(64 * 1024);
     expect(text.length).toBeLessThan(100 * 1024);
     expect(calls).toContain('abort');
@@ -80,7 +80,7 @@ describe('UpstreamBody', () => {
   it('a connection failure rejects the read under way', async () => {
     const { c } = controller();
     const body = new UpstreamBody(c);
-    const reading = readText(body);
+    const reading = body.text();
     body.push(Buffer.from('partial'));
     body.fail(new Error('socket hang up'));
     await expect(reading).rejects.toThrow('socket hang up');

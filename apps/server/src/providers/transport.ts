@@ -260,14 +260,6 @@ export function networkError(err: unknown, target: UpstreamTarget, signal?: Abor
 /** How much of an error body is worth reading: enough for any provider's error message. */
 export const MAX_ERROR_BODY = 64 * 1024;
 
-/**
- * Reads an upstream body as UTF-8 text. With a `limit` (error bodies) it stops reading past that
- * many bytes and closes the connection; without one the whole body is read (answers of any size).
- */
-export function readText(body: UpstreamBody, limit?: number): Promise<string> {
-  return body.text(limit);
-}
-
 export function headerValue(headers: UpstreamResponse['headers'], name: string): string | undefined {
   const v = headers[name];
   return Array.isArray(v) ? v[0] : v;
@@ -291,9 +283,4 @@ export async function readUpstreamText(res: UpstreamResponse, target: UpstreamTa
   } catch (err) {
     throw networkError(err, target, signal);
   }
-}
-
-/** Lets go of a body we no longer need (see UpstreamBody.release). */
-export function releaseBody(body: UpstreamBody, reusable: boolean): void {
-  body.release(reusable);
 }

@@ -8,7 +8,6 @@ import {
   postJson,
   MAX_ERROR_BODY,
   readUpstreamText,
-  releaseBody,
   transportTimeouts,
   type UpstreamResponse,
   type UpstreamTarget,
@@ -50,7 +49,7 @@ export class AnthropicProvider implements Provider {
     const target = this.target(ctx);
     const contentType = String(res.headers['content-type'] ?? '');
     if (!contentType.includes('text/event-stream')) {
-      releaseBody(res.body, true);
+      res.body.release(true);
       throw badUpstreamResponse(target, `expected an event stream, the upstream sent ${contentType || 'no content type'}`);
     }
     return { events: relayEvents(res.body, target, ctx.signal) };
@@ -123,7 +122,7 @@ async function* relayEvents(body: UpstreamResponse['body'], target: UpstreamTarg
   } catch (err) {
     throw networkError(err, target, signal);
   } finally {
-    releaseBody(body, finished);
+    body.release(finished);
   }
   if (!finished) throw badUpstreamResponse(target, 'the upstream stream ended before message_stop');
 }

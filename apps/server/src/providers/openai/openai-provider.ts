@@ -8,7 +8,6 @@ import {
   postJson,
   MAX_ERROR_BODY,
   readUpstreamText,
-  releaseBody,
   transportTimeouts,
   type UpstreamResponse,
   type UpstreamTarget,
@@ -67,7 +66,7 @@ export class OpenAIProvider implements Provider {
     const res = await this.post(converted, ctx);
     const contentType = String(res.headers['content-type'] ?? '');
     if (!contentType.includes('text/event-stream')) {
-      releaseBody(res.body, true);
+      res.body.release(true);
       throw badResponse(target, `expected an event stream, the upstream sent ${contentType || 'no content type'}`);
     }
     const converter = new OpenAIStreamConverter({ target, toolNames: converted.toolNames, stopSequences: body.stop_sequences });
@@ -162,7 +161,7 @@ async function* relayEvents(
   } finally {
     // After message_stop only `[DONE]` is left: read it so the keep-alive connection can be reused.
     // Anything else (an error, the client leaving) closes the connection.
-    releaseBody(body, converter.complete);
+    body.release(converter.complete);
   }
 }
 
