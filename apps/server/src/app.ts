@@ -7,7 +7,7 @@ import type { Config } from './config/schema.js';
 import { GatewayError } from './errors.js';
 import { countTokensHandler } from './http/count-tokens.js';
 import { errorHandler, sendError } from './http/error-envelope.js';
-import { buildTypeIndex } from './http/validation-message.js';
+import { loadValidatorSpec } from './http/validator-spec.js';
 import { createMessageHandler } from './http/messages.js';
 import { listModelsHandler, modelCatalogue } from './http/models.js';
 import { newRequestId } from './http/request-id.js';
@@ -96,7 +96,8 @@ export function createGateway(config: Config, opts: AppOptions): Gateway {
   // a mounted router costs a dispatch (layer matching, path trimming) per middleware per request.
   const validator = runInOrder(
     OpenApiValidator.middleware({
-      apiSpec: specPath,
+      // The contract with its unions dispatched on `type` (same verdicts, one member tried per value).
+      apiSpec: loadValidatorSpec(specPath) as never,
       validateRequests: { allowUnknownQueryParameters: false },
       validateResponses: false,
       validateSecurity: false,
@@ -118,7 +119,7 @@ export function createGateway(config: Config, opts: AppOptions): Gateway {
   app.use((req, res) => {
     sendError(res, new GatewayError(404, `no route for ${req.method} ${req.path}`));
   });
-  app.use(errorHandler((err) => opts.logger.error({ err }, 'unexpected error'), buildTypeIndex(specPath)));
+  app.use(errorHandler((err) => opts.logger.error({ err }, 'unexpected error')));
 
   return {
     app,

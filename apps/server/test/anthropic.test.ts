@@ -227,8 +227,11 @@ describe('invalid requests never reach the upstream', () => {
       /^messages\.0\.content\.0\.source\.media_type: must have required property 'media_type'$/,
     ));
 
-  it('an unknown block type is named once', () =>
-    expectInvalid({ model: 'm', max_tokens: 1, messages: [{ role: 'user', content: [{ type: 'txt', text: 'x' }] }] }, /^messages\.0\.content\.0\.type: unknown type "txt"$/));
+  it('a known block kind is held to its own fields, named once', () =>
+    expectInvalid({ model: 'm', max_tokens: 1, messages: [{ role: 'user', content: [{ type: 'text', body: 'x' }] }] }, /^messages\.0\.content\.0\.text: must have required property 'text'$/));
+
+  it('a block without a type names the missing type', () =>
+    expectInvalid({ model: 'm', max_tokens: 1, messages: [{ role: 'user', content: [{ text: 'x' }] }] }, /^messages\.0\.content\.0\.type: must have required property 'type'$/));
 
   it('an unknown provider lists the configured ones', () =>
     expectInvalid({ model: 'mystery/model-x', max_tokens: 1, messages: [{ role: 'user', content: 'x' }] }, /unknown provider "mystery".*configured providers: anthropic/));

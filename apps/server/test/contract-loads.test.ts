@@ -11,6 +11,8 @@ import request from 'supertest';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 
+import { loadValidatorSpec } from '../src/http/validator-spec.js';
+
 import type {
   ContentBlock,
   CountTokensRequest,
@@ -233,7 +235,8 @@ function buildApp() {
   app.use(express.json({ limit: '10mb' }));
   app.use(
     OpenApiValidator.middleware({
-      apiSpec: SPEC_PATH,
+      // What the gateway runs: the contract with its unions dispatched on `type` (src/http/validator-spec.ts).
+      apiSpec: loadValidatorSpec(SPEC_PATH) as never,
       validateRequests: { allowUnknownQueryParameters: false },
       validateResponses: false,
       validateSecurity: false,
@@ -252,7 +255,7 @@ function buildApp() {
   return app;
 }
 
-type ValidationResult = { reached?: boolean; message?: string; errors?: ValidatorIssue[] };
+type ValidationResult = { reached?: boolean; body?: unknown; message?: string; errors?: ValidatorIssue[] };
 
 describe('openapi.yaml in express-openapi-validator', () => {
   const app = buildApp();
@@ -346,6 +349,34 @@ describe('openapi.yaml in express-openapi-validator', () => {
     }
   });
 
+  it('accepts kinds it does not know yet in every open union (Anthropic ships new ones often)', async () => {
+    const variants: unknown[] = [
+      { ...minimal, tools: [{ type: 'tool_search_tool_bm25_20251119', name: 'tool_search_tool_bm25' }] },
+      { ...minimal, tools: [{ type: 'browser_toolset_20260101', name: 'browser', display_width_px: 1024 }] },
+      { ...minimal, tools: [{ type: 'computer_toolset_20260101' }] },
+      { ...minimal, tools: [{ type: 'mcp_toolset', mcp_server_name: 'docs', default_config: { enabled: false } }] },
+      { ...minimal, thinking: { type: 'sometimes', level: 3 } },
+      { ...minimal, tool_choice: { type: 'auto_strict' } },
+      { ...minimal, fallbacks: 'default' },
+      {
+        ...minimal,
+        messages: [
+          { role: 'user', content: [{ type: 'browser_state', url: 'https://example.com', screenshot: { type: 'base64', data: 'x' } }] },
+          { role: 'assistant', content: [{ type: 'compaction', content: 'summary of earlier turns' }, { type: 'text', text: 'ok' }] },
+          {
+            role: 'user',
+            content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: [{ type: 'tool_reference', tool_name: 'get_weather' }] }],
+          },
+        ],
+      },
+    ];
+    for (const body of variants) {
+      const res = await post(body);
+      expect(res.status, `${JSON.stringify(body)} -> ${JSON.stringify(res.body)}`).toBe(200);
+      expect((res.body as ValidationResult).body).toEqual(body);
+    }
+  });
+
   it('rejects malformed bodies', async () => {
     const bad: Array<[string, unknown]> = [
       ['model', { ...minimal, model: '' }],
@@ -354,15 +385,25 @@ describe('openapi.yaml in express-openapi-validator', () => {
       ['max_tokens', { ...minimal, max_tokens: -1 }],
       ['max_tokens', { ...minimal, max_tokens: '16' }],
       ['budget_tokens', { ...minimal, thinking: { type: 'enabled', budget_tokens: 100 } }],
-      ['thinking', { ...minimal, thinking: { type: 'sometimes' } }],
+      ['thinking', { ...minimal, thinking: { type: '' } }],
+      ['thinking', { ...minimal, thinking: { budget_tokens: 2048 } }],
       ['tool_choice', { ...minimal, tool_choice: { type: 'tool' } }],
       ['fallbacks', { ...minimal, fallbacks: ['gpt-4o'] }],
       ['service_tier', { ...minimal, service_tier: 'priority' }],
       ['cache_control', { ...minimal, system: [{ type: 'text', text: 's', cache_control: { type: 'persistent' } }] }],
-      ['content', { ...minimal, messages: [{ role: 'user', content: [{ type: 'video', url: 'x' }] }] }],
+      ['content', { ...minimal, messages: [{ role: 'user', content: [{ text: 'no type' }] }] }],
+      ['content', { ...minimal, messages: [{ role: 'user', content: [{ type: 7 }] }] }],
+      // A known kind is validated as that kind: the open member never takes it.
+      ['text', { ...minimal, messages: [{ role: 'user', content: [{ type: 'text', body: 'x' }] }] }],
+      ['tool_use_id', { ...minimal, messages: [{ role: 'user', content: [{ type: 'tool_result', content: 'x' }] }] }],
+      ['source', { ...minimal, messages: [{ role: 'user', content: [{ type: 'tool_result', tool_use_id: 't', content: [{ type: 'image' }] }] }] }],
+      ['fallbacks', { ...minimal, fallbacks: 'openai/gpt-4o' }],
       ['media_type', { ...minimal, messages: [{ role: 'user', content: [{ type: 'image', source: { type: 'base64', media_type: 'image/bmp', data: 'x' } }] }] }],
       ['tools', { ...minimal, tools: [{ type: 'web_search_20250305', name: 'not_web_search' }] }],
       ['tools', { ...minimal, tools: [{ name: 'no_schema' }] }],
+      ['tools', { ...minimal, tools: [{ type: 'custom', name: 'no_schema' }] }],
+      ['tools', { ...minimal, tools: [{ type: 'computer_20250124', name: 'computer' }] }],
+      ['tool_choice', { ...minimal, tool_choice: { type: 'auto', disable_parallel_tool_use: 'yes' } }],
     ];
     for (const [field, body] of bad) {
       const res = await post(body);
@@ -426,6 +467,35 @@ describe('openapi.yaml response schemas in ajv (JSON Schema 2020-12)', () => {
   it('compiles every component schema', () => {
     const doc = parse(readFileSync(SPEC_PATH, 'utf8')) as { components: { schemas: Record<string, unknown> } };
     for (const name of Object.keys(doc.components.schemas)) expect(() => validatorFor(name)).not.toThrow();
+  });
+
+  it('every open member excludes exactly the kinds its union knows', () => {
+    const doc = parse(readFileSync(SPEC_PATH, 'utf8')) as { components: { schemas: Record<string, any> } };
+    const schemas = doc.components.schemas;
+    const members = (union: string): string[] =>
+      (schemas[union].oneOf ?? schemas[union].anyOf).map((m: { $ref: string }) => m.$ref.split('/').pop()!);
+    const pinned = (name: string): string[] => {
+      const type = schemas[name].properties.type;
+      if (type.const !== undefined) return [`const:${type.const}`];
+      if (type.enum) return type.enum.map((v: string) => `const:${v}`);
+      if (type.pattern) return [`pattern:${type.pattern}`];
+      // CustomTool: `type` is optional, `custom` when present.
+      return type.oneOf.filter((o: { const?: string }) => o.const !== undefined).map((o: { const: string }) => `const:${o.const}`);
+    };
+    const excluded = (name: string): string[] => {
+      const not = schemas[name].properties.type.not;
+      if (not.enum) return not.enum.map((v: string) => `const:${v}`);
+      return not.anyOf.map((o: { const?: string; pattern?: string }) => (o.const !== undefined ? `const:${o.const}` : `pattern:${o.pattern}`));
+    };
+    const open = ['InputContentBlock', 'ToolResultContentBlock', 'ToolUnion', 'ToolChoice', 'ThinkingConfig'];
+    for (const union of open) {
+      const all = members(union);
+      const unknown = all.filter((m) => m.startsWith('Unknown'));
+      expect(unknown, union).toHaveLength(1);
+      const known = all.filter((m) => !m.startsWith('Unknown')).flatMap(pinned);
+      expect(new Set(excluded(unknown[0]!)), union).toEqual(new Set(known));
+      expect(schemas[union].discriminator, `${union} must not name a discriminator (it cannot express the open member)`).toBeUndefined();
+    }
   });
 
   it('accepts a Message with every content block type', () => {

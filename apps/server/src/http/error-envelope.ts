@@ -1,7 +1,7 @@
 import type { ErrorRequestHandler, Response } from 'express';
 import { GatewayError, errorTypeForStatus } from '../errors.js';
 import type { ErrorResponse } from '../generated/types.gen.js';
-import { describeValidation, type TypeIndex, type ValidatorIssue } from './validation-message.js';
+import { describeValidation, type ValidatorIssue } from './validation-message.js';
 import { noteError } from '../observability/observation.js';
 
 /** Renders any error as the Anthropic error envelope. The one place errors become HTTP. */
@@ -43,9 +43,9 @@ function plainDescription(issues: ValidatorIssue[]): string {
   return issues.map((i) => `${i.path ?? ''}: ${i.message ?? 'is invalid'}`).join('; ');
 }
 
-export function errorHandler(onUnexpected: (err: unknown) => void, types: TypeIndex): ErrorRequestHandler {
-  return (err, req, res, _next) => {
-    const gatewayError = toGatewayError(err, (issues) => describeValidation(issues, req.body, types));
+export function errorHandler(onUnexpected: (err: unknown) => void): ErrorRequestHandler {
+  return (err, _req, res, _next) => {
+    const gatewayError = toGatewayError(err, describeValidation);
     if (gatewayError.status >= 500 && gatewayError.origin === 'gateway') onUnexpected(err);
     if (res.headersSent) {
       res.destroy();

@@ -1,63 +1,33 @@
-import { readFileSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
-
 export interface ValidatorIssue {
   path?: string;
   message?: string;
 }
 
-/**
- * For each `type` value a schema in the contract pins (`type: {const: X}` or an enum of kinds), the
- * property names such schemas declare. Lets us tell which oneOf branch an issue came from.
- */
-export type TypeIndex = ReadonlyMap<string, ReadonlySet<string>>;
+/** ajv's verdict on a union as a whole, said again by the issues of its members. */
+const SUMMARY = /^must match (exactly one schema in oneOf|a schema in anyOf)$/;
 
-export function buildTypeIndex(specPath: string): TypeIndex {
-  const spec = parseYaml(readFileSync(specPath, 'utf8')) as { components?: { schemas?: Record<string, any> } };
-  const index = new Map<string, Set<string>>();
-  for (const schema of Object.values(spec.components?.schemas ?? {})) {
-    const typeProp = schema?.properties?.type;
-    const values: unknown[] = typeProp?.const !== undefined ? [typeProp.const] : Array.isArray(typeProp?.enum) ? typeProp.enum : [];
-    for (const value of values) {
-      if (typeof value !== 'string') continue;
-      const props = index.get(value) ?? new Set<string>();
-      for (const name of Object.keys(schema.properties ?? {})) props.add(name);
-      index.set(value, props);
-    }
-  }
-  return index;
-}
+/** At most this many issues are named in one answer. */
+const MAX_ISSUES = 5;
 
 /**
- * Turns the validator's issues into one readable message. A oneOf failure makes ajv report every
- * branch's complaint; we keep only those that fit the branch the client meant (picked by the
- * object's `type`), drop summaries of deeper issues, and name an unknown `type` plainly.
+ * Turns the validator's issues into one readable message naming each field. Unions are validated by
+ * dispatching on `type` (validator-spec.ts), so the issues are those of the kind the client meant;
+ * what is left to drop is bookkeeping: the `if`/`then` chain's own "must match" lines, and a summary
+ * ("must match exactly one schema in oneOf", "must be string" for a `string | block[]` field) of a
+ * value whose own issues are listed too.
  */
-export function describeValidation(issues: ValidatorIssue[], body: unknown, types: TypeIndex): string {
-  const parsed = issues.map((i) => ({ path: toFieldPath(i.path ?? ''), where: i.path ?? '', message: i.message ?? 'is invalid' }));
+export function describeValidation(issues: ValidatorIssue[]): string {
+  const parsed = issues
+    .map((i) => ({ path: toFieldPath(i.path ?? ''), message: i.message ?? 'is invalid' }))
+    .filter((i) => !/^must match "(then|else)" schema$/.test(i.message));
   const kept: string[] = [];
-  const seen = new Set<string>();
-  const add = (line: string) => {
-    if (!seen.has(line)) {
-      seen.add(line);
-      kept.push(line);
-    }
-  };
   for (const issue of parsed) {
-    const inBody = issue.where.startsWith('/body');
-    const segments = issue.path === '' ? [] : issue.path.split('.');
-    // A summary ("must match exactly one schema") of an object whose own issues are listed too.
-    if (parsed.some((o) => o !== issue && o.path.startsWith(issue.path === '' ? '' : `${issue.path}.`) && o.path !== issue.path)) continue;
-    if (inBody) {
-      const verdict = branchVerdict(body, segments, issue.message, types);
-      if (verdict === 'drop') continue;
-      if (verdict !== 'keep') {
-        add(verdict);
-        continue;
-      }
-    }
-    add(issue.path ? `${issue.path}: ${issue.message}` : issue.message);
-    if (kept.length >= 5) break;
+    const prefix = issue.path === '' ? '' : `${issue.path}.`;
+    if (parsed.some((o) => o.path.startsWith(prefix) && o.path !== issue.path)) continue;
+    if (SUMMARY.test(issue.message) && parsed.some((o) => o !== issue && o.path === issue.path)) continue;
+    const line = issue.path ? `${issue.path}: ${issue.message}` : issue.message;
+    if (!kept.includes(line)) kept.push(line);
+    if (kept.length >= MAX_ISSUES) break;
   }
   return kept.join('; ') || 'request is invalid';
 }
@@ -68,35 +38,4 @@ function toFieldPath(path: string): string {
     .replace(/^\/?(body|headers|query|params)\/?/, (_m, where: string) => (where === 'body' ? '' : `${where}.`))
     .replace(/\//g, '.')
     .replace(/\.$/, '');
-}
-
-/** 'keep' the issue, 'drop' it, or replace it with the returned line. */
-function branchVerdict(body: unknown, segments: string[], message: string, types: TypeIndex): string {
-  // The nearest object on the issue's path that says which kind it is.
-  for (let depth = segments.length; depth >= 0; depth--) {
-    const owner = valueAt(body, segments.slice(0, depth));
-    if (!owner || typeof owner !== 'object' || Array.isArray(owner) || typeof (owner as { type?: unknown }).type !== 'string') continue;
-    const kind = (owner as { type: string }).type;
-    const ownerPath = segments.slice(0, depth).join('.');
-    const props = types.get(kind);
-    const field = segments[depth];
-    if (!props) {
-      // No schema in the contract has this type: say so once, instead of every branch's complaint.
-      return `${ownerPath ? `${ownerPath}.` : ''}type: unknown type "${kind}"`;
-    }
-    if (field === undefined) return 'keep';
-    if (field === 'type' && /constant|allowed values/.test(message)) return 'drop';
-    if (!props.has(field) && /required property/.test(message)) return 'drop';
-    return 'keep';
-  }
-  return 'keep';
-}
-
-function valueAt(root: unknown, segments: string[]): unknown {
-  let v: unknown = root;
-  for (const s of segments) {
-    if (v === null || typeof v !== 'object') return undefined;
-    v = (v as Record<string, unknown>)[s];
-  }
-  return v;
 }

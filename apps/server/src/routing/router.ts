@@ -50,9 +50,11 @@ export class Router {
    */
   plan(body: Pick<CreateMessageRequest, 'model' | 'fallbacks'>): RouteTarget[] {
     const targets = [this.resolve(body.model)];
-    body.fallbacks?.forEach((f, i) => {
-      if (typeof f === 'string') targets.push(this.resolve(f, `fallbacks[${i}]`));
-    });
+    if (Array.isArray(body.fallbacks)) {
+      body.fallbacks.forEach((f, i) => {
+        if (typeof f === 'string') targets.push(this.resolve(f, `fallbacks[${i}]`));
+      });
+    }
     const alias = this.config.models?.[body.model];
     alias?.fallbacks.forEach((f, i) => {
       const target = this.resolve(f, `models.${body.model}.fallbacks[${i}]`);

@@ -1,3 +1,4 @@
+import { anthropicFallbacks } from '../contract/fallbacks.js';
 import type { CreateMessageRequest, InputContentBlock } from '../generated/types.gen.js';
 import type { SseFrame } from '../providers/types.js';
 
@@ -49,8 +50,8 @@ export function acceptsPrefill(body: Pick<CreateMessageRequest, 'thinking' | 'to
 export function withPrefill(body: CreateMessageRequest, text: string): CreateMessageRequest {
   const prefill = text.trimEnd();
   const { fallbacks: _ours, ...rest } = body;
-  const forwardedFallbacks = body.fallbacks?.filter((f) => typeof f !== 'string');
-  const out: CreateMessageRequest = { ...rest, ...(forwardedFallbacks?.length ? { fallbacks: forwardedFallbacks } : {}), messages: [...body.messages] };
+  const forwardedFallbacks = anthropicFallbacks(body.fallbacks);
+  const out: CreateMessageRequest = { ...rest, ...(forwardedFallbacks !== undefined ? { fallbacks: forwardedFallbacks } : {}), messages: [...body.messages] };
   if (!prefill) return out;
   const last = out.messages.at(-1);
   if (last?.role === 'assistant') {

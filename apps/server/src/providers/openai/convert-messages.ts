@@ -7,6 +7,7 @@ import type {
   SystemPrompt,
   ToolResultBlockParam,
 } from '../../generated/types.gen.js';
+import { asKnown } from '../../contract/open-unions.js';
 import type { OpenAIContentPart, OpenAIMessage, OpenAIToolCall } from './openai-types.js';
 import type { ToolNameMap } from './tool-names.js';
 import type { UnsupportedFeatures } from './unsupported.js';
@@ -59,7 +60,8 @@ export function convertMessages(
 function convertAssistant(blocks: readonly InputContentBlock[], names: ToolNameMap, unsupported: UnsupportedFeatures): OpenAIMessage | undefined {
   const texts: string[] = [];
   const toolCalls: OpenAIToolCall[] = [];
-  for (const block of blocks) {
+  for (const raw of blocks) {
+    const block = asKnown(raw);
     switch (block.type) {
       case 'text':
         texts.push(block.text);
@@ -87,7 +89,8 @@ function convertUser(blocks: readonly InputContentBlock[], unsupported: Unsuppor
   const toolMessages: OpenAIMessage[] = [];
   const toolImages: OpenAIContentPart[] = [];
   const parts: OpenAIContentPart[] = [];
-  for (const block of blocks) {
+  for (const raw of blocks) {
+    const block = asKnown(raw);
     switch (block.type) {
       case 'tool_result': {
         const { text, attachments } = convertToolResult(block, unsupported, opts);
@@ -145,10 +148,11 @@ function attachmentWord(parts: readonly OpenAIContentPart[], plural: boolean): s
 
 /** A user-side content block (also inside tool_result and content documents) → content parts. */
 function convertContentBlock(
-  block: InputContentBlock | ContentBlockSourceContent,
+  raw: InputContentBlock | ContentBlockSourceContent,
   unsupported: UnsupportedFeatures,
   opts: ConvertMessagesOptions,
 ): OpenAIContentPart[] {
+  const block = asKnown(raw);
   switch (block.type) {
     case 'text':
       return block.text ? [{ type: 'text', text: block.text }] : [];

@@ -1,4 +1,5 @@
 import type { CreateMessageRequest, OutputConfig, ThinkingConfig } from '../../generated/types.gen.js';
+import { asKnown } from '../../contract/open-unions.js';
 import { convertMessages } from './convert-messages.js';
 import type { OpenAIChatRequest, OpenAIReasoningEffort } from './openai-types.js';
 import { prepareTools } from './prepare-tools.js';
@@ -46,6 +47,7 @@ export function convertRequest(req: CreateMessageRequest, opts: ConvertRequestOp
   const unsupported = new UnsupportedFeatures();
   if (Array.isArray(req.mcp_servers) && req.mcp_servers.length > 0) unsupported.add('mcp_servers');
   if (req.container !== undefined && req.container !== null) unsupported.add('container');
+  if (req.thinking && !KNOWN_THINKING.has(req.thinking.type)) unsupported.add(`thinking ${req.thinking.type}`);
 
   const body: OpenAIChatRequest = {
     model: opts.model,
@@ -73,6 +75,9 @@ export function convertRequest(req: CreateMessageRequest, opts: ConvertRequestOp
   return { body, toolNames, dropped };
 }
 
+/** The thinking kinds reasoningEffort understands; any other is refused by name. */
+const KNOWN_THINKING: ReadonlySet<string> = new Set(['enabled', 'disabled', 'adaptive']);
+
 /** Thinking budgets below this get reasoning_effort "low" (Claude Code's "think" is 4,000). */
 export const LOW_EFFORT_BELOW = 8_192;
 /** Budgets from LOW_EFFORT_BELOW up to this get "medium" ("think hard" is 10,000); above, "high" ("ultrathink" is 31,999). */
@@ -86,7 +91,8 @@ export const MEDIUM_EFFORT_BELOW = 24_576;
  *   otherwise not sent, which leaves the upstream's default (medium on OpenAI's reasoning models).
  * Not sending it when thinking is off matters: non-reasoning models reject the field.
  */
-export function reasoningEffort(thinking: ThinkingConfig | undefined, outputConfig: OutputConfig | undefined): OpenAIReasoningEffort | undefined {
+export function reasoningEffort(raw: ThinkingConfig | undefined, outputConfig: OutputConfig | undefined): OpenAIReasoningEffort | undefined {
+  const thinking = raw && asKnown(raw);
   if (thinking?.type === 'enabled') {
     const budget = thinking.budget_tokens;
     return budget < LOW_EFFORT_BELOW ? 'low' : budget < MEDIUM_EFFORT_BELOW ? 'medium' : 'high';

@@ -1,3 +1,4 @@
+import { asKnown } from '../../contract/open-unions.js';
 import type { CustomTool, ToolChoice, ToolUnion } from '../../generated/types.gen.js';
 import type { OpenAIFunctionTool, OpenAIToolChoice } from './openai-types.js';
 import type { ToolNameMap } from './tool-names.js';
@@ -40,14 +41,15 @@ export function prepareTools(
         },
       });
     } else {
-      serverToolNames.add(tool.name);
-      unsupported.add(tool.type || tool.name);
+      if (typeof tool.name === 'string') serverToolNames.add(tool.name);
+      unsupported.add(tool.type);
     }
   }
   if (functions.length === 0) return {};
   const out: PreparedTools = { tools: functions };
   if (!toolChoice) return out;
-  switch (toolChoice.type) {
+  const choice = asKnown(toolChoice);
+  switch (choice.type) {
     case 'auto':
       out.tool_choice = 'auto';
       break;
@@ -58,11 +60,15 @@ export function prepareTools(
       out.tool_choice = 'none';
       break;
     case 'tool':
-      if (serverToolNames.has(toolChoice.name)) return out;
-      out.tool_choice = { type: 'function', function: { name: names.toUpstream(toolChoice.name) } };
+      if (serverToolNames.has(choice.name)) return out;
+      out.tool_choice = { type: 'function', function: { name: names.toUpstream(choice.name) } };
       break;
+    default:
+      // A kind of tool_choice this gateway does not know: no OpenAI equivalent to send.
+      unsupported.add(`tool_choice ${toolChoice.type}`);
+      return out;
   }
-  if (toolChoice.type !== 'none' && toolChoice.disable_parallel_tool_use === true) out.parallel_tool_calls = false;
+  if (choice.type !== 'none' && choice.disable_parallel_tool_use === true) out.parallel_tool_calls = false;
   return out;
 }
 
