@@ -16,7 +16,7 @@ export default defineConfig({
     {
       name: '@hey-api/sdk',
       // Flat, tree-shakeable functions named after the operationIds:
-      // createMessage, countTokens, listModels, getHealth, getReady, getMetrics.
+      // createMessage, countTokens, listModels, getModel, getHealth, getReady, getMetrics, ...
       operations: 'flat',
       // Do not enable request/response validators: the generated request validator
       // mishandles header parameters.

@@ -9,7 +9,7 @@ import { countTokensHandler } from './http/count-tokens.js';
 import { errorHandler, sendError } from './http/error-envelope.js';
 import { loadValidatorSpec } from './http/validator-spec.js';
 import { createMessageHandler } from './http/messages.js';
-import { listModelsHandler, modelCatalogue } from './http/models.js';
+import { getModelHandler, listModelsHandler, modelCatalogue } from './http/models.js';
 import { newRequestId } from './http/request-id.js';
 import { parseByteSize, readJsonBody } from './http/json-body.js';
 import { createJobService, skipsRequestValidation, type JobService } from './jobs/index.js';
@@ -70,12 +70,21 @@ export function createGateway(config: Config, opts: AppOptions): Gateway {
   // Probes answer before anything else and are neither logged nor counted. Every other request is
   // observed (one log line, metrics) and has its JSON body read, in one middleware: each layer of
   // express's router costs a dispatch per request, and the benchmark's profile showed them.
+  const preconnect: RequestHandler = (_req, res) => {
+    res.status(200).end();
+  };
   const probes: Record<string, RequestHandler> = {
+    __proto__: null as never,
     '/health': (_req, res) => {
       res.status(200).json({ status: 'ok' });
     },
     '/ready': observability.ready,
     '/metrics': observability.scrape,
+    // Clients open a connection to their base URL before the first request (Claude Code: HEAD).
+    '/anthropic': preconnect,
+    '/anthropic/': preconnect,
+    '/anthropic/v1': preconnect,
+    '/anthropic/v1/': preconnect,
   };
   const bodyLimit = parseByteSize(config.body_limit);
   app.use((req, res, next) => {
@@ -114,7 +123,10 @@ export function createGateway(config: Config, opts: AppOptions): Gateway {
   const startedAt = new Date().toISOString();
   app.post('/anthropic/v1/messages', createMessageHandler({ router, pingIntervalMs: opts.pingIntervalMs ?? 15_000, jobs }));
   app.post('/anthropic/v1/messages/count_tokens', countTokensHandler(router));
-  app.get('/anthropic/v1/models', listModelsHandler(modelCatalogue(providers, startedAt)));
+  const catalogue = modelCatalogue(providers, config.models, startedAt);
+  app.get('/anthropic/v1/models', listModelsHandler(catalogue));
+  // The official SDKs send a provider/model id URL-encoded (one path segment); the raw form has slashes.
+  app.get(['/anthropic/v1/models/:model_id', '/anthropic/v1/models/*model_id'], getModelHandler(catalogue));
 
   app.use((req, res) => {
     sendError(res, new GatewayError(404, `no route for ${req.method} ${req.path}`));

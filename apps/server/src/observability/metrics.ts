@@ -9,10 +9,10 @@ export const OTHER_MODEL = '_other';
 /**
  * What a request asked the gateway to do: the `gen_ai_operation_name` label. `chat` is
  * POST /anthropic/v1/messages (JSON or stream); `count_tokens` its /count_tokens sibling;
- * `list_models` GET /anthropic/v1/models; `async_submit` / `async_poll` the messages route with
+ * `list_models` GET /anthropic/v1/models; `get_model` GET /anthropic/v1/models/{id}; `async_submit` / `async_poll` the messages route with
  * `x-bf-async: true` / `x-bf-async-id`. A fixed set: the label cannot grow the series count.
  */
-export type Operation = 'chat' | 'count_tokens' | 'list_models' | 'async_submit' | 'async_poll';
+export type Operation = 'chat' | 'count_tokens' | 'list_models' | 'get_model' | 'async_submit' | 'async_poll';
 
 // OpenTelemetry GenAI semantic-convention attributes, in Prometheus form.
 const PROVIDER = 'gen_ai_provider_name';
@@ -210,7 +210,7 @@ export class Metrics implements RoutingMetrics, JobMetrics {
 
   /**
    * The series for an operation on provider/model, created once. Past maxTargets provider/model
-   * pairs, unseen models share `_other` (a pair already seen takes any operation: there are five).
+   * pairs, unseen models share `_other` (a pair already seen takes any operation: there are six).
    */
   target(operation: Operation, provider: string, model: string): TargetSeries {
     let byModel = this.targets.get(provider);

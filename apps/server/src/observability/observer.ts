@@ -117,8 +117,9 @@ export function routeOperation(req: Pick<Request, 'method' | 'path' | 'headers'>
       return req.headers['x-bf-async'] === 'true' ? 'async_submit' : 'chat';
     }
     if (path === '/anthropic/v1/messages/count_tokens') return 'count_tokens';
-  } else if ((req.method === 'GET' || req.method === 'HEAD') && path === '/anthropic/v1/models') {
-    return 'list_models';
+  } else if (req.method === 'GET' || req.method === 'HEAD') {
+    if (path === '/anthropic/v1/models') return 'list_models';
+    if (path.startsWith('/anthropic/v1/models/')) return 'get_model';
   }
   return 'chat';
 }

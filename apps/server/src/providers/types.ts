@@ -30,6 +30,8 @@ export interface AttemptContext {
 export interface ClientHeaders {
   anthropicVersion?: string;
   anthropicBeta?: string;
+  /** Every other `anthropic-*` header the client sent (lower-case names), for Anthropic-type upstreams. */
+  anthropicOther?: Record<string, string>;
   /** The client's own credential, forwarded only when a provider has no keys. */
   apiKey?: string;
   authorization?: string;

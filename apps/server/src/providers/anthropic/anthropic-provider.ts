@@ -75,6 +75,7 @@ export class AnthropicProvider implements Provider {
 
   private async post(path: string, payload: string, ctx: AttemptContext): Promise<UpstreamResponse> {
     const headers: Record<string, string> = {
+      ...ctx.clientHeaders.anthropicOther,
       ...this.config.headers,
       'content-type': 'application/json',
       accept: 'application/json',
