@@ -150,7 +150,7 @@ describe('SQLite store behind the gateway', () => {
     expect(stored[keyed].owner).toBe(createHash('sha256').update('sk-client-secret').digest('hex'));
     expect(stored[keyed].request).not.toContain('sk-client-secret');
     expect(JSON.parse(stored[keyed].request).clientHeaders).toEqual({ anthropicBeta: 'some-beta-2025' });
-    expect(JSON.parse(stored[passthrough].request).clientHeaders.apiKey).toBe('sk-client-secret');
+    expect(JSON.parse(stored[passthrough].request).clientHeaders.credential).toEqual({ kind: 'x-api-key', secret: 'sk-client-secret' });
 
     expect((await pollUntilDone(gw.url, keyed, 8000, headers)).status).toBe(200);
     expect((await pollUntilDone(gw.url, passthrough, 8000, headers)).status).toBe(200);

@@ -1,8 +1,12 @@
 import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { parse as parseYaml } from 'yaml';
+import { FALLBACK_MODEL_PATTERN, FALLBACK_MODEL_RULE, MAX_MODEL_ID, MODEL_ID_PATTERN, MODEL_ID_RULE } from '../routing/model-id.js';
 import { buildTypeIndex, describeValidation } from './validation-message.js';
 
-const types = buildTypeIndex(fileURLToPath(new URL('../../../../openapi.yaml', import.meta.url)));
+const SPEC = fileURLToPath(new URL('../../../../openapi.yaml', import.meta.url));
+const types = buildTypeIndex(SPEC);
 
 describe('describeValidation', () => {
   it('keeps only the issues of the branch the client meant', () => {
@@ -44,5 +48,36 @@ describe('describeValidation', () => {
     expect(describeValidation([{ path: '/headers/x-bf-async', message: 'must be equal to one of the allowed values: true, false' }], {}, types)).toBe(
       'headers.x-bf-async: must be equal to one of the allowed values: true, false',
     );
+  });
+});
+
+describe('describeValidation on hostile input', () => {
+  it('names a huge unknown type by a short prefix', () => {
+    const kind = 'x'.repeat(4 * 1024 * 1024);
+    const body = { messages: [{ role: 'user', content: [{ type: kind }] }] };
+    const issues = [{ path: '/body/messages/0/content/0/type', message: 'must be equal to constant' }];
+    expect(describeValidation(issues, body, types)).toBe(`messages.0.content.0.type: unknown type "${'x'.repeat(64)}…" (4194304 characters)`);
+  });
+
+  it('says what the model id patterns mean', () => {
+    const issue = (path: string, pattern: string) => [{ path, message: `must match pattern "${pattern}"` }];
+    expect(describeValidation(issue('/body/model', MODEL_ID_PATTERN), {}, types)).toBe(`model: ${MODEL_ID_RULE}`);
+    expect(describeValidation(issue('/body/fallbacks/0', FALLBACK_MODEL_PATTERN), {}, types)).toBe(`fallbacks.0: ${FALLBACK_MODEL_RULE}`);
+  });
+
+  it('the contract uses the patterns the router checks', () => {
+    const spec = parseYaml(readFileSync(SPEC, 'utf8'));
+    const schemas = spec.components.schemas;
+    expect(schemas.CreateMessageRequest.properties.model.pattern).toBe(MODEL_ID_PATTERN);
+    expect(schemas.CountTokensRequest.properties.model.pattern).toBe(MODEL_ID_PATTERN);
+    expect(schemas.CreateMessageRequest.properties.model.maxLength).toBe(MAX_MODEL_ID);
+    expect(schemas.CountTokensRequest.properties.model.maxLength).toBe(MAX_MODEL_ID);
+    expect(schemas.FallbackModel.pattern).toBe(FALLBACK_MODEL_PATTERN);
+    expect(schemas.FallbackModel.maxLength).toBe(MAX_MODEL_ID);
+  });
+
+  it('cuts a path made of a huge client key', () => {
+    const out = describeValidation([{ path: `/body/metadata/${'k'.repeat(100_000)}`, message: 'is invalid' }], {}, types);
+    expect(out.length).toBeLessThan(300);
   });
 });

@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
+import { clip, quote } from '../quote.js';
+import { FALLBACK_MODEL_PATTERN, FALLBACK_MODEL_RULE, MODEL_ID_PATTERN, MODEL_ID_RULE } from '../routing/model-id.js';
 
 export interface ValidatorIssue {
   path?: string;
@@ -34,7 +36,8 @@ export function buildTypeIndex(specPath: string): TypeIndex {
  * object's `type`), drop summaries of deeper issues, and name an unknown `type` plainly.
  */
 export function describeValidation(issues: ValidatorIssue[], body: unknown, types: TypeIndex): string {
-  const parsed = issues.map((i) => ({ path: toFieldPath(i.path ?? ''), where: i.path ?? '', message: i.message ?? 'is invalid' }));
+  // Paths name the client's own keys: cut short like any echo of client text.
+  const parsed = issues.map((i) => ({ path: clip(toFieldPath(i.path ?? ''), MAX_PATH), where: clip(i.path ?? '', MAX_PATH), message: plainRule(i.message ?? 'is invalid') }));
   const kept: string[] = [];
   const seen = new Set<string>();
   const add = (line: string) => {
@@ -59,7 +62,22 @@ export function describeValidation(issues: ValidatorIssue[], body: unknown, type
     add(issue.path ? `${issue.path}: ${issue.message}` : issue.message);
     if (kept.length >= 5) break;
   }
-  return kept.join('; ') || 'request is invalid';
+  return clip(kept.join('; '), MAX_MESSAGE) || 'request is invalid';
+}
+
+/** Longest field path and whole message a validation answer repeats. */
+const MAX_PATH = 200;
+const MAX_MESSAGE = 2000;
+
+/** What the contract's patterns mean, in words, instead of the regular expression. */
+const PATTERN_RULES = new Map([
+  [MODEL_ID_PATTERN, MODEL_ID_RULE],
+  [FALLBACK_MODEL_PATTERN, FALLBACK_MODEL_RULE],
+]);
+
+function plainRule(message: string): string {
+  const m = /^must match pattern "(.*)"$/.exec(message);
+  return (m && PATTERN_RULES.get(m[1]!)) ?? message;
 }
 
 /** "/body/messages/0/content" → "messages.0.content"; headers and query keep their prefix. */
@@ -82,7 +100,7 @@ function branchVerdict(body: unknown, segments: string[], message: string, types
     const field = segments[depth];
     if (!props) {
       // No schema in the contract has this type: say so once, instead of every branch's complaint.
-      return `${ownerPath ? `${ownerPath}.` : ''}type: unknown type "${kind}"`;
+      return `${ownerPath ? `${ownerPath}.` : ''}type: unknown type ${quote(kind)}`;
     }
     if (field === undefined) return 'keep';
     if (field === 'type' && /constant|allowed values/.test(message)) return 'drop';
@@ -95,7 +113,7 @@ function branchVerdict(body: unknown, segments: string[], message: string, types
 function valueAt(root: unknown, segments: string[]): unknown {
   let v: unknown = root;
   for (const s of segments) {
-    if (v === null || typeof v !== 'object') return undefined;
+    if (v === null || typeof v !== 'object' || !Object.hasOwn(v, s)) return undefined;
     v = (v as Record<string, unknown>)[s];
   }
   return v;

@@ -4,8 +4,8 @@ import type { CreateMessageRequest, Message } from '../generated/types.gen.js';
 import { clientHeaders } from '../http/client-headers.js';
 import { sendError, toGatewayError } from '../http/error-envelope.js';
 import { observationOf, type Observation } from '../observability/observation.js';
-import type { ClientHeaders } from '../providers/types.js';
 import { chooseKey } from '../routing/keys.js';
+import type { ClientHeaders } from '../providers/types.js';
 import type { RouteTarget } from '../routing/resolve.js';
 import { isJobId, newJobId } from './ids.js';
 import { jobOwner } from './owner.js';
@@ -139,7 +139,7 @@ function resultTtl(header: string | string[] | undefined, defaultS: number, maxS
 function headersToStore(headers: ClientHeaders, plan: RouteTarget[]): ClientHeaders {
   const forwardsCredential = plan.some((t) => chooseKey(t.provider.name, t.provider.config, t.model, () => 0).value === undefined);
   if (forwardsCredential) return headers;
-  const { apiKey: _apiKey, authorization: _authorization, ...rest } = headers;
+  const { credential: _credential, ...rest } = headers;
   return rest;
 }
 

@@ -7,7 +7,7 @@ import { ReadinessChecks } from './readiness.js';
 
 export { Metrics, type BreakerState, type JobMetrics, type Operation, type RoutingMetrics } from './metrics.js';
 export { ReadinessChecks, type ReadinessCheck } from './readiness.js';
-export { noteError, observationOf, Observation } from './observation.js';
+export { isObserved, noteError, observationOf, Observation } from './observation.js';
 
 export interface Observability {
   metrics: Metrics;
