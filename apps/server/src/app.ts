@@ -6,6 +6,9 @@ import type { Logger } from 'pino';
 import type { Config } from './config/schema.js';
 import { GatewayError } from './errors.js';
 import { quote } from './quote.js';
+import { Redactor } from './redaction.js';
+import { redactingLogger } from './observability/redacting-logger.js';
+import { useRedactor } from './http/response-redaction.js';
 import { answerClientErrors } from './http/client-error.js';
 import { countTokensHandler } from './http/count-tokens.js';
 import { errorHandler, sendError } from './http/error-envelope.js';
@@ -50,8 +53,10 @@ export interface Gateway {
 }
 
 export function createGateway(config: Config, opts: AppOptions): Gateway {
-  const logger = opts.logger;
-  const observability = createObservability(config, logger, { processMetrics: opts.processMetrics });
+  // Every configured secret, kept out of answers, logs and stored job outcomes.
+  const redactor = Redactor.fromConfig(config);
+  const logger = redactingLogger(opts.logger, redactor);
+  const observability = createObservability(config, logger, { processMetrics: opts.processMetrics, redactor });
   const providers = createProviders(config);
   const { metrics } = observability;
   const specPath = opts.specPath ?? DEFAULT_SPEC_PATH;
@@ -62,10 +67,11 @@ export function createGateway(config: Config, opts: AppOptions): Gateway {
       metrics.breakerState(circuit.slice(0, slash), circuit.slice(slash + 1), state);
     }),
   });
-  const jobs = createJobService({ store: config.store, config: config.async, router, logger, metrics });
+  const jobs = createJobService({ store: config.store, config: config.async, router, logger, metrics, redactor });
   jobs.start();
   observability.readiness.register('store', () => jobs.ping());
   const app = express();
+  useRedactor(app, redactor);
   app.disable('x-powered-by');
   app.set('etag', false);
   app.set('query parser', 'simple');

@@ -4,17 +4,23 @@ import { clip } from '../quote.js';
 import type { ErrorResponse } from '../generated/types.gen.js';
 import { describeValidation, type TypeIndex, type ValidatorIssue } from './validation-message.js';
 import { isObserved, noteError } from '../observability/observation.js';
+import { redactionFor } from './response-redaction.js';
 
-/** Renders any error as the Anthropic error envelope. The one place errors become HTTP. */
+/**
+ * Renders any error as the Anthropic error envelope. The one place errors become HTTP: message and
+ * headers leave without any configured secret or the request's own credential (an upstream error
+ * may echo the key it was sent).
+ */
 export function sendError(res: Response, err: GatewayError): void {
   noteError(res, err);
+  const { redactor, own } = redactionFor(res);
   const requestId = res.getHeader('request-id') as string | undefined;
   const body: ErrorResponse = {
     type: 'error',
-    error: { type: err.type, message: err.message },
+    error: { type: err.type, message: redactor.redact(err.message, own) },
     request_id: requestId ?? null,
   };
-  for (const [k, v] of Object.entries(err.headers)) res.setHeader(k, v);
+  for (const [k, v] of Object.entries(err.headers)) res.setHeader(k, redactor.redact(v, own));
   res.status(err.status).json(body);
 }
 

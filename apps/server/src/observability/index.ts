@@ -1,6 +1,7 @@
 import type { RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
+import { Redactor } from '../redaction.js';
 import { Metrics } from './metrics.js';
 import { observeRequests } from './observer.js';
 import { ReadinessChecks } from './readiness.js';
@@ -23,14 +24,14 @@ export interface Observability {
 export function createObservability(
   config: Pick<Config, 'pricing' | 'log_bodies'>,
   logger: Logger,
-  opts: { processMetrics?: boolean } = {},
+  opts: { processMetrics?: boolean; redactor?: Redactor } = {},
 ): Observability {
   const metrics = new Metrics({ processMetrics: opts.processMetrics });
   const readiness = new ReadinessChecks();
   return {
     metrics,
     readiness,
-    observe: observeRequests({ metrics, logger, pricing: config.pricing, logBodies: config.log_bodies }),
+    observe: observeRequests({ metrics, logger, pricing: config.pricing, logBodies: config.log_bodies, redactor: opts.redactor ?? new Redactor([]) }),
     async scrape(_req, res) {
       const text = await metrics.scrape();
       res.status(200).setHeader('content-type', metrics.contentType);

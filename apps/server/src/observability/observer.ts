@@ -3,7 +3,9 @@ import type { Logger } from 'pino';
 import type { ModelPricing } from '../config/schema.js';
 import { errorTypeForStatus } from '../errors.js';
 import { requestCost } from './cost.js';
+import { clientCredential } from '../client-credential.js';
 import { clip } from '../quote.js';
+import type { Redactor } from '../redaction.js';
 import { MAX_MODEL_ID } from '../routing/model-id.js';
 import { credentialId } from './credential.js';
 import { NO_TARGET, type Metrics, type Operation, type TargetSeries } from './metrics.js';
@@ -16,6 +18,8 @@ export interface ObserverOptions {
   pricing: Readonly<Record<string, ModelPricing>>;
   /** Put the request body in the log line (config `log_bodies`). */
   logBodies: boolean;
+  /** Takes the request's own credential out of the error it logs (the logger itself removes the config's secrets). */
+  redactor: Redactor;
 }
 
 /** Longest path and requested model a log line repeats (a valid model id is at most 256 characters). */
@@ -70,6 +74,7 @@ export function observeRequests(opts: ObserverOptions): RequestHandler {
 
     const level = status >= 500 || (obs.error !== null && obs.error.status >= 500) ? 'warn' : 'info';
     if (!opts.logger.isLevelEnabled(level)) return;
+    const credential = clientCredential(req.headers);
     const key = credentialId(req.headers);
     const line: Record<string, unknown> = {
       req_id: res.getHeader('request-id'),
@@ -98,7 +103,7 @@ export function observeRequests(opts: ObserverOptions): RequestHandler {
     if (errorType !== null) {
       line.error_type = errorType;
       if (obs.error) {
-        line.error = clip(obs.error.message, MAX_LOGGED_ERROR);
+        line.error = opts.redactor.redact(clip(obs.error.message, MAX_LOGGED_ERROR), credential?.secret);
         // The gateway's own failure (a bug): what caused it, with its stack, is what someone will need.
         if (obs.error.origin === 'gateway' && obs.error.status >= 500 && obs.error.cause !== undefined) line.err = obs.error.cause;
       }
