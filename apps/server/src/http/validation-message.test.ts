@@ -80,4 +80,15 @@ describe('describeValidation on hostile input', () => {
     const out = describeValidation([{ path: `/body/metadata/${'k'.repeat(100_000)}`, message: 'is invalid' }], {}, types);
     expect(out.length).toBeLessThan(300);
   });
+
+  it('names the place when every issue belongs to another branch', () => {
+    const body = { tool_choice: { type: 'text', text: 'x' } };
+    const issues = [{ path: '/body/tool_choice/type', message: 'must be equal to constant' }];
+    expect(describeValidation(issues, body, types)).toBe('tool_choice.type: must be equal to constant');
+  });
+
+  it('names the body itself', () => {
+    expect(describeValidation([{ path: '/body', message: 'must be object' }], [], types)).toBe('request body: must be object');
+    expect(describeValidation([{ path: '', message: "must have required property 'body'" }], undefined, types)).toBe('request body: required (a JSON object)');
+  });
 });

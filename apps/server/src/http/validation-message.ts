@@ -59,10 +59,18 @@ export function describeValidation(issues: ValidatorIssue[], body: unknown, type
         continue;
       }
     }
-    add(issue.path ? `${issue.path}: ${issue.message}` : issue.message);
+    add(lineOf(issue));
     if (kept.length >= 5) break;
   }
+  // Every issue was another branch's: the first one still says where the body is wrong.
+  if (kept.length === 0 && parsed.length > 0) add(lineOf(parsed[0]!));
   return clip(kept.join('; '), MAX_MESSAGE) || 'request is invalid';
+}
+
+function lineOf(issue: { path: string; where: string; message: string }): string {
+  if (issue.path) return `${issue.path}: ${issue.message}`;
+  if (issue.message === "must have required property 'body'") return 'request body: required (a JSON object)';
+  return issue.where === '/body' ? `request body: ${issue.message}` : issue.message;
 }
 
 /** Longest field path and whole message a validation answer repeats. */
