@@ -52,6 +52,11 @@ describe('Redactor', () => {
     expect(record.nested[0]!.text).toBe('sk-key-one-0001');
   });
 
+  it('returns a record without secrets as it is, without copying it', () => {
+    const record = { msg: 'request', status: 200, nested: { model: 'claude' }, err: new Error('plain failure') };
+    expect(redactor.redactRecord(record)).toBe(record);
+  });
+
   it('with no secrets configured it has nothing to do', () => {
     expect(new Redactor([]).empty).toBe(true);
     expect(redactor.empty).toBe(false);

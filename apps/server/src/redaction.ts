@@ -64,15 +64,32 @@ export class Redactor {
 
   /**
    * A log record with every string in it redacted (errors are turned into plain objects first:
-   * message, stack and cause). Objects are copied, never changed in place.
+   * message, stack and cause). Objects are copied, never changed in place; a record with nothing to
+   * redact (nearly every one) is returned as it is, without a copy.
    */
-  redactRecord(value: unknown, depth = 0): unknown {
+  redactRecord(value: unknown): unknown {
+    return this.holdsSecret(value, 0) ? this.redactValue(value, 0) : value;
+  }
+
+  private holdsSecret(value: unknown, depth: number): boolean {
+    if (typeof value === 'string') {
+      for (const secret of this.secrets) if (value.includes(secret)) return true;
+      return false;
+    }
+    if (value === null || typeof value !== 'object' || depth > MAX_RECORD_DEPTH) return false;
+    if (value instanceof Error) return this.holdsSecret(plainError(value), depth + 1);
+    if (Array.isArray(value)) return value.some((v) => this.holdsSecret(v, depth + 1));
+    for (const key in value) if (Object.hasOwn(value, key) && this.holdsSecret((value as Record<string, unknown>)[key], depth + 1)) return true;
+    return false;
+  }
+
+  private redactValue(value: unknown, depth: number): unknown {
     if (typeof value === 'string') return this.redact(value);
     if (value === null || typeof value !== 'object' || depth > MAX_RECORD_DEPTH) return value;
-    if (value instanceof Error) return this.redactRecord(plainError(value), depth + 1);
-    if (Array.isArray(value)) return value.map((v) => this.redactRecord(v, depth + 1));
+    if (value instanceof Error) return this.redactValue(plainError(value), depth + 1);
+    if (Array.isArray(value)) return value.map((v) => this.redactValue(v, depth + 1));
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = this.redactRecord(v, depth + 1);
+    for (const [k, v] of Object.entries(value)) out[k] = this.redactValue(v, depth + 1);
     return out;
   }
 
