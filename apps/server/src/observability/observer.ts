@@ -74,7 +74,6 @@ export function observeRequests(opts: ObserverOptions): RequestHandler {
 
     const level = status >= 500 || (obs.error !== null && obs.error.status >= 500) ? 'warn' : 'info';
     if (!opts.logger.isLevelEnabled(level)) return;
-    const credential = clientCredential(req.headers);
     const key = credentialId(req.headers);
     const line: Record<string, unknown> = {
       req_id: res.getHeader('request-id'),
@@ -103,7 +102,8 @@ export function observeRequests(opts: ObserverOptions): RequestHandler {
     if (errorType !== null) {
       line.error_type = errorType;
       if (obs.error) {
-        line.error = opts.redactor.redact(clip(obs.error.message, MAX_LOGGED_ERROR), credential?.secret);
+        // Redacted before it is cut, so no part of a secret is left at the cut.
+        line.error = clip(opts.redactor.redact(obs.error.message, clientCredential(req.headers)?.secret), MAX_LOGGED_ERROR);
         // The gateway's own failure (a bug): what caused it, with its stack, is what someone will need.
         if (obs.error.origin === 'gateway' && obs.error.status >= 500 && obs.error.cause !== undefined) line.err = obs.error.cause;
       }
