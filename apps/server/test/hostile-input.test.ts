@@ -327,6 +327,9 @@ describe('malformed HTTP', () => {
     expect(res.headers.connection).toBe('close');
     expect(res.body).toMatchObject({ type: 'error', error: { type: 'invalid_request_error', message: expect.stringMatching(/headers are too large/) } });
     expect(res.body.request_id).toBe(res.headers['request-id']);
+    expectContractResponse(MESSAGES, 'post', 431, res.body);
+    expectContractResponse('/anthropic/v1/messages/count_tokens', 'post', 431, res.body);
+    expectContractResponse('/anthropic/v1/models', 'get', 431, res.body);
   });
 
   it('a broken request line gets a 400 in the envelope', async () => {
