@@ -259,6 +259,16 @@ describe('client text echoed in answers and logs', () => {
     for (const line of lines) expect(JSON.stringify(line).length).toBeLessThan(3_000);
   });
 
+  it("the log line cuts a long upstream error at 2,000 characters (the answer relays it whole)", async () => {
+    const message = `upstream says: ${'e'.repeat(10_000)}`;
+    anthropic.enqueue({ kind: 'json', status: 400, body: { type: 'error', error: { type: 'invalid_request_error', message } } });
+    const reply = await post(MESSAGES, ask('anthropic/claude-sonnet-4-5'));
+    expect(reply.status).toBe(400);
+    expect(reply.json.error.message).toBe(message);
+    const [line] = (await linesWith(log, 'request', 1)).filter((l) => l.req_id === reply.headers.get('request-id'));
+    expect(line!.error).toBe(`${message.slice(0, 2_000)}… (${message.length} characters)`);
+  });
+
   it('an unknown route quotes a long path cut short', async () => {
     const res = await fetch(`${gw.url}/${'p'.repeat(8_000)}`);
     const body = (await res.json()) as any;

@@ -76,6 +76,13 @@ describe('describeValidation on hostile input', () => {
     expect(schemas.FallbackModel.maxLength).toBe(MAX_MODEL_ID);
   });
 
+  it('cuts the whole message at 2,000 characters', () => {
+    const issues = Array.from({ length: 5 }, (_, i) => ({ path: `/body/f${i}`, message: `must be ${'x'.repeat(1_000)}` }));
+    const out = describeValidation(issues, {}, types);
+    expect(out).toMatch(/^f0: must be x+; f1: must be x+… \(\d+ characters\)$/);
+    expect(out.length).toBeLessThan(2_100);
+  });
+
   it('cuts a path made of a huge client key', () => {
     const out = describeValidation([{ path: `/body/metadata/${'k'.repeat(100_000)}`, message: 'is invalid' }], {}, types);
     expect(out.length).toBeLessThan(300);
