@@ -5,6 +5,11 @@ import * as OpenApiValidator from 'express-openapi-validator';
 import type { Logger } from 'pino';
 import type { Config } from './config/schema.js';
 import { GatewayError } from './errors.js';
+import { quote } from './quote.js';
+import { Redactor } from './redaction.js';
+import { redactingLogger } from './observability/redacting-logger.js';
+import { useRedactor } from './http/response-redaction.js';
+import { answerClientErrors } from './http/client-error.js';
 import { countTokensHandler } from './http/count-tokens.js';
 import { errorHandler, sendError } from './http/error-envelope.js';
 import { loadValidatorSpec } from './http/validator-spec.js';
@@ -48,7 +53,10 @@ export interface Gateway {
 }
 
 export function createGateway(config: Config, opts: AppOptions): Gateway {
-  const observability = createObservability(config, opts.logger, { processMetrics: opts.processMetrics });
+  // Every configured secret, kept out of answers, logs and stored job outcomes.
+  const redactor = Redactor.fromConfig(config);
+  const logger = redactingLogger(opts.logger, redactor);
+  const observability = createObservability(config, logger, { processMetrics: opts.processMetrics, redactor });
   const providers = createProviders(config);
   const { metrics } = observability;
   const specPath = opts.specPath ?? DEFAULT_SPEC_PATH;
@@ -59,10 +67,11 @@ export function createGateway(config: Config, opts: AppOptions): Gateway {
       metrics.breakerState(circuit.slice(0, slash), circuit.slice(slash + 1), state);
     }),
   });
-  const jobs = createJobService({ store: config.store, config: config.async, router, logger: opts.logger, metrics });
+  const jobs = createJobService({ store: config.store, config: config.async, router, logger, metrics, redactor });
   jobs.start();
   observability.readiness.register('store', () => jobs.ping());
   const app = express();
+  useRedactor(app, redactor);
   app.disable('x-powered-by');
   app.set('etag', false);
   app.set('query parser', 'simple');
@@ -73,29 +82,33 @@ export function createGateway(config: Config, opts: AppOptions): Gateway {
   const preconnect: RequestHandler = (_req, res) => {
     res.status(200).end();
   };
-  const probes: Record<string, RequestHandler> = {
-    __proto__: null as never,
-    '/health': (_req, res) => {
-      res.status(200).json({ status: 'ok' });
-    },
-    '/ready': observability.ready,
-    '/metrics': observability.scrape,
+  // A Map: the path is the client's, and must find only these.
+  const probes = new Map<string, RequestHandler>([
+    [
+      '/health',
+      (_req, res) => {
+        res.status(200).json({ status: 'ok' });
+      },
+    ],
+    ['/ready', observability.ready],
+    ['/metrics', observability.scrape],
     // Clients open a connection to their base URL before the first request (Claude Code: HEAD).
-    '/anthropic': preconnect,
-    '/anthropic/': preconnect,
-    '/anthropic/v1': preconnect,
-    '/anthropic/v1/': preconnect,
-  };
+    ['/anthropic', preconnect],
+    ['/anthropic/', preconnect],
+    ['/anthropic/v1', preconnect],
+    ['/anthropic/v1/', preconnect],
+  ]);
   const bodyLimit = parseByteSize(config.body_limit);
+  const bodyMaxDepth = config.body_max_depth;
   app.use((req, res, next) => {
     res.setHeader('request-id', newRequestId());
-    const probe = req.method === 'GET' || req.method === 'HEAD' ? probes[req.path] : undefined;
+    const probe = req.method === 'GET' || req.method === 'HEAD' ? probes.get(req.path) : undefined;
     if (probe !== undefined) {
       void probe(req, res, next);
       return;
     }
     observability.observe(req, res, () => {
-      readJsonBody(req, bodyLimit).then((body) => {
+      readJsonBody(req, bodyLimit, bodyMaxDepth).then((body) => {
         req.body = body;
         next();
       }, next);
@@ -129,9 +142,9 @@ export function createGateway(config: Config, opts: AppOptions): Gateway {
   app.get(['/anthropic/v1/models/:model_id', '/anthropic/v1/models/*model_id'], getModelHandler(catalogue));
 
   app.use((req, res) => {
-    sendError(res, new GatewayError(404, `no route for ${req.method} ${req.path}`));
+    sendError(res, new GatewayError(404, `no route for ${req.method} ${quote(req.path)}`));
   });
-  app.use(errorHandler((err) => opts.logger.error({ err }, 'unexpected error')));
+  app.use(errorHandler((err) => logger.error({ err }, 'unexpected error')));
 
   return {
     app,
@@ -140,7 +153,7 @@ export function createGateway(config: Config, opts: AppOptions): Gateway {
     metrics,
     readiness: observability.readiness,
     jobs,
-    createServer: () => serverFor(app),
+    createServer: () => serverFor(app, logger),
     async close() {
       await jobs.close();
       await Promise.all([...providers.values()].map((p) => p.close()));
@@ -186,8 +199,11 @@ function runInOrder(handlers: readonly RequestHandler[]): RequestHandler {
  * (bench/README.md, "Where the time goes"). When node:http builds them with express's prototypes in
  * the first place, that call finds the prototype already set and changes nothing. The app and every
  * middleware are the same; only the constructor node:http calls differs.
+ *
+ * Requests node:http cannot parse never reach the app: they are answered in Anthropic's error
+ * envelope here (http/client-error.ts).
  */
-export function serverFor(app: Express): Server {
+export function serverFor(app: Express, logger?: Logger): Server {
   function ExpressRequest(this: IncomingMessage, socket: ConstructorParameters<typeof IncomingMessage>[0]): void {
     IncomingMessage.call(this, socket);
   }
@@ -196,11 +212,13 @@ export function serverFor(app: Express): Server {
     (ServerResponse as unknown as (this: ServerResponse, req: IncomingMessage, options?: unknown) => void).call(this, req, options);
   }
   ExpressResponse.prototype = app.response;
-  return createServer(
+  const server = createServer(
     {
       IncomingMessage: ExpressRequest as unknown as typeof IncomingMessage,
       ServerResponse: ExpressResponse as unknown as typeof ServerResponse,
     },
     app,
   );
+  answerClientErrors(server, logger);
+  return server;
 }

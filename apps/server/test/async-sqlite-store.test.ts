@@ -140,7 +140,7 @@ describe('SQLite store behind the gateway', () => {
     await waitFor('the sweep', () => !rows(path).some((r) => r.id === id), 4000);
   });
 
-  it("stores the client's credential only when a provider forwards it, never the owner's key in clear", async () => {
+  it("never stores the client's credential in clear: only sealed, and only when a provider forwards it", async () => {
     upstream.setResponder(() => ({ kind: 'json', body: anthropicMessage({ text: 'ok' }), delayMs: 600 }));
     const headers = { 'x-api-key': 'sk-client-secret', 'anthropic-beta': 'some-beta-2025' };
     const keyed = await submitJob(gw.url, userBody('a', { model: 'keyed/claude' }), headers);
@@ -149,8 +149,11 @@ describe('SQLite store behind the gateway', () => {
     const stored = Object.fromEntries(rows(path).map((r) => [r.id, r]));
     expect(stored[keyed].owner).toBe(createHash('sha256').update('sk-client-secret').digest('hex'));
     expect(stored[keyed].request).not.toContain('sk-client-secret');
+    expect(JSON.parse(stored[keyed].request)).not.toHaveProperty('sealedCredential');
     expect(JSON.parse(stored[keyed].request).clientHeaders).toEqual({ anthropicBeta: 'some-beta-2025' });
-    expect(JSON.parse(stored[passthrough].request).clientHeaders.apiKey).toBe('sk-client-secret');
+    expect(stored[passthrough].request).not.toContain('sk-client-secret');
+    expect(JSON.parse(stored[passthrough].request).clientHeaders).toEqual({ anthropicBeta: 'some-beta-2025' });
+    expect(JSON.parse(stored[passthrough].request).sealedCredential).toMatch(/^v1\./);
 
     expect((await pollUntilDone(gw.url, keyed, 8000, headers)).status).toBe(200);
     expect((await pollUntilDone(gw.url, passthrough, 8000, headers)).status).toBe(200);

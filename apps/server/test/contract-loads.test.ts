@@ -393,6 +393,10 @@ describe('openapi.yaml in express-openapi-validator', () => {
       ['cache_control', { ...minimal, system: [{ type: 'text', text: 's', cache_control: { type: 'persistent' } }] }],
       ['content', { ...minimal, messages: [{ role: 'user', content: [{ text: 'no type' }] }] }],
       ['content', { ...minimal, messages: [{ role: 'user', content: [{ type: 7 }] }] }],
+      // An unknown kind's name is bounded and header-safe (translated providers list it in x-bf-dropped).
+      ['type', { ...minimal, messages: [{ role: 'user', content: [{ type: 'a, b' }] }] }],
+      ['type', { ...minimal, messages: [{ role: 'user', content: [{ type: 'x'.repeat(129) }] }] }],
+      ['type', { ...minimal, tools: [{ type: 'new tool' }] }],
       // A known kind is validated as that kind: the open member never takes it.
       ['text', { ...minimal, messages: [{ role: 'user', content: [{ type: 'text', body: 'x' }] }] }],
       ['tool_use_id', { ...minimal, messages: [{ role: 'user', content: [{ type: 'tool_result', content: 'x' }] }] }],

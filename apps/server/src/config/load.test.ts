@@ -33,6 +33,32 @@ describe('parseConfig', () => {
     expect(message).toContain('surprise');
   });
 
+  it('body_max_depth defaults to 128 and stays within 8..1000, so a raised limit cannot reach the stack', () => {
+    const providers = { a: { type: 'anthropic' } };
+    expect(parseConfig({ providers }, {}).body_max_depth).toBe(128);
+    expect(parseConfig({ providers, body_max_depth: 1000 }, {}).body_max_depth).toBe(1000);
+    expect(() => parseConfig({ providers, body_max_depth: 1001 }, {})).toThrow(/body_max_depth/);
+    expect(() => parseConfig({ providers, body_max_depth: 4 }, {})).toThrow(/body_max_depth/);
+  });
+
+  it('async.credential_key, when set, is at least 32 characters', () => {
+    const providers = { a: { type: 'anthropic' } };
+    expect(parseConfig({ providers }, {}).async.credential_key).toBeUndefined();
+    expect(() => parseConfig({ providers, async: { credential_key: 'too-short' } }, {})).toThrow(/async\.credential_key: credential_key must be at least 32 characters/);
+  });
+
+  it('a provider or alias named like an Object.prototype member is an ordinary name', () => {
+    const config = parseConfig(
+      { default_provider: 'constructor', providers: { constructor: { type: 'anthropic' } }, models: { toString: { target: 'constructor/claude', fallbacks: ['valueOf'] } } },
+      {},
+    );
+    expect(Object.keys(config.providers)).toEqual(['constructor']);
+    expect(() => parseConfig({ default_provider: 'toString', providers: { a: { type: 'anthropic' } } }, {})).toThrow(/default_provider: "toString" is not a configured provider/);
+    expect(() => parseConfig({ providers: { a: { type: 'anthropic' } }, models: { x: { target: 'hasOwnProperty/claude' } } }, {})).toThrow(
+      /models\.x\.target: unknown provider "hasOwnProperty"/,
+    );
+  });
+
   it('rejects a default_provider that is not configured, listing the configured ones', () => {
     expect(() => parseConfig({ default_provider: 'x', providers: { a: { type: 'anthropic' } } }, {})).toThrow(
       /default_provider: "x" is not a configured provider \(configured: a\)/,

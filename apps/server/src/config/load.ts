@@ -55,7 +55,7 @@ export function parseConfig(raw: unknown, env: Env = process.env): Config {
   if (names.length === 0) {
     throw new ConfigError('invalid config:\n  providers: at least one provider is required');
   }
-  if (config.default_provider !== undefined && !(config.default_provider in config.providers)) {
+  if (config.default_provider !== undefined && !Object.hasOwn(config.providers, config.default_provider)) {
     throw new ConfigError(
       `invalid config:\n  default_provider: "${config.default_provider}" is not a configured provider (configured: ${names.join(', ')})`,
     );

@@ -1,3 +1,5 @@
+import { pathSegmentProblem } from '../providers/path-segment.js';
+
 /**
  * Built-in settings for well-known OpenAI-compatible servers, chosen by provider NAME. A config entry
  * `groq: { type: openai }` gets Groq's base URL and its key from GROQ_API_KEY; anything the entry sets
@@ -65,7 +67,7 @@ export function applyPresets(raw: unknown, env: Env): unknown {
   if (!isObject(raw) || !isObject(raw.providers)) return raw;
   const providers: Record<string, unknown> = {};
   for (const [name, entry] of Object.entries(raw.providers)) {
-    const preset = OPENAI_PRESETS[name];
+    const preset = presetNamed(name);
     providers[name] = preset && isObject(entry) && entry.type === 'openai' ? withPreset(entry, preset, env) : entry;
   }
   return { ...raw, providers };
@@ -102,20 +104,28 @@ export function presetProvidersFromEnv(env: Env): Record<string, { type: 'openai
   return out;
 }
 
+/** The preset a provider name picks, if any (own entries only: a provider may be called `constructor`). */
+function presetNamed(name: string): OpenAIPreset | undefined {
+  return Object.hasOwn(OPENAI_PRESETS, name) ? OPENAI_PRESETS[name] : undefined;
+}
+
 function isObject(v: unknown): v is Record<string, any> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
 
 /** Start-up checks for openai-type settings that the schema alone cannot express; each line names the field. */
-export function openaiProviderErrors(providers: Record<string, { type: string; base_url?: string; azure?: unknown }>): string[] {
+export function openaiProviderErrors(providers: Record<string, { type: string; base_url?: string; azure?: { deployment?: string } }>): string[] {
   const errors: string[] = [];
   for (const [name, p] of Object.entries(providers)) {
     if (p.type !== 'openai') {
       if (p.azure !== undefined) errors.push(`providers.${name}.azure: only for type openai`);
       continue;
     }
+    const deployment = p.azure?.deployment;
+    const segment = deployment === undefined ? undefined : pathSegmentProblem(deployment, 'an Azure deployment');
+    if (segment !== undefined) errors.push(`providers.${name}.azure.deployment: ${segment}`);
     if (p.base_url !== undefined) continue;
-    const preset = OPENAI_PRESETS[name];
+    const preset = presetNamed(name);
     errors.push(
       preset
         ? `providers.${name}.base_url: required (set it, or ${preset.base_url_env})`

@@ -127,6 +127,12 @@ export const configSchema = z.strictObject({
   default_provider: z.string().min(1).optional(),
   /** Largest accepted request body, e.g. "32mb". */
   body_limit: z.string().regex(/^\d+(b|kb|mb)$/i).default('32mb'),
+  /**
+   * Deepest nesting of objects and arrays accepted in a request body (the body itself is level 1);
+   * deeper is a 400. Tool schemas and tool inputs nest, but not this deep. Capped so that code
+   * walking a body recursively stays far from the stack's limit.
+   */
+  body_max_depth: z.number().int().min(8).max(1000).default(128),
   /** Log level: fatal | error | warn | info | debug | trace | silent. */
   log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Put request bodies (prompts) in the per-request log line. Off by default: prompts are the users' data. */

@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Request } from 'express';
+import { clientCredential } from '../client-credential.js';
 import type { ClientHeaders } from '../providers/types.js';
 
 /**
@@ -9,15 +10,14 @@ import type { ClientHeaders } from '../providers/types.js';
  */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
 
-/** The client headers that travel upstream. Values are forwarded exactly as received. */
+/** The client headers that travel upstream. anthropic-* headers are forwarded exactly as received. */
 export function clientHeaders(req: Request): ClientHeaders {
   const h = req.headers;
   return {
     anthropicVersion: single(h['anthropic-version']),
     anthropicBeta: single(h['anthropic-beta']),
     anthropicOther: otherAnthropicHeaders(h),
-    apiKey: single(h['x-api-key']),
-    authorization: single(h.authorization),
+    credential: clientCredential(h),
   };
 }
 

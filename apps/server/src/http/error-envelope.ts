@@ -1,19 +1,26 @@
 import type { ErrorRequestHandler, Response } from 'express';
 import { GatewayError, errorTypeForStatus } from '../errors.js';
+import { clip } from '../quote.js';
 import type { ErrorResponse } from '../generated/types.gen.js';
 import { describeValidation, type ValidatorIssue } from './validation-message.js';
-import { noteError } from '../observability/observation.js';
+import { isObserved, noteError } from '../observability/observation.js';
+import { redactionFor } from './response-redaction.js';
 
-/** Renders any error as the Anthropic error envelope. The one place errors become HTTP. */
+/**
+ * Renders any error as the Anthropic error envelope. The one place errors become HTTP: message and
+ * headers leave without any configured secret or the request's own credential (an upstream error
+ * may echo the key it was sent).
+ */
 export function sendError(res: Response, err: GatewayError): void {
   noteError(res, err);
+  const { redactor, own } = redactionFor(res);
   const requestId = res.getHeader('request-id') as string | undefined;
   const body: ErrorResponse = {
     type: 'error',
-    error: { type: err.type, message: err.message },
+    error: { type: err.type, message: redactor.redact(err.message, own) },
     request_id: requestId ?? null,
   };
-  for (const [k, v] of Object.entries(err.headers)) res.setHeader(k, v);
+  for (const [k, v] of Object.entries(err.headers)) res.setHeader(k, redactor.redact(v, own));
   res.status(err.status).json(body);
 }
 
@@ -23,7 +30,7 @@ export function toGatewayError(err: unknown, describe: (issues: ValidatorIssue[]
   const e = err as { status?: number; statusCode?: number; type?: string; errors?: ValidatorIssue[]; message?: string; expose?: boolean };
   const status = e.status ?? e.statusCode;
   if (e.type === 'entity.parse.failed') {
-    return new GatewayError(400, `request body is not valid JSON: ${e.message ?? 'parse error'}`);
+    return new GatewayError(400, `request body is not valid JSON: ${clip(e.message ?? 'parse error', 200)}`);
   }
   if (e.type === 'entity.too.large') {
     return new GatewayError(413, 'request body is too large', { type: 'request_too_large' });
@@ -34,7 +41,7 @@ export function toGatewayError(err: unknown, describe: (issues: ValidatorIssue[]
         type: errorTypeForStatus(status === 415 ? 400 : status),
       });
     }
-    return new GatewayError(status, e.message ?? 'bad request');
+    return new GatewayError(status, clip(e.message ?? 'bad request', 2000));
   }
   return new GatewayError(500, 'internal gateway error', { type: 'api_error', cause: err });
 }
@@ -46,7 +53,8 @@ function plainDescription(issues: ValidatorIssue[]): string {
 export function errorHandler(onUnexpected: (err: unknown) => void): ErrorRequestHandler {
   return (err, _req, res, _next) => {
     const gatewayError = toGatewayError(err, describeValidation);
-    if (gatewayError.status >= 500 && gatewayError.origin === 'gateway') onUnexpected(err);
+    // An observed request's log line carries the failure and its cause (observer.ts); others log it here.
+    if (gatewayError.status >= 500 && gatewayError.origin === 'gateway' && !isObserved(res)) onUnexpected(err);
     if (res.headersSent) {
       res.destroy();
       return;

@@ -1,6 +1,7 @@
 import type { Response } from 'express';
 import type { GatewayError } from '../errors.js';
 import type { SseFrame } from '../providers/types.js';
+import { redactionFor } from './response-redaction.js';
 
 const PING = 'event: ping\ndata: {"type":"ping"}\n\n';
 
@@ -62,7 +63,9 @@ export class SseWriter {
   /** Ends the stream with an `error` event: the client must not take what it got as complete. */
   error(err: GatewayError): void {
     const type = err.type === 'invalid_request_error' ? 'api_error' : err.type;
-    this.raw(`event: error\ndata: ${JSON.stringify({ type: 'error', error: { type, message: err.message } })}\n\n`);
+    const { redactor, own } = redactionFor(this.res);
+    const message = redactor.redact(err.message, own);
+    this.raw(`event: error\ndata: ${JSON.stringify({ type: 'error', error: { type, message } })}\n\n`);
   }
 
   end(): void {

@@ -23,6 +23,12 @@ export const asyncSchema = z
     sweep_interval_ms: z.number().int().positive().default(60_000),
     /** Times a job is started before it is given up as failed; a crash mid-run counts as a start. */
     max_attempts: z.number().int().positive().max(100).default(3),
+    /**
+     * Key (any string of 32+ characters, e.g. `openssl rand -base64 32`) that seals the client credential
+     * a job forwards to a provider without keys. Unset: a random key per process, so only the instance
+     * that accepted such a job can run it.
+     */
+    credential_key: z.string().min(32, 'credential_key must be at least 32 characters').optional(),
     /** Redis key prefix: instances that share it share jobs. */
     redis_prefix: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'redis_prefix is letters, digits, _ . -').default('conduit'),
   })

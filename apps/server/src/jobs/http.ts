@@ -4,7 +4,6 @@ import type { CreateMessageRequest, Message } from '../generated/types.gen.js';
 import { clientHeaders } from '../http/client-headers.js';
 import { sendError, toGatewayError } from '../http/error-envelope.js';
 import { observationOf, type Observation } from '../observability/observation.js';
-import type { ClientHeaders } from '../providers/types.js';
 import { chooseKey } from '../routing/keys.js';
 import type { RouteTarget } from '../routing/resolve.js';
 import { isJobId, newJobId } from './ids.js';
@@ -46,12 +45,14 @@ async function submit(jobs: JobService, req: Request, res: Response): Promise<vo
   // Metrics name the provider/model the job goes to first (the submit itself calls none).
   obs.target(plan[0]!);
   const id = newJobId();
+  const { credential, ...headers } = clientHeaders(req);
+  const sealedCredential = credential && forwardsCredential(plan) ? jobs.sealer.seal(credential, id) : undefined;
   await jobs.submit({
     id,
     owner: jobOwner(req),
     model: body.model,
     ttlS,
-    request: { body, clientHeaders: headersToStore(clientHeaders(req), plan), requestId: String(res.getHeader('request-id')) },
+    request: { body, clientHeaders: headers, ...(sealedCredential ? { sealedCredential } : {}), requestId: String(res.getHeader('request-id')) },
     createdAt: Date.now(),
   });
   sendPending(res, id, body.model, 'queued');
@@ -132,15 +133,9 @@ function resultTtl(header: string | string[] | undefined, defaultS: number, maxS
   return seconds;
 }
 
-/**
- * What the worker needs from the client's headers. The client's credential is stored only when
- * some provider in the plan forwards it (a provider without keys of its own).
- */
-function headersToStore(headers: ClientHeaders, plan: RouteTarget[]): ClientHeaders {
-  const forwardsCredential = plan.some((t) => chooseKey(t.provider.name, t.provider.config, t.model, () => 0).value === undefined);
-  if (forwardsCredential) return headers;
-  const { apiKey: _apiKey, authorization: _authorization, ...rest } = headers;
-  return rest;
+/** Whether some provider in the plan forwards the client's credential (has no keys of its own for the model). */
+function forwardsCredential(plan: RouteTarget[]): boolean {
+  return plan.some((t) => chooseKey(t.provider.name, t.provider.config, t.model, () => 0).value === undefined);
 }
 
 /** A poll on the messages route: its (optional) body is not validated against CreateMessageRequest. */

@@ -1,33 +1,53 @@
 import type { Logger } from 'pino';
+import type { ClientCredential } from '../client-credential.js';
 import type { CreateMessageRequest } from '../generated/types.gen.js';
 import { toGatewayError } from '../http/error-envelope.js';
 import { setServedHeaders } from '../http/messages.js';
+import type { Redactor } from '../redaction.js';
 import type { Router } from '../routing/router.js';
+import type { CredentialSealer } from './credential-seal.js';
 import type { ClaimedJob, JobOutcome, JobRunner } from './types.js';
 
 /** Headers that would mislead on a replayed failure: polling again gives the same stored answer. */
 const NOT_REPLAYED = new Set(['retry-after', 'retry-after-ms', 'x-should-retry']);
 
+export interface JobRunnerOptions {
+  maxAttempts: number;
+  logger: Logger;
+  sealer: CredentialSealer;
+  redactor: Redactor;
+}
+
 /**
  * The worker's job: the stored request through Router.createMessage, exactly like a sync call
- * (fallbacks, retries, timeouts), turned into the answer polls will replay.
+ * (fallbacks, retries, timeouts), turned into the answer polls will replay. A failure's message and
+ * headers are stored without any configured secret or the job's own credential. (A completed job's
+ * body is the model's answer, stored as it came.)
  */
-export function jobRunner(router: Router, opts: { maxAttempts: number; logger: Logger }): JobRunner {
+export function jobRunner(router: Router, opts: JobRunnerOptions): JobRunner {
   return async (job: ClaimedJob, signal: AbortSignal): Promise<JobOutcome> => {
     if (job.attempts > opts.maxAttempts) {
       opts.logger.warn({ jobId: job.id, attempts: job.attempts }, 'async job given up: its runs kept being interrupted');
-      return {
-        status: 'failed',
-        httpStatus: 500,
-        errorType: 'api_error',
-        message: `async job was interrupted ${opts.maxAttempts} times (the gateway stopped while running it) and was given up`,
-        headers: {},
-      };
+      return failed(500, 'api_error', `async job was interrupted ${opts.maxAttempts} times (the gateway stopped while running it) and was given up`);
+    }
+    let credential: ClientCredential | undefined;
+    if (job.request.sealedCredential !== undefined) {
+      credential = opts.sealer.open(job.request.sealedCredential, job.id);
+      if (!credential) {
+        return failed(
+          500,
+          'api_error',
+          opts.sealer.shared
+            ? 'async job could not run: its forwarded credential cannot be read with this instance\'s async.credential_key; submit it again'
+            : 'async job could not run: it forwards the client\'s credential, which only the gateway process that accepted it could read ' +
+                '(that process stopped, or another instance took the job; set async.credential_key to share it); submit it again',
+        );
+      }
     }
     const body = job.request.body as CreateMessageRequest;
     try {
       const result = await router.createMessage(body, {
-        clientHeaders: job.request.clientHeaders,
+        clientHeaders: { ...job.request.clientHeaders, credential },
         signal,
         requestId: job.request.requestId,
       });
@@ -38,8 +58,17 @@ export function jobRunner(router: Router, opts: { maxAttempts: number; logger: L
       if (signal.aborted) throw err;
       const error = toGatewayError(err);
       if (error.status >= 500 && error.origin === 'gateway') opts.logger.error({ err, jobId: job.id }, 'async job failed unexpectedly');
-      const headers = Object.fromEntries(Object.entries(error.headers).filter(([k]) => !NOT_REPLAYED.has(k.toLowerCase())));
-      return { status: 'failed', httpStatus: error.status, errorType: error.type, message: error.message, headers };
+      const own = credential?.secret;
+      const headers = Object.fromEntries(
+        Object.entries(error.headers)
+          .filter(([k]) => !NOT_REPLAYED.has(k.toLowerCase()))
+          .map(([k, v]) => [k, opts.redactor.redact(v, own)]),
+      );
+      return { status: 'failed', httpStatus: error.status, errorType: error.type, message: opts.redactor.redact(error.message, own), headers };
     }
   };
+}
+
+function failed(httpStatus: number, errorType: 'api_error', message: string): JobOutcome {
+  return { status: 'failed', httpStatus, errorType, message, headers: {} };
 }

@@ -4,6 +4,8 @@ import { GatewayError } from '../errors.js';
 import type { JobMetrics } from '../observability/metrics.js';
 import type { Router } from '../routing/router.js';
 import type { AsyncConfig } from './config.js';
+import { Redactor } from '../redaction.js';
+import { CredentialSealer } from './credential-seal.js';
 import { jobRunner } from './run-job.js';
 import { SqliteJobStore } from './sqlite-store.js';
 import { QueueFullError, type JobStore, type JobView, type NewJob } from './types.js';
@@ -18,12 +20,17 @@ export interface JobServiceOptions {
   router: Router;
   logger: Logger;
   metrics?: JobMetrics;
+  /** Takes secrets out of job outcomes before they are stored. */
+  redactor?: Redactor;
 }
 
 /** The async job service: a store, this instance's workers, and the sweep of expired results. */
 export class JobService {
   readonly config: AsyncConfig;
   readonly router: Router;
+  /** Seals the client credential a job forwards (credential-seal.ts). */
+  readonly sealer: CredentialSealer;
+  private readonly redactor: Redactor;
   private readonly logger: Logger;
   private readonly metrics?: JobMetrics;
   /** The Redis store (and BullMQ) is loaded only when configured: it weighs on start-up. */
@@ -36,13 +43,20 @@ export class JobService {
     this.store.catch((err) => opts.logger.error({ err }, 'async job store failed to load'));
     this.config = opts.config;
     this.router = opts.router;
+    this.sealer = new CredentialSealer(opts.config.credential_key);
+    this.redactor = opts.redactor ?? new Redactor([]);
     this.logger = opts.logger;
     this.metrics = opts.metrics;
   }
 
   /** Starts the workers (jobs left from before a restart run now) and the periodic sweep. */
   start(): void {
-    const run = jobRunner(this.router, { maxAttempts: this.config.max_attempts, logger: this.logger });
+    const run = jobRunner(this.router, {
+      maxAttempts: this.config.max_attempts,
+      logger: this.logger,
+      sealer: this.sealer,
+      redactor: this.redactor,
+    });
     void this.store.then((store) => {
       if (this.closed) return;
       store.start(async (job, signal) => {

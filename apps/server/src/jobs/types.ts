@@ -7,8 +7,13 @@ export type JobStatus = 'queued' | 'running' | 'completed' | 'failed';
 export interface StoredRequest {
   /** The validated request body (JSON). */
   body: unknown;
-  /** anthropic-version / anthropic-beta, and the client's credential only when a provider forwards it. */
-  clientHeaders: ClientHeaders;
+  /** anthropic-version / anthropic-beta. Never the client's credential. */
+  clientHeaders: Omit<ClientHeaders, 'credential'>;
+  /**
+   * The client's credential, only when a provider in the route forwards it (has no keys of its own),
+   * and then only sealed (credential-seal.ts): the store never holds it in clear.
+   */
+  sealedCredential?: string;
   /** request-id of the submit, so upstream logs tie back to it. */
   requestId: string;
 }

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
+import { clientCredential } from '../client-credential.js';
 
 export type CredentialKind = 'x-api-key' | 'bearer' | 'none';
 
@@ -13,13 +14,10 @@ const NONE: CredentialId = { kind: 'none', id: null };
 const cache = new Map<string, string>();
 const CACHE_LIMIT = 1024;
 
-/** Identifies the caller's credential for logs without ever holding the secret in a log line. */
+/** Identifies the caller's credential (client-credential.ts decides which) for logs without ever holding the secret in a log line. */
 export function credentialId(headers: IncomingHttpHeaders): CredentialId {
-  const apiKey = headers['x-api-key'];
-  if (typeof apiKey === 'string' && apiKey !== '') return { kind: 'x-api-key', id: fingerprint(apiKey) };
-  const auth = headers.authorization;
-  if (typeof auth === 'string' && /^bearer\s+\S/i.test(auth)) return { kind: 'bearer', id: fingerprint(auth.replace(/^bearer\s+/i, '').trim()) };
-  return NONE;
+  const credential = clientCredential(headers);
+  return credential ? { kind: credential.kind, id: fingerprint(credential.secret) } : NONE;
 }
 
 /** A few clients send the same keys all day: hash each once. The map is bounded and simply starts over when full. */

@@ -1,13 +1,14 @@
 import type { RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
+import { Redactor } from '../redaction.js';
 import { Metrics } from './metrics.js';
 import { observeRequests } from './observer.js';
 import { ReadinessChecks } from './readiness.js';
 
 export { Metrics, type BreakerState, type JobMetrics, type Operation, type RoutingMetrics } from './metrics.js';
 export { ReadinessChecks, type ReadinessCheck } from './readiness.js';
-export { noteError, observationOf, Observation } from './observation.js';
+export { isObserved, noteError, observationOf, Observation } from './observation.js';
 
 export interface Observability {
   metrics: Metrics;
@@ -23,14 +24,14 @@ export interface Observability {
 export function createObservability(
   config: Pick<Config, 'pricing' | 'log_bodies'>,
   logger: Logger,
-  opts: { processMetrics?: boolean } = {},
+  opts: { processMetrics?: boolean; redactor?: Redactor } = {},
 ): Observability {
   const metrics = new Metrics({ processMetrics: opts.processMetrics });
   const readiness = new ReadinessChecks();
   return {
     metrics,
     readiness,
-    observe: observeRequests({ metrics, logger, pricing: config.pricing, logBodies: config.log_bodies }),
+    observe: observeRequests({ metrics, logger, pricing: config.pricing, logBodies: config.log_bodies, redactor: opts.redactor ?? new Redactor([]) }),
     async scrape(_req, res) {
       const text = await metrics.scrape();
       res.status(200).setHeader('content-type', metrics.contentType);

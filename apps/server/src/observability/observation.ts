@@ -141,6 +141,11 @@ export function observationOf(res: Response): Observation {
   return (res.locals[SLOT] as Observation | undefined) ?? new Observation();
 }
 
+/** Whether the request is observed (it gets a log line and metrics when it closes). */
+export function isObserved(res: Response): boolean {
+  return res.locals[SLOT] !== undefined;
+}
+
 /** Records a failure on the request's observation, when there is one. Called where errors become HTTP. */
 export function noteError(res: Response, err: GatewayError): void {
   const obs = res.locals[SLOT] as Observation | undefined;

@@ -3,6 +3,10 @@ import type { Logger } from 'pino';
 import type { ModelPricing } from '../config/schema.js';
 import { errorTypeForStatus } from '../errors.js';
 import { requestCost } from './cost.js';
+import { clientCredential } from '../client-credential.js';
+import { clip } from '../quote.js';
+import type { Redactor } from '../redaction.js';
+import { MAX_MODEL_ID } from '../routing/model-id.js';
 import { credentialId } from './credential.js';
 import { NO_TARGET, type Metrics, type Operation, type TargetSeries } from './metrics.js';
 import { attachObservation, Observation } from './observation.js';
@@ -14,7 +18,14 @@ export interface ObserverOptions {
   pricing: Readonly<Record<string, ModelPricing>>;
   /** Put the request body in the log line (config `log_bodies`). */
   logBodies: boolean;
+  /** Takes the request's own credential out of the error it logs (the logger itself removes the config's secrets). */
+  redactor: Redactor;
 }
+
+/** Longest path and requested model a log line repeats (a valid model id is at most 256 characters). */
+const MAX_LOGGED_TEXT = MAX_MODEL_ID;
+/** Longest error message a log line repeats (an upstream's message may be long). */
+const MAX_LOGGED_ERROR = 2_000;
 
 /** Status recorded when the client went away before the response was complete (nginx's convention). */
 export const CLIENT_CLOSED = 499;
@@ -30,7 +41,8 @@ export function observeRequests(opts: ObserverOptions): RequestHandler {
   const priceOf = (t: TargetSeries): ModelPricing | null => {
     let p = prices.get(t);
     if (p === undefined) {
-      p = opts.pricing[`${t.provider}/${t.model}`] ?? null;
+      const key = `${t.provider}/${t.model}`;
+      p = Object.hasOwn(opts.pricing, key) ? opts.pricing[key]! : null;
       prices.set(t, p);
     }
     return p;
@@ -66,11 +78,11 @@ export function observeRequests(opts: ObserverOptions): RequestHandler {
     const line: Record<string, unknown> = {
       req_id: res.getHeader('request-id'),
       method: req.method,
-      path: req.path,
+      path: clip(req.path, MAX_LOGGED_TEXT),
       operation: obs.operation,
       status,
       stream: obs.stream,
-      requested_model: obs.requestedModel,
+      requested_model: obs.requestedModel === null ? null : clip(obs.requestedModel, MAX_LOGGED_TEXT),
       provider: obs.provider,
       model: obs.model,
       attempts: obs.attempts,
@@ -89,7 +101,12 @@ export function observeRequests(opts: ObserverOptions): RequestHandler {
     };
     if (errorType !== null) {
       line.error_type = errorType;
-      if (obs.error) line.error = obs.error.message;
+      if (obs.error) {
+        // Redacted before it is cut, so no part of a secret is left at the cut.
+        line.error = clip(opts.redactor.redact(obs.error.message, clientCredential(req.headers)?.secret), MAX_LOGGED_ERROR);
+        // The gateway's own failure (a bug): what caused it, with its stack, is what someone will need.
+        if (obs.error.origin === 'gateway' && obs.error.status >= 500 && obs.error.cause !== undefined) line.err = obs.error.cause;
+      }
     }
     if (opts.logBodies && req.body !== undefined) line.body = withoutSecrets(req.body);
     opts.logger[level](line, 'request');

@@ -1,4 +1,5 @@
 import type { CountTokensRequest, CreateMessageRequest, Message } from '../generated/types.gen.js';
+import type { ClientCredential } from '../client-credential.js';
 import type { ProviderConfig } from '../config/schema.js';
 
 /** One server-sent event, as written on the wire: `event: <event>\ndata: <data>\n\n`. */
@@ -32,9 +33,8 @@ export interface ClientHeaders {
   anthropicBeta?: string;
   /** Every other `anthropic-*` header the client sent (lower-case names), for Anthropic-type upstreams. */
   anthropicOther?: Record<string, string>;
-  /** The client's own credential, forwarded only when a provider has no keys. */
-  apiKey?: string;
-  authorization?: string;
+  /** The client's own credential (client-credential.ts), forwarded only when a provider has no keys. */
+  credential?: ClientCredential;
 }
 
 export interface MessageResult {
@@ -73,5 +73,10 @@ export interface Provider {
   /** Resolves once the upstream has answered 2xx; rejects with a GatewayError before that. */
   streamMessage(body: CreateMessageRequest, ctx: AttemptContext): Promise<StreamResult>;
   countTokens(body: CountTokensRequest, ctx: AttemptContext): Promise<{ input_tokens: number }>;
+  /**
+   * Why this provider cannot take `model` at all (e.g. a name that would become a URL path segment
+   * it cannot be), or undefined. The router asks before planning any call: the answer is a 400.
+   */
+  modelProblem?(model: string): string | undefined;
   close(): Promise<void>;
 }

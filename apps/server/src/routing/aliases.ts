@@ -12,7 +12,7 @@ export function aliasConfigErrors(config: Pick<Config, 'providers' | 'default_pr
     const slash = value.indexOf('/');
     if (slash > 0) {
       const provider = value.slice(0, slash);
-      if (!(provider in config.providers)) return `unknown provider "${provider}" in "${value}" (configured: ${names.join(', ')})`;
+      if (!Object.hasOwn(config.providers, provider)) return `unknown provider "${provider}" in "${value}" (configured: ${names.join(', ')})`;
       if (slash === value.length - 1) return `"${value}" names no model after the provider`;
       return undefined;
     }
@@ -24,7 +24,7 @@ export function aliasConfigErrors(config: Pick<Config, 'providers' | 'default_pr
     const targetProblem = problem(alias.target);
     if (targetProblem) errors.push(`models.${name}.target: ${targetProblem}`);
     alias.fallbacks.forEach((f, i) => {
-      if (config.models && f in config.models) return;
+      if (config.models && Object.hasOwn(config.models, f)) return;
       const p = problem(f);
       if (p) errors.push(`models.${name}.fallbacks[${i}]: ${p}`);
     });

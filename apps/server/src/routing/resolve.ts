@@ -1,4 +1,5 @@
 import { GatewayError } from '../errors.js';
+import { quote } from '../quote.js';
 import type { Provider } from '../providers/types.js';
 
 /** Where one attempt goes: a provider and the model id it knows. */
@@ -20,32 +21,27 @@ export interface ModelResolver {
  */
 export function resolveModel(resolver: ModelResolver, model: string, field = 'model'): RouteTarget {
   const slash = model.indexOf('/');
+  const configured = () => [...resolver.providers.keys()].join(', ');
   if (slash > 0) {
     const name = model.slice(0, slash);
     const provider = resolver.providers.get(name);
     const upstreamModel = model.slice(slash + 1);
     if (provider && upstreamModel) return { provider, model: upstreamModel, label: model };
-    if (!provider && !resolver.defaultProvider) {
-      throw new GatewayError(
-        400,
-        `${field}: unknown provider "${name}" in "${model}"; configured providers: ${[...resolver.providers.keys()].join(', ')}`,
-      );
-    }
     if (!provider) {
-      throw new GatewayError(
-        400,
-        `${field}: unknown provider "${name}" in "${model}"; configured providers: ${[...resolver.providers.keys()].join(', ')}` +
-          ` (a model id containing "/" needs its provider prefix, e.g. "${resolver.defaultProvider}/${model}")`,
-      );
+      // Client text is quoted cut short (quote.ts): a model id can be long, and it is named twice.
+      const hint = resolver.defaultProvider
+        ? ` (a model id containing "/" needs its provider prefix, e.g. ${quote(`${resolver.defaultProvider}/${model}`)})`
+        : '';
+      throw new GatewayError(400, `${field}: unknown provider ${quote(name)} in ${quote(model)}; configured providers: ${configured()}${hint}`);
     }
-    throw new GatewayError(400, `${field}: "${model}" names no model after the provider`);
+    throw new GatewayError(400, `${field}: ${quote(model)} names no model after the provider`);
   }
   const fallbackName = resolver.defaultProvider ?? (resolver.providers.size === 1 ? [...resolver.providers.keys()][0] : undefined);
   const provider = fallbackName === undefined ? undefined : resolver.providers.get(fallbackName);
   if (!provider) {
     throw new GatewayError(
       400,
-      `${field}: "${model}" has no provider prefix and no default_provider is configured; use "provider/model" with one of: ${[...resolver.providers.keys()].join(', ')}`,
+      `${field}: ${quote(model)} has no provider prefix and no default_provider is configured; use "provider/model" with one of: ${configured()}`,
     );
   }
   return { provider, model, label: `${provider.name}/${model}` };

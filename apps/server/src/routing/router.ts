@@ -1,8 +1,10 @@
-import type { Config } from '../config/schema.js';
+import type { Config, ModelAlias } from '../config/schema.js';
+import { GatewayError } from '../errors.js';
 import type { CountTokensRequest, CreateMessageRequest } from '../generated/types.gen.js';
 import type { AttemptContext, ClientHeaders, MessageResult, Provider, SseBatch, StreamResult } from '../providers/types.js';
 import { CircuitBreakers } from './breaker.js';
 import { chooseKey, KeyCooldowns } from './keys.js';
+import { modelIdProblem } from './model-id.js';
 import { resolveModel, type RouteTarget } from './resolve.js';
 import { runPlan, type AttemptScope, type RoutingState, type Served } from './run-plan.js';
 import { classifyFailure } from './failure.js';
@@ -22,6 +24,8 @@ export interface RequestContext {
 export class Router {
   /** Key cooldowns and circuit breakers: shared by every request through this router. */
   readonly state: RoutingState;
+  /** `models:` from the config. A Map: clients name the key, and `constructor` or `__proto__` must find nothing. */
+  private readonly aliases: ReadonlyMap<string, ModelAlias>;
 
   constructor(
     private readonly providers: ReadonlyMap<string, Provider>,
@@ -36,12 +40,18 @@ export class Router {
       random: state.random,
       now,
     };
+    this.aliases = new Map(Object.entries(config.models ?? {}));
   }
 
   /** A model name (an alias from config `models:`, "provider/model" or a bare id) → where it goes. */
   resolve(model: string, field = 'model'): RouteTarget {
-    const alias = this.config.models?.[model];
-    return resolveModel({ providers: this.providers, defaultProvider: this.config.default_provider }, alias ? alias.target : model, field);
+    const problem = modelIdProblem(model);
+    if (problem !== undefined) throw new GatewayError(400, `${field}: ${problem}`);
+    const alias = this.aliases.get(model);
+    const target = resolveModel({ providers: this.providers, defaultProvider: this.config.default_provider }, alias ? alias.target : model, field);
+    const refused = target.provider.modelProblem?.(target.model);
+    if (refused !== undefined) throw new GatewayError(400, `${field}: ${refused}`);
+    return target;
   }
 
   /**
@@ -55,7 +65,7 @@ export class Router {
         if (typeof f === 'string') targets.push(this.resolve(f, `fallbacks[${i}]`));
       });
     }
-    const alias = this.config.models?.[body.model];
+    const alias = this.aliases.get(body.model);
     alias?.fallbacks.forEach((f, i) => {
       const target = this.resolve(f, `models.${body.model}.fallbacks[${i}]`);
       if (!targets.some((t) => t.label === target.label)) targets.push(target);

@@ -261,10 +261,12 @@ function checkFrame(frame: SseFrame, target: GuardTarget): void {
   }
   if (frame.event === 'error') {
     const type = typeof data.error?.type === 'string' ? data.error.type : 'api_error';
-    const status = STATUS_BY_ERROR_TYPE[type] ?? 500;
+    // The upstream names the type: `constructor` must not find Object's.
+    const known = Object.hasOwn(STATUS_BY_ERROR_TYPE, type);
+    const status = known ? STATUS_BY_ERROR_TYPE[type]! : 500;
     const message = typeof data.error?.message === 'string' && data.error.message ? data.error.message : `the upstream stream failed (${type})`;
     throw new GatewayError(status, message, {
-      type: (type in STATUS_BY_ERROR_TYPE ? type : 'api_error') as ErrorType,
+      type: (known ? type : 'api_error') as ErrorType,
       origin: 'upstream',
       upstream: { ...target, status, kind: 'http' },
     });

@@ -82,9 +82,10 @@ export class AnthropicProvider implements Provider {
       'anthropic-version': ctx.clientHeaders.anthropicVersion ?? DEFAULT_ANTHROPIC_VERSION,
     };
     if (ctx.clientHeaders.anthropicBeta) headers['anthropic-beta'] = ctx.clientHeaders.anthropicBeta;
+    const forwarded = ctx.clientHeaders.credential;
     if (ctx.key.value !== undefined) headers['x-api-key'] = ctx.key.value;
-    else if (ctx.clientHeaders.apiKey) headers['x-api-key'] = ctx.clientHeaders.apiKey;
-    else if (ctx.clientHeaders.authorization) headers.authorization = ctx.clientHeaders.authorization;
+    else if (forwarded?.kind === 'x-api-key') headers['x-api-key'] = forwarded.secret;
+    else if (forwarded?.kind === 'bearer') headers.authorization = `Bearer ${forwarded.secret}`;
     const target = this.target(ctx);
     const res = await postJson(this.dispatcher, this.baseUrl + path, headers, payload, ctx.signal, target);
     if (res.status >= 200 && res.status < 300) return res;

@@ -29,7 +29,7 @@ function provider(extra: Partial<ConfigInput['providers'][string]> = {}, name = 
 }
 
 function ctx(model = 'gpt-4o', key: string | null = 'sk-test'): AttemptContext {
-  return { model, key: key === null ? { id: 'openai#client' } : { id: 'openai#0', value: key }, clientHeaders: { apiKey: 'client-gateway-key' }, signal: new AbortController().signal, requestId: 'req_1' };
+  return { model, key: key === null ? { id: 'openai#client' } : { id: 'openai#0', value: key }, clientHeaders: { credential: { kind: 'x-api-key', secret: 'client-gateway-key' } }, signal: new AbortController().signal, requestId: 'req_1' };
 }
 
 const request: CreateMessageRequest = { model: 'openai/gpt-4o', max_tokens: 100, messages: [{ role: 'user', content: 'Hi' }] };
@@ -133,7 +133,7 @@ describe('OpenAIProvider', () => {
       const config = parseConfig({ providers: { ollama: { type: 'openai', base_url: `${open.url}/v1` } } }, {});
       const p = new OpenAIProvider('ollama', config.providers.ollama!);
       providers.push(p);
-      await p.createMessage(request, { ...ctx('llama3.2', null), clientHeaders: { apiKey: 'client-key', authorization: 'Bearer client-key' } });
+      await p.createMessage(request, { ...ctx('llama3.2', null), clientHeaders: { credential: { kind: 'bearer', secret: 'client-key' } } });
       expect(open.requests[0]!.headers.authorization).toBeUndefined();
       expect(open.requests[0]!.headers['x-api-key']).toBeUndefined();
     } finally {

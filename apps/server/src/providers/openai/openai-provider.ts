@@ -1,6 +1,7 @@
 import type { Dispatcher } from 'undici';
 import type { ProviderConfig } from '../../config/schema.js';
 import type { CountTokensRequest, CreateMessageRequest } from '../../generated/types.gen.js';
+import { pathSegmentProblem } from '../path-segment.js';
 import { SseParser, type ParsedSseEvent } from '../sse-parser.js';
 import {
   createDispatcher,
@@ -77,6 +78,12 @@ export class OpenAIProvider implements Provider {
   /** A local count with the model's tokenizer: never a (billed) upstream call. */
   async countTokens(body: CountTokensRequest, ctx: AttemptContext): Promise<{ input_tokens: number }> {
     return { input_tokens: await countTokens(body, ctx.model) };
+  }
+
+  /** Azure puts the deployment (the model part of "provider/model" when `azure.deployment` is unset) in the URL's path. */
+  modelProblem(model: string): string | undefined {
+    if (!this.config.azure || this.config.azure.deployment !== undefined) return undefined;
+    return pathSegmentProblem(model, 'an Azure deployment');
   }
 
   close(): Promise<void> {
