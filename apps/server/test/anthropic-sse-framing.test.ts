@@ -43,7 +43,7 @@ describe('native relay of multi-line data', () => {
     const created = await client.messages.create(params);
     const final = await client.messages.stream(params).finalMessage();
     // parsed_output and stop_details are the SDK's own additions
-    const { parsed_output: _p, stop_details: _d, ...streamed } = final as Anthropic.Message & Record<string, unknown>;
+    const { parsed_output: _p, stop_details: _d, ...streamed } = final as unknown as Anthropic.Message & Record<string, unknown>;
     expect(streamed).toEqual(created);
     expect(final.content).toEqual([{ type: 'text', text: 'Two lines:\nfirst, then second.' }]);
   });
