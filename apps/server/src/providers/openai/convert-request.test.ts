@@ -51,6 +51,16 @@ describe('convertRequest', () => {
     expect(convert({ stop_sequences: six }).dropped).toEqual([]);
   });
 
+  it('stop sequences past what the gateway checks (64, of 1 000 characters) are refused by name, or dropped with dropUnsupported', () => {
+    const many = Array.from({ length: 65 }, (_, i) => `s${i}`);
+    expect(() => convert({ stop_sequences: many })).toThrow(/stop_sequences/);
+    expect(() => convert({ stop_sequences: ['x'.repeat(1_001)] })).toThrow(/stop_sequences/);
+    const dropped = convert({ stop_sequences: many }, { dropUnsupported: true });
+    expect(dropped.dropped).toEqual(['stop_sequences']);
+    expect(dropped.body).not.toHaveProperty('stop');
+    expect(dropped.stopSequences).toEqual([]);
+  });
+
   it('max_tokens above the output limit learnt for the model is lowered to it and reported', () => {
     expect(convert({ max_tokens: 32000 }, { outputLimit: 16384 })).toMatchObject({ body: { max_completion_tokens: 16384 }, clampedMaxTokens: 16384 });
     const within = convert({ max_tokens: 1000 }, { outputLimit: 16384 });

@@ -5,7 +5,7 @@ import { carryFields } from './carry-fields.js';
 import { convertMessages } from './convert-messages.js';
 import type { OpenAIChatRequest, OpenAIReasoningEffort } from './openai-types.js';
 import { prepareTools } from './prepare-tools.js';
-import { splitStopSequences } from './stop-sequences.js';
+import { splitStopSequences, stopSequencesBeyondLimits } from './stop-sequences.js';
 import { ToolNameMap } from './tool-names.js';
 import { UnsupportedFeatures } from './unsupported.js';
 
@@ -39,6 +39,8 @@ export interface ConvertedRequest {
   dropped: string[];
   /** The max tokens sent when the client's was above what the model takes (x-bf-max-tokens-clamped). */
   clampedMaxTokens?: number;
+  /** The stop sequences in effect: sent upstream as `stop`, or enforced by the gateway (see enforcedStops). */
+  stopSequences: string[];
 }
 
 /** OpenAI refuses a `user` longer than this. */
@@ -75,7 +77,11 @@ export function convertRequest(req: CreateMessageRequest, opts: ConvertRequestOp
   body[opts.maxTokensField] = clampedMaxTokens ?? req.max_tokens;
   if (typeof req.temperature === 'number') body.temperature = req.temperature;
   if (typeof req.top_p === 'number') body.top_p = req.top_p;
-  const stops = splitStopSequences(req.stop_sequences, opts.stopTaken ?? true);
+  // Past the limits the gateway checks, stop sequences are refused (or, dropped, not used at all).
+  const beyondLimits = stopSequencesBeyondLimits(req.stop_sequences) !== undefined;
+  if (beyondLimits) unsupported.add('stop_sequences');
+  const stopSequences = beyondLimits ? [] : (req.stop_sequences ?? []).filter((s) => s !== '');
+  const stops = splitStopSequences(stopSequences, opts.stopTaken ?? true);
   if (stops.sent.length > 0) body.stop = stops.sent;
   Object.assign(body, prepareTools(req.tools, req.tool_choice, toolNames, unsupported));
   const effort = reasoningEffort(req.thinking, req.output_config);
@@ -99,7 +105,7 @@ export function convertRequest(req: CreateMessageRequest, opts: ConvertRequestOp
   }
 
   dropped.push(...unsupported.settle(opts.provider, opts.model, opts.dropUnsupported));
-  return { body, toolNames, dropped, ...(clampedMaxTokens !== undefined ? { clampedMaxTokens } : {}) };
+  return { body, toolNames, dropped, stopSequences, ...(clampedMaxTokens !== undefined ? { clampedMaxTokens } : {}) };
 }
 
 /**

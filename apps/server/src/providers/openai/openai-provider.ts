@@ -73,8 +73,8 @@ export class OpenAIProvider implements Provider {
     }
     const message = convertResponse(completion, {
       toolNames: converted.toolNames,
-      stopSequences: body.stop_sequences,
-      enforcedStops: enforcedStops(body, converted),
+      stopSequences: converted.stopSequences,
+      enforcedStops: enforcedStops(converted),
       target,
     });
     return { message, headers: resultHeaders(converted) };
@@ -94,8 +94,8 @@ export class OpenAIProvider implements Provider {
     const converter = new OpenAIStreamConverter({
       target,
       toolNames: converted.toolNames,
-      stopSequences: body.stop_sequences,
-      enforcedStops: enforcedStops(body, converted),
+      stopSequences: converted.stopSequences,
+      enforcedStops: enforcedStops(converted),
     });
     // Every frame comes from OpenAIStreamConverter.emit (JSON.stringify of the event).
     return { events: relayEvents(res.body, converter, target, ctx.signal, discardPingMs(this.config)), headers: resultHeaders(converted), wellFormed: true };
@@ -186,10 +186,10 @@ export class OpenAIProvider implements Provider {
   }
 }
 
-/** The stop sequences the gateway enforces: the request's, less those the upstream was sent. */
-function enforcedStops(body: CreateMessageRequest, converted: ConvertedRequest): string[] {
+/** The stop sequences the gateway enforces: those in effect, less those the upstream was sent. */
+function enforcedStops(converted: ConvertedRequest): string[] {
   const sent = converted.body.stop ?? [];
-  return (body.stop_sequences ?? []).filter((s) => s !== '' && !sent.includes(s));
+  return converted.stopSequences.filter((s) => !sent.includes(s));
 }
 
 function resultHeaders(converted: ConvertedRequest): Record<string, string> | undefined {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cutAtStop, firstStop, splitStopSequences, StopSequenceWatch } from './stop-sequences.js';
+import { cutAtStop, firstStop, splitStopSequences, stopSequencesBeyondLimits, StopSequenceWatch } from './stop-sequences.js';
 
 describe('splitStopSequences', () => {
   it('sends the first four and enforces the rest; all of them when the model refuses stop', () => {
@@ -9,6 +9,15 @@ describe('splitStopSequences', () => {
     expect(splitStopSequences(['END'], true)).toEqual({ sent: ['END'], enforced: [] });
     expect(splitStopSequences(undefined, true)).toEqual({ sent: [], enforced: [] });
     expect(splitStopSequences(['', 'x'], false)).toEqual({ sent: [], enforced: ['x'] });
+  });
+});
+
+describe('stopSequencesBeyondLimits', () => {
+  it('at most 64 sequences of at most 1 000 characters', () => {
+    expect(stopSequencesBeyondLimits(Array.from({ length: 64 }, (_, i) => `s${i}`))).toBeUndefined();
+    expect(stopSequencesBeyondLimits(Array.from({ length: 65 }, (_, i) => `s${i}`))).toBe('more than 64');
+    expect(stopSequencesBeyondLimits(['x'.repeat(1_000)])).toBeUndefined();
+    expect(stopSequencesBeyondLimits(['x'.repeat(1_001)])).toBe('one longer than 1000 characters');
   });
 });
 
@@ -24,11 +33,11 @@ describe('firstStop and cutAtStop', () => {
 });
 
 describe('StopSequenceWatch', () => {
-  it('holds back only what could still become a sequence', () => {
+  it('holds back only as many characters as the longest sequence needs', () => {
     const watch = new StopSequenceWatch(['###', 'END']);
-    expect(watch.push('Hello #')).toBe('Hello ');
-    expect(watch.push('# world E')).toBe('## world ');
-    expect(watch.push('N')).toBe('');
+    expect(watch.push('Hello #')).toBe('Hello');
+    expect(watch.push('# world E')).toBe(' ## world');
+    expect(watch.push('N')).toBe(' ');
     expect(watch.push('D and more')).toBe('');
     expect(watch.matched).toBe('END');
     expect(watch.push('ignored')).toBe('');
@@ -36,8 +45,8 @@ describe('StopSequenceWatch', () => {
 
   it('gives back what it held when the text ends without a match', () => {
     const watch = new StopSequenceWatch(['STOP']);
-    expect(watch.push('almost ST')).toBe('almost ');
-    expect(watch.flush()).toBe('ST');
+    expect(watch.push('almost ST')).toBe('almost');
+    expect(watch.flush()).toBe(' ST');
     expect(watch.matched).toBeUndefined();
   });
 

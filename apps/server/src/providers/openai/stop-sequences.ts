@@ -9,6 +9,22 @@
 export const MAX_UPSTREAM_STOP_SEQUENCES = 4;
 
 /**
+ * What the gateway checks on every piece of text it relays: at most this many sequences, of at most
+ * this many characters each. A request past either is refused by an openai-type provider (it moves
+ * on to the next fallback), rather than slowing every chunk of its stream.
+ */
+export const MAX_STOP_SEQUENCES = 64;
+export const MAX_STOP_SEQUENCE_LENGTH = 1_000;
+
+/** Why the gateway will not take these stop sequences, or undefined when it will. */
+export function stopSequencesBeyondLimits(sequences: readonly string[] | undefined): string | undefined {
+  if (!sequences) return undefined;
+  if (sequences.length > MAX_STOP_SEQUENCES) return `more than ${MAX_STOP_SEQUENCES}`;
+  if (sequences.some((s) => s.length > MAX_STOP_SEQUENCE_LENGTH)) return `one longer than ${MAX_STOP_SEQUENCE_LENGTH} characters`;
+  return undefined;
+}
+
+/**
  * Splits the request's stop sequences into those sent upstream and those the gateway enforces.
  * `upstreamTakesStop` is false for a model known to refuse the field.
  */
@@ -44,16 +60,19 @@ export function cutAtStop(text: string, sequences: readonly string[]): { text: s
 
 /**
  * The same for text that arrives in pieces. `push` returns what can be shown now; it holds back only
- * the end of the text that could still become a stop sequence (the longest suffix that is the start of
- * one), so text flows with at most that delay. Once a sequence completes, `matched` is set and the
- * rest is dropped.
+ * as many characters as the longest sequence needs to be recognised (its length less one), so text
+ * flows with at most that delay. Once a sequence completes, `matched` is set and the rest is dropped.
+ * Each piece costs one search per sequence over the held text and the piece.
  */
 export class StopSequenceWatch {
   /** The sequence that stopped the text, once one did. */
   matched: string | undefined;
   private held = '';
+  private readonly holdBack: number;
 
-  constructor(private readonly sequences: readonly string[]) {}
+  constructor(private readonly sequences: readonly string[]) {
+    this.holdBack = Math.max(0, ...sequences.map((s) => s.length - 1));
+  }
 
   push(text: string): string {
     if (this.matched !== undefined) return '';
@@ -64,7 +83,7 @@ export class StopSequenceWatch {
       this.held = '';
       return pending.slice(0, stop.at);
     }
-    const keep = this.heldBackLength(pending);
+    const keep = Math.min(this.holdBack, pending.length);
     this.held = keep > 0 ? pending.slice(pending.length - keep) : '';
     return keep > 0 ? pending.slice(0, pending.length - keep) : pending;
   }
@@ -74,19 +93,5 @@ export class StopSequenceWatch {
     const rest = this.held;
     this.held = '';
     return rest;
-  }
-
-  /** The longest suffix of `text` that is a proper prefix of some sequence. */
-  private heldBackLength(text: string): number {
-    let longest = 0;
-    for (const sequence of this.sequences) {
-      for (let k = Math.min(sequence.length - 1, text.length); k > longest; k--) {
-        if (text.endsWith(sequence.slice(0, k))) {
-          longest = k;
-          break;
-        }
-      }
-    }
-    return longest;
   }
 }
