@@ -87,6 +87,11 @@ describe('convertRequest', () => {
     expect(body).not.toHaveProperty('stream_options');
     expect(body).not.toHaveProperty('user');
     expect(dropped).toEqual(['stream_options', 'user']);
+    // stop left out is not lost: the gateway enforces the sequences (not listed)
+    const noStop = convert({ stop_sequences: ['END'] }, { omitParams: ['stop'] });
+    expect(noStop.body).not.toHaveProperty('stop');
+    expect(noStop.stopSequences).toEqual(['END']);
+    expect(noStop.dropped).toEqual([]);
   });
 
   it('output_format and output_config.format → response_format json_schema', () => {

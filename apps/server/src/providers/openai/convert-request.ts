@@ -96,12 +96,13 @@ export function convertRequest(req: CreateMessageRequest, opts: ConvertRequestOp
     body.stream_options = { include_usage: true };
   }
   const dropped = [...fields.dropped];
-  // Fields this server never gets (omit_params) are listed too when the request gave them a value.
+  // Fields this server never gets (omit_params) are listed too when the request gave them a value,
+  // except stop: the gateway then enforces the stop sequences itself.
   const sent = body as unknown as Record<string, unknown>;
   for (const param of opts.omitParams ?? []) {
     if (sent[param] === undefined) continue;
     delete sent[param];
-    dropped.push(param);
+    if (param !== 'stop') dropped.push(param);
   }
 
   dropped.push(...unsupported.settle(opts.provider, opts.model, opts.dropUnsupported));
