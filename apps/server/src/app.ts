@@ -11,6 +11,7 @@ import { redactingLogger } from './observability/redacting-logger.js';
 import { useRedactor } from './http/response-redaction.js';
 import { answerClientErrors } from './http/client-error.js';
 import { countTokensHandler } from './http/count-tokens.js';
+import { rejectEmptyContent } from './http/empty-content.js';
 import { errorHandler, sendError } from './http/error-envelope.js';
 import { loadValidatorSpec } from './http/validator-spec.js';
 import { createMessageHandler } from './http/messages.js';
@@ -116,8 +117,9 @@ export function createGateway(config: Config, opts: AppOptions): Gateway {
   });
   // The validator's middlewares run as one chain (runInOrder), not as an express.Router of their own:
   // a mounted router costs a dispatch (layer matching, path trimming) per middleware per request.
-  const validator = runInOrder(
-    OpenApiValidator.middleware({
+  // Then the one rule about the body the contract cannot express (http/empty-content.ts).
+  const validator = runInOrder([
+    ...(OpenApiValidator.middleware({
       // The contract with its unions dispatched on `type` (same verdicts, one member tried per value).
       apiSpec: loadValidatorSpec(specPath) as never,
       validateRequests: { allowUnknownQueryParameters: false },
@@ -128,8 +130,9 @@ export function createGateway(config: Config, opts: AppOptions): Gateway {
       fileUploader: false,
       // The contract itself is checked by test/contract-loads.test.ts; re-checking it at start-up costs ~1 s.
       validateApiSpec: false,
-    }) as RequestHandler[],
-  );
+    }) as RequestHandler[]),
+    rejectEmptyContent,
+  ]);
   // An async poll's body is optional and ignored (openapi.yaml, x-bf-async-id): it skips body validation.
   app.use((req, res, next) => (skipsRequestValidation(req) ? next() : validator(req, res, next)));
 

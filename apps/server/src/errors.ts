@@ -75,7 +75,9 @@ export interface UpstreamFailure {
     | 'context_length'
     | 'content_policy'
     /** The request uses a feature this provider's wire format cannot carry (refused before any call). */
-    | 'unsupported';
+    | 'unsupported'
+    /** The upstream ended the generation itself before it was done (vLLM's finish_reason `abort` / `error`). */
+    | 'aborted';
   /** Seconds to wait, parsed from retry-after / retry-after-ms, when the upstream said. */
   retryAfterMs?: number;
 }

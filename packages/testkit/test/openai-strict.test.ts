@@ -46,6 +46,7 @@ const VIOLATIONS: Array<[string, Record<string, unknown>, string | RegExp, strin
   ['temperature below 0', openaiRequest({ temperature: -0.1 }), "Invalid 'temperature': decimal below minimum value", 'temperature'],
   ['n > 1 with stream', openaiRequest({ n: 2, stream: true }), "Invalid 'n'", 'n'],
   ['more than 4 stop sequences', openaiRequest({ stop: ['a', 'b', 'c', 'd', 'e'] }), "Invalid 'stop': array too long", 'stop'],
+  ['a user over 64 characters', openaiRequest({ user: 'u'.repeat(150) }), "Invalid 'user': string too long. Expected a string with maximum length 64, but got a string with length 150 instead.", 'user'],
   ['stream_options without stream', openaiRequest({ stream_options: { include_usage: true } }), "'stream_options' parameter is only allowed when 'stream' is enabled", 'stream_options'],
   ['missing user content', openaiRequest({ messages: [{ role: 'user' }] }), "Missing required parameter: 'messages[0].content'", 'messages[0].content'],
 ];
@@ -99,6 +100,7 @@ describe('fake OpenAI strict mode', () => {
       max_completion_tokens: 100,
       temperature: 2,
       stop: ['a', 'b', 'c', 'd'],
+      user: 'u'.repeat(64),
       stream: true,
       stream_options: { include_usage: true },
       n: 1,

@@ -47,6 +47,14 @@ describe('openai presets by provider name', () => {
     expect(off.providers.openai!.pdf_files).toBe(false);
   });
 
+  it('reasoning_content: on for DeepSeek, off elsewhere, and the entry wins', () => {
+    const config = parseConfig({ providers: { deepseek: { type: 'openai' }, openai: { type: 'openai' } } }, { DEEPSEEK_API_KEY: 'd', OPENAI_API_KEY: 'o' });
+    expect(config.providers.deepseek!.reasoning_content).toBe(true);
+    expect(config.providers.openai!.reasoning_content).toBeUndefined();
+    const off = parseConfig({ providers: { deepseek: { type: 'openai', reasoning_content: false } } }, { DEEPSEEK_API_KEY: 'd' });
+    expect(off.providers.deepseek!.reasoning_content).toBe(false);
+  });
+
   it('a local preset needs no key', () => {
     const config = parseConfig({ providers: { ollama: { type: 'openai' } } }, {});
     expect(config.providers.ollama).toMatchObject({ base_url: 'http://127.0.0.1:11434/v1', keys: [] });

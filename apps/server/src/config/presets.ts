@@ -26,6 +26,8 @@ export interface OpenAIPreset {
   omit_params?: string[];
   /** The server takes base64 PDFs as `file` content parts. */
   pdf_files?: boolean;
+  /** Earlier thinking goes back as `reasoning_content` (the server requires it). */
+  reasoning_content?: boolean;
   azure?: Record<string, unknown>;
 }
 
@@ -40,7 +42,8 @@ export const OPENAI_PRESETS: Readonly<Record<string, OpenAIPreset>> = {
     max_tokens_field: 'max_tokens',
     omit_params: ['stream_options', 'user', 'reasoning_effort'],
   },
-  deepseek: { base_url: 'https://api.deepseek.com/v1', key_env: 'DEEPSEEK_API_KEY', base_url_env: 'DEEPSEEK_BASE_URL', max_tokens_field: 'max_tokens' },
+  // DeepSeek's thinking mode refuses a tool-call turn whose reasoning_content was not sent back.
+  deepseek: { base_url: 'https://api.deepseek.com/v1', key_env: 'DEEPSEEK_API_KEY', base_url_env: 'DEEPSEEK_BASE_URL', max_tokens_field: 'max_tokens', reasoning_content: true },
   together: { base_url: 'https://api.together.xyz/v1', key_env: 'TOGETHER_API_KEY', base_url_env: 'TOGETHER_BASE_URL', max_tokens_field: 'max_tokens' },
   fireworks: { base_url: 'https://api.fireworks.ai/inference/v1', key_env: 'FIREWORKS_API_KEY', base_url_env: 'FIREWORKS_BASE_URL', max_tokens_field: 'max_tokens' },
   openrouter: { base_url: 'https://openrouter.ai/api/v1', key_env: 'OPENROUTER_API_KEY', base_url_env: 'OPENROUTER_BASE_URL', max_tokens_field: 'max_tokens', pdf_files: true },
@@ -82,6 +85,7 @@ function withPreset(entry: Record<string, unknown>, preset: OpenAIPreset, env: E
   if (out.max_tokens_field === undefined && preset.max_tokens_field) out.max_tokens_field = preset.max_tokens_field;
   if (out.omit_params === undefined && preset.omit_params) out.omit_params = [...preset.omit_params];
   if (out.pdf_files === undefined && preset.pdf_files) out.pdf_files = true;
+  if (out.reasoning_content === undefined && preset.reasoning_content) out.reasoning_content = true;
   if (out.azure === undefined && preset.azure) {
     out.azure = { ...preset.azure, ...(env.AZURE_OPENAI_API_VERSION ? { api_version: env.AZURE_OPENAI_API_VERSION } : {}) };
   }

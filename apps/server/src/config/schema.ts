@@ -45,6 +45,13 @@ const providerSchema = z.strictObject({
    */
   pdf_files: z.boolean().optional(),
   /**
+   * openai type: send the thinking blocks of earlier assistant turns back as `reasoning_content` on
+   * that assistant message. DeepSeek's thinking mode requires it on tool-call turns (the `deepseek`
+   * preset turns it on); OpenAI refuses the field, so it is off by default (the blocks are dropped and
+   * listed in x-bf-dropped).
+   */
+  reasoning_content: z.boolean().optional(),
+  /**
    * openai type: Azure OpenAI. Requests go to
    * `{base_url}/openai/deployments/{deployment}/chat/completions?api-version={api_version}` with the key
    * in an `api-key` header. `base_url` is the resource endpoint, e.g. https://NAME.openai.azure.com.

@@ -50,13 +50,13 @@ export class SseWriter {
   }
 
   write(frame: SseFrame): void {
-    this.raw(`event: ${frame.event}\ndata: ${frame.data}\n\n`);
+    this.raw(formatFrame(frame));
   }
 
   /** The events of one batch, in order. */
   writeAll(frames: readonly SseFrame[]): void {
     let text = '';
-    for (const frame of frames) text += `event: ${frame.event}\ndata: ${frame.data}\n\n`;
+    for (const frame of frames) text += formatFrame(frame);
     this.raw(text);
   }
 
@@ -91,4 +91,16 @@ export class SseWriter {
     this.scheduled = true;
     process.nextTick(this.flush);
   }
+}
+
+/**
+ * One SSE frame. Data with line breaks (an upstream that spread an event's JSON over several `data:`
+ * lines, which the parser joined with \n) goes out as one `data:` line per line, as the SSE spec
+ * requires; a bare line break would end the field and leave the rest unprefixed. The gateway's own
+ * frames are JSON.stringify output, which never contains one, so they take the first branch.
+ */
+export function formatFrame(frame: SseFrame): string {
+  const data = frame.data;
+  if (data.indexOf('\n') === -1) return `event: ${frame.event}\ndata: ${data}\n\n`;
+  return `event: ${frame.event}\ndata: ${data.replace(/\n/g, '\ndata: ')}\n\n`;
 }

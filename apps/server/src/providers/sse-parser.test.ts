@@ -40,6 +40,48 @@ describe('SseParser', () => {
     expect(p.push(Buffer.from('b\n\n'))).toEqual([{ event: 'message', data: 'a\ufffdb' }]);
   });
 
+  it('a CR LF split across two reads is one line end, not two', () => {
+    const p = new SseParser();
+    expect(p.push('data: a\r')).toEqual([]);
+    expect(p.push('\ndata: b\r\n\r')).toEqual([{ event: 'message', data: 'a\nb' }]);
+    expect(p.push('\ndata: c\r\n\r\n')).toEqual([{ event: 'message', data: 'c' }]);
+  });
+
+  it('a lone CR at the end of a read still ends the line', () => {
+    const p = new SseParser();
+    expect(p.push('data: a\r')).toEqual([]);
+    expect(p.push('\rdata: b\r\r')).toEqual([{ event: 'message', data: 'a' }, { event: 'message', data: 'b' }]);
+  });
+
+  it('a CR at the end of a read survives a read that decodes to nothing (half a character)', () => {
+    const p = new SseParser();
+    const bytes = Buffer.from('data: é\r\n\r\n');
+    const cr = bytes.indexOf(0x0d);
+    expect(p.push(bytes.subarray(0, cr + 1))).toEqual([]);
+    expect(p.push(Buffer.alloc(0))).toEqual([]);
+    expect(p.push(bytes.subarray(cr + 1))).toEqual([{ event: 'message', data: 'é' }]);
+  });
+
+  it('an event whose data spans several data: lines (named or not) is joined with \\n', () => {
+    const p = new SseParser();
+    expect(p.push('event: message_start\ndata: {"type":\ndata: "message_start"}\n\ndata: 1\ndata:2\n\n')).toEqual([
+      { event: 'message_start', data: '{"type":\n"message_start"}' },
+      { event: 'message', data: '1\n2' },
+    ]);
+  });
+
+  it('every way of cutting a CR LF stream into reads gives the same events', () => {
+    const text = 'event: a\r\ndata: x\r\ndata: y\r\n\r\n: comment\r\n\r\ndata: z\r\n\r\n';
+    for (let cut = 1; cut < text.length; cut++) {
+      const p = new SseParser();
+      const got = [...p.push(text.slice(0, cut)), ...p.push(text.slice(cut)), ...p.flush()];
+      expect(got, `cut at ${cut}`).toEqual([
+        { event: 'a', data: 'x\ny' },
+        { event: 'message', data: 'z' },
+      ]);
+    }
+  });
+
   it('flushes a final event that lacks the blank line', () => {
     const p = new SseParser();
     p.push('data: [DONE]');

@@ -8,17 +8,30 @@ export interface ParsedSseEvent {
 
 /**
  * Incremental SSE parser: feed it chunks as they arrive, get back the complete events.
- * Handles \n and \r\n line ends, multi-line data, comments and events split across chunks.
+ * Handles \n, \r\n and \r line ends (also a \r\n split across two chunks), multi-line data (joined
+ * with \n, as the SSE spec says), comments and events split across chunks.
  */
 export class SseParser {
   private buffer = '';
+  /** The last chunk ended with \r: it is a line end whether or not the next chunk starts with \n. */
+  private pendingCR = false;
   private readonly decoder = new TextDecoder();
   /** The decoder holds no partial character: the last chunk it saw ended with an ASCII byte. */
   private decoderIdle = true;
 
   push(chunk: Uint8Array | string): ParsedSseEvent[] {
     let text = typeof chunk === 'string' ? chunk : this.decode(chunk);
-    if (text.includes('\r')) text = text.replace(/\r\n?/g, '\n');
+    if (this.pendingCR && text !== '') {
+      this.pendingCR = false;
+      // The \r already counted as a line end; a \n right after it completes the same one.
+      if (text.charCodeAt(0) === 10) text = text.slice(1);
+    }
+    if (text.includes('\r')) {
+      // A \r at the very end may be the first half of a \r\n: it ends the line now, and a \n
+      // that opens the next chunk is dropped rather than read as a second (blank) line.
+      if (text.charCodeAt(text.length - 1) === 13) this.pendingCR = true;
+      text = text.replace(/\r\n?/g, '\n');
+    }
     const buffer = this.buffer === '' ? text : this.buffer + text;
     const events: ParsedSseEvent[] = [];
     // Walks the buffer with a cursor and keeps only the unfinished tail, instead of re-slicing the
@@ -53,6 +66,7 @@ export class SseParser {
   flush(): ParsedSseEvent[] {
     const rest = this.buffer + this.decoder.decode();
     this.buffer = '';
+    this.pendingCR = false;
     const ev = rest.trim() ? parseBlock(rest.replace(/\r\n?/g, '\n').replace(/\n+$/, '')) : undefined;
     return ev ? [ev] : [];
   }

@@ -36,6 +36,7 @@ const KIND_LABELS: Record<string, string> = {
   context_length: 'context length',
   content_policy: 'content policy',
   unsupported: 'unsupported feature',
+  aborted: 'aborted by the upstream',
 };
 
 /** "503", "429", "timeout (headers)", "400 context length": how an attempt ended, for messages and logs. */

@@ -276,6 +276,15 @@ export const stopSequences: StrictRule = (body) =>
       }
     : null;
 
+/** OpenAI refuses a `user` longer than 64 characters (Claude Code's metadata.user_id is about 150). */
+export const userLength: StrictRule = (body) =>
+  typeof body.user === 'string' && body.user.length > 64
+    ? {
+        message: `Invalid 'user': string too long. Expected a string with maximum length 64, but got a string with length ${body.user.length} instead.`,
+        param: 'user',
+      }
+    : null;
+
 export const streamOptions: StrictRule = (body) =>
   body.stream_options != null && body.stream !== true
     ? { message: "The 'stream_options' parameter is only allowed when 'stream' is enabled.", param: 'stream_options' }
@@ -295,6 +304,7 @@ export const openaiStrictRules: readonly StrictRule[] = [
   temperatureRange,
   choicesWithStream,
   stopSequences,
+  userLength,
   streamOptions,
 ];
 

@@ -8,7 +8,7 @@ import { UnsupportedFeatures } from './unsupported.js';
 
 const PNG = 'iVBORw0KGgo=';
 
-function convert(messages: InputMessage[], system?: SystemPrompt, opts: { pdfFiles?: boolean } = {}) {
+function convert(messages: InputMessage[], system?: SystemPrompt, opts: { pdfFiles?: boolean; reasoningContent?: boolean } = {}) {
   const unsupported = new UnsupportedFeatures();
   const names = new ToolNameMap();
   const out = convertMessages(system, messages, names, unsupported, opts);
@@ -179,6 +179,24 @@ describe('convertMessages: tool use round trip', () => {
       { role: 'tool', tool_call_id: 'toolu_2', content: '25C' },
     ]);
     expectAccepted(out);
+  });
+
+  it('with reasoningContent (DeepSeek), thinking goes back as reasoning_content on its turn; "" on a turn without thinking', () => {
+    const { out } = convert(
+      [
+        { role: 'user', content: 'Weather?' },
+        assistantTurn,
+        { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: '18C' }, { type: 'tool_result', tool_use_id: 'toolu_2', content: '25C' }] },
+        { role: 'assistant', content: 'Paris 18C, Tokyo 25C.' },
+        { role: 'user', content: 'Thanks' },
+      ],
+      undefined,
+      { reasoningContent: true },
+    );
+    expect(out[1]).toMatchObject({ role: 'assistant', content: 'Looking up both.', reasoning_content: 'I should look both up.' });
+    expect(out[4]).toEqual({ role: 'assistant', content: 'Paris 18C, Tokyo 25C.', reasoning_content: '' });
+    // off by default: OpenAI refuses the field
+    expect(convert([{ role: 'user', content: 'Weather?' }, assistantTurn]).out[1]).not.toHaveProperty('reasoning_content');
   });
 
   it('an assistant turn with only tool calls has content null; one with only thinking is left out', () => {

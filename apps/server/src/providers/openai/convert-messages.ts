@@ -23,8 +23,10 @@ export const TOOL_ERROR_PREFIX = 'Error: ';
  * - `system` (string or text blocks) → one leading `system` message; empty → none.
  * - user text/image blocks → content (a plain string when it is all text, for servers that only take
  *   strings; parts when there is an image); base64 images → `data:` URLs.
- * - assistant text → `content`, `tool_use` → `tool_calls` (input as a JSON string); thinking and
- *   redacted_thinking blocks are dropped (OpenAI cannot take them back).
+ * - assistant text → `content`, `tool_use` → `tool_calls` (input as a JSON string); thinking blocks
+ *   → `reasoning_content` on that message with `reasoningContent` (DeepSeek's thinking mode requires
+ *   it on tool-call turns; OpenAI refuses the field; "" for a turn without thinking), otherwise
+ *   dropped, as redacted_thinking blocks always are (carry-fields lists them in x-bf-dropped).
  * - `tool_result` → one `tool` message each, in order, right after the assistant turn; block arrays
  *   are joined text; images (which a `tool` message cannot carry) and the user's own blocks of that
  *   message go into a user message after all the tool messages.
@@ -33,6 +35,8 @@ export const TOOL_ERROR_PREFIX = 'Error: ';
 export interface ConvertMessagesOptions {
   /** Send base64 PDF documents as `file` parts (provider option `pdf_files`); otherwise they are unsupported. */
   pdfFiles?: boolean;
+  /** Send thinking blocks of assistant turns back as `reasoning_content` (provider option `reasoning_content`). */
+  reasoningContent?: boolean;
 }
 
 export function convertMessages(
@@ -48,7 +52,7 @@ export function convertMessages(
   for (const message of messages) {
     const blocks: InputContentBlock[] = typeof message.content === 'string' ? [{ type: 'text', text: message.content }] : message.content;
     if (message.role === 'assistant') {
-      const assistant = convertAssistant(blocks, names, unsupported);
+      const assistant = convertAssistant(blocks, names, unsupported, opts.reasoningContent === true);
       if (assistant) out.push(assistant);
     } else {
       out.push(...convertUser(blocks, unsupported, opts));
@@ -57,8 +61,14 @@ export function convertMessages(
   return out;
 }
 
-function convertAssistant(blocks: readonly InputContentBlock[], names: ToolNameMap, unsupported: UnsupportedFeatures): OpenAIMessage | undefined {
+function convertAssistant(
+  blocks: readonly InputContentBlock[],
+  names: ToolNameMap,
+  unsupported: UnsupportedFeatures,
+  reasoningContent: boolean,
+): OpenAIMessage | undefined {
   const texts: string[] = [];
+  const thoughts: string[] = [];
   const toolCalls: OpenAIToolCall[] = [];
   for (const raw of blocks) {
     const block = asKnown(raw);
@@ -74,6 +84,8 @@ function convertAssistant(blocks: readonly InputContentBlock[], names: ToolNameM
         });
         break;
       case 'thinking':
+        if (reasoningContent) thoughts.push(block.thinking);
+        break;
       case 'redacted_thinking':
         break;
       default:
@@ -82,7 +94,12 @@ function convertAssistant(blocks: readonly InputContentBlock[], names: ToolNameM
   }
   const content = joinTexts(texts);
   if (!content && toolCalls.length === 0) return undefined;
-  return toolCalls.length > 0 ? { role: 'assistant', content: content || null, tool_calls: toolCalls } : { role: 'assistant', content };
+  const message: OpenAIMessage =
+    toolCalls.length > 0 ? { role: 'assistant', content: content || null, tool_calls: toolCalls } : { role: 'assistant', content };
+  // Every assistant turn carries the field, "" when it had no thinking: DeepSeek refuses a tool-call
+  // turn without it (e.g. one answered by another provider) and ignores it elsewhere.
+  if (reasoningContent) message.reasoning_content = joinTexts(thoughts);
+  return message;
 }
 
 function convertUser(blocks: readonly InputContentBlock[], unsupported: UnsupportedFeatures, opts: ConvertMessagesOptions): OpenAIMessage[] {

@@ -1,8 +1,11 @@
+import { createHash } from 'node:crypto';
 import type { CreateMessageRequest, OutputConfig, ThinkingConfig } from '../../generated/types.gen.js';
 import { asKnown } from '../../contract/open-unions.js';
+import { carryFields } from './carry-fields.js';
 import { convertMessages } from './convert-messages.js';
 import type { OpenAIChatRequest, OpenAIReasoningEffort } from './openai-types.js';
 import { prepareTools } from './prepare-tools.js';
+import { splitStopSequences, stopSequencesBeyondLimits } from './stop-sequences.js';
 import { ToolNameMap } from './tool-names.js';
 import { UnsupportedFeatures } from './unsupported.js';
 
@@ -20,43 +23,66 @@ export interface ConvertRequestOptions {
   omitParams?: readonly string[];
   /** Base64 PDF documents go as `file` parts (else they are unsupported). */
   pdfFiles?: boolean;
+  /** Thinking blocks of earlier assistant turns go back as `reasoning_content` (DeepSeek requires it). */
+  reasoningContent?: boolean;
+  /** False when the model refuses `stop`: every stop sequence is then enforced by the gateway. Default true. */
+  stopTaken?: boolean;
+  /** The most output tokens the model takes, when learnt: a larger max_tokens is lowered to it. */
+  outputLimit?: number;
 }
 
 export interface ConvertedRequest {
   body: OpenAIChatRequest;
   /** Tool names as sent upstream ↔ the client's; used to restore names in the answer. */
   toolNames: ToolNameMap;
-  /** Features left out because of drop_unsupported (empty otherwise). */
+  /** What was left out of the request, for x-bf-dropped: fields the upstream cannot carry, and unsupported features with drop_unsupported. */
   dropped: string[];
+  /** The max tokens sent when the client's was above what the model takes (x-bf-max-tokens-clamped). */
+  clampedMaxTokens?: number;
+  /** The stop sequences in effect: sent upstream as `stop`, or enforced by the gateway (see enforcedStops). */
+  stopSequences: string[];
 }
+
+/** OpenAI refuses a `user` longer than this. */
+export const MAX_USER_LENGTH = 64;
 
 /**
  * Anthropic Messages request → OpenAI Chat Completions request. Throws a 400 GatewayError naming the
  * features the upstream cannot take (unless dropUnsupported), before anything is sent.
  *
  * Besides messages and tools (see convert-messages, prepare-tools):
- * - max_tokens → max_completion_tokens or max_tokens; temperature, top_p as they are; top_k dropped
- *   (Chat Completions has none); stop_sequences → stop; metadata.user_id → user;
+ * - max_tokens → max_completion_tokens or max_tokens, lowered to the model's learnt output limit;
+ *   temperature, top_p as they are; metadata.user_id → user (a longer id than OpenAI takes becomes
+ *   its SHA-256, 64 hex digits: stable per user, within the limit);
+ * - stop_sequences → stop, the first four (OpenAI's limit; none when the model refuses `stop`); the
+ *   gateway enforces the others (stop-sequences.ts);
  * - thinking → reasoning_effort (see reasoningEffort); output_format / output_config.format →
  *   response_format json_schema (name "output", strict: Anthropic's structured output is strict);
  * - stream → stream + stream_options.include_usage, so the stream ends with its usage;
- * - mcp_servers and container are unsupported; service_tier and other Anthropic-only fields are ignored.
+ * - every other field is refused by name or dropped and listed (carry-fields.ts).
  */
 export function convertRequest(req: CreateMessageRequest, opts: ConvertRequestOptions): ConvertedRequest {
   const toolNames = new ToolNameMap();
   const unsupported = new UnsupportedFeatures();
-  if (Array.isArray(req.mcp_servers) && req.mcp_servers.length > 0) unsupported.add('mcp_servers');
-  if (req.container !== undefined && req.container !== null) unsupported.add('container');
+  const fields = carryFields(req, { reasoningContent: opts.reasoningContent });
+  for (const name of fields.unsupported) unsupported.add(name);
   if (req.thinking && !KNOWN_THINKING.has(req.thinking.type)) unsupported.add(`thinking ${req.thinking.type}`);
 
   const body: OpenAIChatRequest = {
     model: opts.model,
-    messages: convertMessages(req.system, req.messages, toolNames, unsupported, { pdfFiles: opts.pdfFiles }),
+    messages: convertMessages(req.system, req.messages, toolNames, unsupported, { pdfFiles: opts.pdfFiles, reasoningContent: opts.reasoningContent }),
   };
-  body[opts.maxTokensField] = req.max_tokens;
+  let clampedMaxTokens: number | undefined;
+  if (opts.outputLimit !== undefined && req.max_tokens > opts.outputLimit) clampedMaxTokens = opts.outputLimit;
+  body[opts.maxTokensField] = clampedMaxTokens ?? req.max_tokens;
   if (typeof req.temperature === 'number') body.temperature = req.temperature;
   if (typeof req.top_p === 'number') body.top_p = req.top_p;
-  if (req.stop_sequences && req.stop_sequences.length > 0) body.stop = req.stop_sequences;
+  // Past the limits the gateway checks, stop sequences are refused (or, dropped, not used at all).
+  const beyondLimits = stopSequencesBeyondLimits(req.stop_sequences) !== undefined;
+  if (beyondLimits) unsupported.add('stop_sequences');
+  const stopSequences = beyondLimits ? [] : (req.stop_sequences ?? []).filter((s) => s !== '');
+  const stops = splitStopSequences(stopSequences, opts.stopTaken ?? true);
+  if (stops.sent.length > 0) body.stop = stops.sent;
   Object.assign(body, prepareTools(req.tools, req.tool_choice, toolNames, unsupported));
   const effort = reasoningEffort(req.thinking, req.output_config);
   if (effort) body.reasoning_effort = effort;
@@ -64,15 +90,31 @@ export function convertRequest(req: CreateMessageRequest, opts: ConvertRequestOp
   if (format && format.type === 'json_schema') {
     body.response_format = { type: 'json_schema', json_schema: { name: 'output', schema: format.schema, strict: true } };
   }
-  if (typeof req.metadata?.user_id === 'string' && req.metadata.user_id) body.user = req.metadata.user_id;
+  if (typeof req.metadata?.user_id === 'string' && req.metadata.user_id) body.user = openAIUser(req.metadata.user_id);
   if (opts.stream) {
     body.stream = true;
     body.stream_options = { include_usage: true };
   }
-  for (const param of opts.omitParams ?? []) delete (body as unknown as Record<string, unknown>)[param];
+  const dropped = [...fields.dropped];
+  // Fields this server never gets (omit_params) are listed too when the request gave them a value,
+  // except stop: the gateway then enforces the stop sequences itself.
+  const sent = body as unknown as Record<string, unknown>;
+  for (const param of opts.omitParams ?? []) {
+    if (sent[param] === undefined) continue;
+    delete sent[param];
+    if (param !== 'stop') dropped.push(param);
+  }
 
-  const dropped = unsupported.settle(opts.provider, opts.model, opts.dropUnsupported);
-  return { body, toolNames, dropped };
+  dropped.push(...unsupported.settle(opts.provider, opts.model, opts.dropUnsupported));
+  return { body, toolNames, dropped, stopSequences, ...(clampedMaxTokens !== undefined ? { clampedMaxTokens } : {}) };
+}
+
+/**
+ * metadata.user_id → OpenAI's `user`. Claude Code sends a JSON blob of about 150 characters and OpenAI
+ * refuses more than 64: a longer id goes as its SHA-256 in hex, 64 characters, the same for the same id.
+ */
+export function openAIUser(userId: string): string {
+  return userId.length <= MAX_USER_LENGTH ? userId : createHash('sha256').update(userId).digest('hex');
 }
 
 /** The thinking kinds reasoningEffort understands; any other is refused by name. */

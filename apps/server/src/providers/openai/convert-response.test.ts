@@ -1,10 +1,21 @@
 import { openaiCompletion } from '@conduit/testkit';
 import { describe, expect, it } from 'vitest';
-import { convertResponse, parseToolArguments } from './convert-response.js';
+import { GatewayError } from '../../errors.js';
+import { convertResponse } from './convert-response.js';
 import type { OpenAIChatCompletion } from './openai-types.js';
 import { ToolNameMap } from './tool-names.js';
 
-const ctx = { toolNames: new ToolNameMap(), model: 'gpt-4o' };
+const ctx = { toolNames: new ToolNameMap(), target: { provider: 'openai', model: 'gpt-4o' } };
+
+function failure(completion: OpenAIChatCompletion, over: Partial<typeof ctx> = {}): GatewayError {
+  try {
+    convertResponse(completion, { ...ctx, ...over });
+  } catch (err) {
+    expect(err).toBeInstanceOf(GatewayError);
+    return err as GatewayError;
+  }
+  throw new Error('expected convertResponse to fail');
+}
 
 describe('convertResponse', () => {
   it('text, id, model and usage', () => {
@@ -114,13 +125,50 @@ describe('convertResponse', () => {
   });
 });
 
-describe('parseToolArguments', () => {
-  it('parses an object, and reads empty, broken or non-object arguments as {}', () => {
-    expect(parseToolArguments('{"a":[1,2]}')).toEqual({ a: [1, 2] });
-    expect(parseToolArguments('')).toEqual({});
-    expect(parseToolArguments(null)).toEqual({});
-    expect(parseToolArguments('{"a":')).toEqual({});
-    expect(parseToolArguments('[1]')).toEqual({});
-    expect(parseToolArguments('"text"')).toEqual({});
+describe('convertResponse at the edges', () => {
+  it('tool arguments sent as an object (llama.cpp) are the input as they are', () => {
+    const completion = openaiCompletion({ tool_calls: [{ id: 'c', name: 'f', arguments: '{}' }] });
+    (completion.choices[0].message.tool_calls[0].function as { arguments: unknown }).arguments = { city: 'Paris', days: [1, 2] };
+    expect(convertResponse(completion, ctx).content).toEqual([{ type: 'tool_use', id: 'c', name: 'f', input: { city: 'Paris', days: [1, 2] } }]);
+  });
+
+  it('empty arguments are {}; arguments that are not a JSON object fail the answer as a bad upstream response', () => {
+    expect(convertResponse(openaiCompletion({ tool_calls: [{ id: 'c', name: 'f', arguments: '' }] }), ctx).content[0]).toMatchObject({ input: {} });
+    for (const args of ['{"city": "Par', '[1]', '"text"', 'city=Paris', '{"a": 1} {"a": 1}']) {
+      const err = failure(openaiCompletion({ tool_calls: [{ id: 'call_9', name: 'get_weather', arguments: args }] }));
+      expect(err.status).toBe(502);
+      expect(err.upstream?.kind).toBe('bad_response');
+      expect(err.message).toContain('call_9 (get_weather)');
+    }
+  });
+
+  it('arguments cut by the token limit become what the SDK makes of the same text streamed', () => {
+    const completion = openaiCompletion({ tool_calls: [{ id: 'c', name: 'write', arguments: '{"path": "a.ts", "content": "line 1\\nli' }], finish_reason: 'length' });
+    const message = convertResponse(completion, ctx);
+    expect(message.content).toEqual([{ type: 'tool_use', id: 'c', name: 'write', input: { path: 'a.ts' } }]);
+    expect(message.stop_reason).toBe('max_tokens');
+  });
+
+  it('finish_reason abort or error (vLLM) fails the answer, like a 5xx', () => {
+    for (const reason of ['abort', 'error']) {
+      const err = failure(openaiCompletion({ content: 'Half an ans', finish_reason: reason }));
+      expect(err.status).toBe(502);
+      expect(err.type).toBe('api_error');
+      expect(err.upstream).toMatchObject({ provider: 'openai', model: 'gpt-4o', kind: 'aborted' });
+      expect(err.message).toContain(`finish_reason "${reason}"`);
+    }
+  });
+
+  it('an enforced stop sequence cuts the text before it and drops the tool calls after it', () => {
+    const completion = openaiCompletion({
+      content: 'Step 1. Step 2. <<END>> Step 3.',
+      tool_calls: [{ id: 'c', name: 'f', arguments: '{}' }],
+      finish_reason: 'tool_calls',
+    });
+    const message = convertResponse(completion, { ...ctx, enforcedStops: ['<<END>>', 'Step 4'] });
+    expect(message.content).toEqual([{ type: 'text', text: 'Step 1. Step 2. ' }]);
+    expect(message).toMatchObject({ stop_reason: 'stop_sequence', stop_sequence: '<<END>>' });
+    // no match: the answer as it is
+    expect(convertResponse(completion, { ...ctx, enforcedStops: ['Step 4'] }).stop_reason).toBe('tool_use');
   });
 });

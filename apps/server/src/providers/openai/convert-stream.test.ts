@@ -345,3 +345,157 @@ describe('OpenAIStreamConverter edge cases', () => {
     expect(converter.push({ ...base, choices: [{ index: 0, delta: { content: 'late' } }] })).toEqual([]);
   });
 });
+
+/** Replays a stream that must fail: the events produced before the failure, and the failure. */
+function replayFailing(text: string, ctx: Partial<StreamContext> = {}): { events: MessageStreamEvent[]; error: GatewayError } {
+  const converter = new OpenAIStreamConverter({ target, toolNames: new ToolNameMap(), ...ctx });
+  const parser = new SseParser();
+  const events: MessageStreamEvent[] = [];
+  try {
+    for (const ev of [...parser.push(text), ...parser.flush()]) for (const f of converter.pushData(ev.data, ev.event)) events.push(JSON.parse(f.data));
+    for (const f of converter.end('eof')) events.push(JSON.parse(f.data));
+  } catch (err) {
+    expect(err).toBeInstanceOf(GatewayError);
+    return { events, error: err as GatewayError };
+  }
+  throw new Error('expected the stream to fail');
+}
+
+describe('OpenAIStreamConverter at the edges of real servers', () => {
+  const base = { id: 'c1', model: 'm' };
+  const delta = (d: object, finish: string | null = null) => ({ ...base, choices: [{ index: 0, delta: d, finish_reason: finish }] });
+
+  it('Ollama numbers every parallel call 0: a new id at a used index is a new tool_use block', () => {
+    for (const step of [7, 37, 4096]) {
+      const events = replay(fixture('ollama-parallel-tools-same-index.chunks.txt'), {}, step);
+      checkOrder(events);
+      const message = accumulate(events);
+      expect(message.content).toEqual([
+        { type: 'tool_use', id: 'call_k3m9x2qd', name: 'file_write', input: { filePath: 'hello.py', content: 'print("hello")' } },
+        { type: 'tool_use', id: 'call_p7t4w1zn', name: 'file_write', input: { filePath: 'world.py', content: 'print("world")' } },
+      ]);
+      expect(message.stop_reason).toBe('tool_use');
+    }
+  });
+
+  it('the same id again at an index is the same call (servers that repeat the id on every fragment)', () => {
+    const events = run([
+      delta({ tool_calls: [{ index: 0, id: 'a', function: { name: 'f', arguments: '{"x":' } }] }),
+      delta({ tool_calls: [{ index: 0, id: 'a', function: { arguments: '1}' } }] }),
+      delta({}, 'tool_calls'),
+    ]);
+    expect(accumulate(events).content).toEqual([{ type: 'tool_use', id: 'a', name: 'f', input: { x: 1 } }]);
+  });
+
+  it('llama.cpp sends tool arguments as an object in the delta: they become the input', () => {
+    const events = replay(fixture('llama-cpp-tool-args-object.chunks.txt'));
+    checkOrder(events);
+    const message = accumulate(events);
+    expect(message.content).toEqual([
+      { type: 'text', text: 'Checking the forecast.' },
+      { type: 'tool_use', id: 'NlWWnBjxTd4RpvUDYGOpAHqxh4G3pJsY', name: 'get_weather', input: { city: 'Paris', unit: 'celsius', days: [1, 2] } },
+    ]);
+    expect(message.usage).toMatchObject({ input_tokens: 212, output_tokens: 31 });
+  });
+
+  it('malformed tool arguments (llama.cpp) fail the stream: no message_stop', () => {
+    const { events, error } = replayFailing(fixture('llama-cpp-malformed-tool-args.chunks.txt'));
+    expect(error.status).toBe(502);
+    expect(error.upstream?.kind).toBe('bad_response');
+    expect(error.message).toContain('Qz7Lp2Xv9Nc4Rb1Ty6Hw3Ks8Dm5Fj0Ga (thread_fetch_messages)');
+    expect(events.map((e) => e.type)).not.toContain('message_stop');
+  });
+
+  it('arguments that cannot start a JSON object fail at once, before the tool block shows anything', () => {
+    const converter = new OpenAIStreamConverter({ target, toolNames: new ToolNameMap() });
+    const started = converter.push(delta({ tool_calls: [{ index: 0, id: 'a', function: { name: 'f', arguments: '' } }] }));
+    expect(started.map((f) => f.event)).toEqual(['message_start', 'content_block_start']);
+    expect(() => converter.push(delta({ tool_calls: [{ index: 0, function: { arguments: 'city=Paris' } }] }))).toThrow(/not a JSON object/);
+  });
+
+  it('unfinished arguments at finish_reason tool_calls fail; at length they stand, cut (the SDK reads what came)', () => {
+    const unfinished = [delta({ tool_calls: [{ index: 0, id: 'a', function: { name: 'f', arguments: '{"path": "a.ts", "content": "hel' } }] })];
+    expect(() => run([...unfinished, delta({}, 'tool_calls')])).toThrow(/not a JSON object/);
+    const events = run([...unfinished, delta({}, 'length')]);
+    checkOrder(events);
+    const json = events.filter((e) => e.type === 'content_block_delta').map((e) => (e as any).delta.partial_json).join('');
+    expect(json).toBe('{"path": "a.ts", "content": "hel');
+    expect(events.at(-2)).toMatchObject({ delta: { stop_reason: 'max_tokens' } });
+  });
+
+  it('whitespace-only argument fragments are never sent (the SDK cannot read them)', () => {
+    const events = run([
+      delta({ tool_calls: [{ index: 0, id: 'a', function: { name: 'f', arguments: ' ' } }] }),
+      delta({ tool_calls: [{ index: 0, function: { arguments: '\n' } }] }),
+      delta({ tool_calls: [{ index: 1, id: 'b', function: { name: 'g', arguments: ' {"y": 2}' } }] }),
+      delta({}, 'tool_calls'),
+    ]);
+    const deltas = events.filter((e) => e.type === 'content_block_delta').map((e) => [(e as any).index, (e as any).delta.partial_json]);
+    expect(deltas).toEqual([[1, ' {"y": 2}']]);
+    expect(accumulate(events).content.map((b) => (b as any).input)).toEqual([{}, { y: 2 }]);
+  });
+
+  it('vLLM ends an aborted request with finish_reason "abort" and [DONE]: the stream fails, never message_stop', () => {
+    const { events, error } = replayFailing(fixture('vllm-abort.chunks.txt'));
+    expect(error.status).toBe(502);
+    expect(error.upstream).toMatchObject({ kind: 'aborted' });
+    expect(accumulate([...events, { type: 'message_stop' } as MessageStreamEvent]).content).toEqual([{ type: 'text', text: 'One, two, three, four,' }]);
+    expect(events.map((e) => e.type)).not.toContain('message_delta');
+    const early = replayFailing(fixture('vllm-abort-before-content.chunks.txt'));
+    expect(early.error.upstream?.kind).toBe('aborted');
+    // nothing of the answer went out: the router may still retry it
+    expect(early.events.map((e) => e.type)).toEqual(['message_start']);
+    expect(() => run([delta({ content: 'x' }), delta({}, 'error')])).toThrow(/finish_reason "error"/);
+  });
+
+  it('Azure OpenAI opens with a chunk whose id and model are empty: message_start takes them from the next chunk', () => {
+    const events = replay(fixture('azure-first-chunk-empty-id.chunks.txt'));
+    checkOrder(events);
+    expect(events[0]).toMatchObject({ type: 'message_start', message: { id: 'msg_chatcmpl-BqZ7xW2nR4tY8uI0oP3aS6dF9gH1j', model: 'gpt-4o-2024-11-20' } });
+    expect(accumulate(events).content).toEqual([{ type: 'text', text: 'This is a test.' }]);
+  });
+
+  it('message_start is not held past the first content: without any id, content opens the message', () => {
+    const converter = new OpenAIStreamConverter({ target, toolNames: new ToolNameMap() });
+    expect(converter.push({ id: '', model: '', choices: [] })).toEqual([]);
+    expect(converter.push({ id: '', model: 'gpt-4o-2024-11-20', choices: [{ index: 0, delta: { role: 'assistant' } }] })).toEqual([]);
+    const frames = converter.push({ id: '', model: '', choices: [{ index: 0, delta: { content: 'Hi' } }] });
+    expect(frames.map((f) => f.event)).toEqual(['message_start', 'content_block_start', 'content_block_delta']);
+    expect(JSON.parse(frames[0]!.data).message).toMatchObject({ id: expect.stringMatching(/^msg_01/), model: 'gpt-4o-2024-11-20' });
+  });
+
+  it('sse-starlette (llama-cpp-python) CR LF line ends, read in any pieces', () => {
+    for (const step of [1, 2, 5, 37]) {
+      const events = replay(fixture('llama-cpp-python-crlf.chunks.txt'), {}, step);
+      checkOrder(events);
+      expect(accumulate(events).content).toEqual([{ type: 'text', text: 'Line one. Line two.' }]);
+    }
+  });
+
+  it('an enforced stop sequence ends the text before it, even split across chunks; the rest is read but not shown', () => {
+    const converter = new OpenAIStreamConverter({ target, toolNames: new ToolNameMap(), stopSequences: ['a', 'b', 'c', 'd', '<END>'], enforcedStops: ['<END>'] });
+    const shown: MessageStreamEvent[] = [];
+    const push = (chunk: object) => {
+      for (const f of converter.push(chunk as never)) shown.push(JSON.parse(f.data));
+    };
+    push(delta({ content: 'Alpha <E' }));
+    // the last four characters could still be part of "<END>": held back
+    expect(shown.filter((e) => e.type === 'content_block_delta').map((e) => (e as any).delta.text)).toEqual(['Alph']);
+    push(delta({ content: 'ND> Beta' }));
+    expect(converter.discarding).toBe(true);
+    push(delta({ content: ' Gamma', tool_calls: [{ index: 0, id: 'x', function: { name: 'f', arguments: '{}' } }] }));
+    push(delta({}, 'stop'));
+    push({ ...base, choices: [], usage: { prompt_tokens: 5, completion_tokens: 40 } });
+    expect(converter.complete).toBe(true);
+    checkOrder(shown);
+    const message = accumulate(shown);
+    expect(message.content).toEqual([{ type: 'text', text: 'Alpha ' }]);
+    expect(message).toMatchObject({ stop_reason: 'stop_sequence', stop_sequence: '<END>', usage: { input_tokens: 5, output_tokens: 40 } });
+  });
+
+  it('text held back for a stop sequence is released when the text ends without one', () => {
+    const events = run([delta({ content: 'almost <EN' }), delta({}, 'stop')], { enforcedStops: ['<END>'] });
+    expect(accumulate(events).content).toEqual([{ type: 'text', text: 'almost <EN' }]);
+    expect(accumulate(events).stop_reason).toBe('end_turn');
+  });
+});

@@ -4,9 +4,11 @@ import type { UpstreamTarget } from '../transport.js';
 import type { SseFrame } from '../types.js';
 import { convertUsage } from './convert-usage.js';
 import { generateId, messageId } from './ids.js';
-import { badResponse, openAIStreamError } from './map-error.js';
+import { abortedGeneration, badResponse, invalidToolArguments, isAbortedFinish, openAIErrorInBody } from './map-error.js';
 import { mapFinishReason, matchedStopSequence, stopTailLength } from './map-finish-reason.js';
 import type { OpenAIChatChunk, OpenAIChunkDelta, OpenAIToolCallDelta, OpenAIUsage } from './openai-types.js';
+import { StopSequenceWatch } from './stop-sequences.js';
+import { argumentsText, ToolArguments } from './tool-arguments.js';
 import type { ToolNameMap } from './tool-names.js';
 
 export interface StreamContext {
@@ -14,14 +16,16 @@ export interface StreamContext {
   toolNames: ToolNameMap;
   /** The request's stop_sequences, to report which one matched. */
   stopSequences?: readonly string[];
+  /** The stop sequences the upstream was not sent, which the gateway enforces itself (see stop-sequences.ts). */
+  enforcedStops?: readonly string[];
 }
 
 interface ToolCallState {
   upstreamIndex: number;
   id?: string;
   name: string;
-  /** Every argument fragment received so far. */
-  args: string;
+  /** Every argument fragment received so far, checked as it comes. */
+  args: ToolArguments;
   /** The Anthropic block index once the block was opened. */
   block?: number;
   closed: boolean;
@@ -32,29 +36,53 @@ type OpenBlock = { kind: 'thinking' | 'text'; index: number } | { kind: 'tool'; 
 /**
  * OpenAI chat.completion.chunk stream → Anthropic stream events, one chunk at a time.
  *
- * - `message_start` goes out with the first chunk (id `msg_` + the upstream id, the upstream's model).
- *   OpenAI reports usage only at the end, so its usage is all zeros; the final `message_delta` carries
- *   the whole usage, input tokens included (the SDK takes both from there).
+ * - `message_start` goes out with the first chunk that has an id (id `msg_` + the upstream id, the
+ *   upstream's model), or with the first content if that comes sooner: Azure OpenAI opens its streams
+ *   with a chunk whose id and model are empty. Nothing else is held. OpenAI reports usage only at the
+ *   end, so its usage is all zeros; the final `message_delta` carries the whole usage, input tokens
+ *   included (the SDK takes both from there).
  * - Blocks are opened and closed one at a time, indices 0..n-1: reasoning → a thinking block
  *   (signature ""), content → a text block, each tool call → its own tool_use block (`input: {}`, then
  *   `input_json_delta`s). Empty deltas open nothing.
  * - Parallel tool calls whose deltas interleave: the lowest-index call not yet shown is the open
  *   block and streams live; the arguments of the others are buffered and flushed, whole, when their
  *   block opens in index order. The open call's block is closed early only when its arguments are
- *   already a complete JSON object and a later call is waiting; otherwise at finish_reason. Text or
+ *   already a complete JSON object and a later call is waiting; otherwise at finish_reason. A new id
+ *   at an index already used (Ollama, some vLLM builds number every call 0) is a new call. Text or
  *   reasoning that arrives after the first tool call is kept and shown after the tool blocks.
+ * - Tool arguments are checked as they arrive (tool-arguments.ts, linear time): arguments that are
+ *   not a JSON object (or an object sent as such, by llama.cpp's server, which is taken as its JSON)
+ *   fail the stream, as they fail a JSON answer; so do unfinished arguments at a finish_reason other
+ *   than `length`. Only a stream cut by the token limit may end inside a tool call's arguments.
+ * - Stop sequences the gateway enforces (`enforcedStops`): text is held back only as far as it could
+ *   still become one; when one completes, the text stops before it, the open block closes, and the
+ *   rest of the upstream's answer is read (for its usage) but not shown; the stop reason is
+ *   `stop_sequence`.
  * - `message_delta` (stop reason + usage) is held until the usage arrives after finish_reason, or
  *   until `[DONE]` / the end of the body; then `message_stop`.
  * - Failures throw a GatewayError, so the client stream ends with `event: error`, never with
  *   `message_stop`: an `{"error": ...}` chunk, a chunk that is not JSON (skipping it could drop part of
- *   the answer silently), and a body that ends with neither finish_reason nor `[DONE]` (cut).
+ *   the answer silently), a body that ends with neither finish_reason nor `[DONE]` (cut), and a
+ *   finish_reason of `abort` or `error` (vLLM ends an aborted request so, with no error object).
  */
 export class OpenAIStreamConverter {
+  /** A chunk arrived (with or without an id). */
+  private sawChunk = false;
+  /** message_start was produced. */
   private started = false;
+  /** The first non-empty id and model the upstream sent, for message_start. */
+  private upstreamId: string | undefined;
+  private upstreamModel: string | undefined;
   private completed = false;
   private nextBlock = 0;
   private open: OpenBlock | undefined;
+  /** Tool calls in the order their blocks open. */
   private readonly calls: ToolCallState[] = [];
+  /** The latest call seen at each upstream index. */
+  private readonly callAtIndex = new Map<number, ToolCallState>();
+  private readonly stopWatch: StopSequenceWatch | undefined;
+  /** The enforced stop sequence that ended the text; the rest of the upstream's answer is not shown. */
+  private gatewayStop: string | undefined;
   private finishReason: string | null | undefined;
   private finishSeen = false;
   private reportedStop: string | number | null | undefined;
@@ -69,11 +97,17 @@ export class OpenAIStreamConverter {
 
   constructor(private readonly ctx: StreamContext) {
     this.tailLength = stopTailLength(ctx.stopSequences);
+    this.stopWatch = ctx.enforcedStops && ctx.enforcedStops.length > 0 ? new StopSequenceWatch(ctx.enforcedStops) : undefined;
   }
 
   /** True once `message_stop` was produced. */
   get complete(): boolean {
     return this.completed;
+  }
+
+  /** An enforced stop sequence ended the answer: what the upstream still sends is read but not shown. */
+  get discarding(): boolean {
+    return this.gatewayStop !== undefined && !this.completed;
   }
 
   /** One SSE event's data from the upstream (a JSON chunk or `[DONE]`) → the events it produces. */
@@ -87,7 +121,7 @@ export class OpenAIStreamConverter {
     } catch {
       throw this.failure(`the upstream sent a stream chunk that is not JSON: ${trimmed.slice(0, 200)}`);
     }
-    if (event === 'error' && chunk && typeof chunk === 'object' && !chunk.error) throw openAIStreamError(chunk, this.ctx.target);
+    if (event === 'error' && chunk && typeof chunk === 'object' && !chunk.error) throw openAIErrorInBody(chunk, this.ctx.target);
     return this.push(chunk);
   }
 
@@ -95,15 +129,23 @@ export class OpenAIStreamConverter {
   push(chunk: OpenAIChatChunk): SseFrame[] {
     if (this.completed) return [];
     if (!chunk || typeof chunk !== 'object') throw this.failure('the upstream sent a stream chunk that is not an object');
-    if (chunk.error) throw openAIStreamError(chunk.error, this.ctx.target);
-    if (!this.started) this.start(chunk);
+    if (chunk.error) throw openAIErrorInBody(chunk.error, this.ctx.target);
+    this.sawChunk = true;
+    if (!this.started) {
+      if (!this.upstreamModel && typeof chunk.model === 'string' && chunk.model) this.upstreamModel = chunk.model;
+      if (typeof chunk.id === 'string' && chunk.id) {
+        this.upstreamId = chunk.id;
+        this.start();
+      }
+    }
     const usage = chunk.usage ?? chunk.x_groq?.usage;
     if (usage) this.usage = usage;
     const choice = chunk.choices?.find((c) => (c.index ?? 0) === 0);
     if (choice && !this.finishSeen) {
-      if (choice.delta) this.applyDelta(choice.delta);
+      if (choice.delta && this.gatewayStop === undefined) this.applyDelta(choice.delta);
       if (choice.stop_reason !== undefined && choice.stop_reason !== null) this.reportedStop = choice.stop_reason;
       if (choice.finish_reason) {
+        if (isAbortedFinish(choice.finish_reason)) throw abortedGeneration(this.ctx.target, choice.finish_reason);
         this.finishSeen = true;
         this.finishReason = choice.finish_reason;
         this.closeAll();
@@ -121,7 +163,7 @@ export class OpenAIStreamConverter {
    */
   end(how: 'done' | 'eof'): SseFrame[] {
     if (this.completed) return [];
-    if (!this.started) throw this.failure('the upstream stream ended before its first chunk');
+    if (!this.sawChunk) throw this.failure('the upstream stream ended before its first chunk');
     if (!this.finishSeen && how === 'eof') throw this.failure('the upstream stream ended before finish_reason (cut off)');
     if (!this.finishSeen) {
       this.finishSeen = true;
@@ -131,16 +173,18 @@ export class OpenAIStreamConverter {
     return this.take();
   }
 
-  private start(chunk: OpenAIChatChunk): void {
+  /** message_start, once: with the upstream's id and model when it sent them by now. */
+  private start(): void {
+    if (this.started) return;
     this.started = true;
     this.emit({
       type: 'message_start',
       message: {
-        id: messageId(chunk.id),
+        id: messageId(this.upstreamId),
         type: 'message',
         role: 'assistant',
         content: [],
-        model: chunk.model || this.ctx.target.model,
+        model: this.upstreamModel || this.ctx.target.model,
         stop_reason: null,
         stop_sequence: null,
         usage: { input_tokens: 0, output_tokens: 0, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 },
@@ -171,6 +215,13 @@ export class OpenAIStreamConverter {
 
   private appendText(text: string): void {
     this.hasText = true;
+    const watch = this.stopWatch;
+    const shown = watch ? watch.push(text) : text;
+    if (shown) this.showText(shown);
+    if (watch?.matched !== undefined) this.stopAt(watch.matched);
+  }
+
+  private showText(text: string): void {
     if (this.tailLength > 0) this.textTail = (this.textTail + text).slice(-this.tailLength);
     if (this.calls.length > 0) {
       this.lateText += text;
@@ -180,18 +231,40 @@ export class OpenAIStreamConverter {
     this.stringDelta('text_delta', 'text', text);
   }
 
+  /** Text held back by the stop-sequence watch, once no sequence can complete any more. */
+  private releaseHeldText(): void {
+    const rest = this.stopWatch?.flush();
+    if (rest) this.showText(rest);
+  }
+
+  /** An enforced stop sequence completed: the answer ends here; the upstream's rest is not shown. */
+  private stopAt(sequence: string): void {
+    this.gatewayStop = sequence;
+    this.closeAll();
+  }
+
   private appendToolCall(d: OpenAIToolCallDelta): void {
     const call = this.callFor(d);
-    const fragment = d.function?.arguments ?? '';
-    if (call.closed) return; // only whitespace (or a server's repeat) can follow a complete JSON object
-    call.args += fragment;
-    if (this.open?.kind === 'tool' && this.open.call === call) {
-      if (fragment) this.stringDelta('input_json_delta', 'partial_json', fragment);
+    const fragment = argumentsText(d.function?.arguments);
+    if (!fragment) {
+      this.advanceTools();
+      return;
+    }
+    const wasBlank = call.args.blank;
+    call.args.push(fragment);
+    if (call.args.invalid) throw invalidToolArguments(this.ctx.target, call.id, call.name, call.args.text);
+    // Whitespace alone is never sent: the SDK cannot read a tool input that is only whitespace.
+    if (!call.closed && this.open?.kind === 'tool' && this.open.call === call && !call.args.blank) {
+      this.stringDelta('input_json_delta', 'partial_json', wasBlank ? call.args.text : fragment);
     }
     this.advanceTools();
   }
 
-  /** The state of the call a delta belongs to; servers that omit `index` get one by id or order. */
+  /**
+   * The state of the call a delta belongs to; servers that omit `index` get one by id or order. A
+   * new id at an index already taken by a call with another id starts a new call (Ollama numbers
+   * every parallel call 0); it goes after the calls seen so far.
+   */
   private callFor(d: OpenAIToolCallDelta): ToolCallState {
     let index = d.index;
     if (typeof index !== 'number') {
@@ -199,12 +272,16 @@ export class OpenAIStreamConverter {
       const last = this.calls[this.calls.length - 1];
       index = byId ? byId.upstreamIndex : d.id || !last ? this.calls.length : last.upstreamIndex;
     }
-    let call = this.calls.find((c) => c.upstreamIndex === index);
-    if (!call) {
-      call = { upstreamIndex: index, name: '', args: '', closed: false };
-      const at = this.calls.findIndex((c) => c.upstreamIndex > index);
+    let call = this.callAtIndex.get(index);
+    const reused = call !== undefined && Boolean(d.id) && call.id !== undefined && call.id !== d.id;
+    if (!call || reused) {
+      // Text held back for the stop sequences ends before the first tool call.
+      if (this.calls.length === 0) this.releaseHeldText();
+      call = { upstreamIndex: index, name: '', args: new ToolArguments(), closed: false };
+      const at = reused ? -1 : this.calls.findIndex((c) => c.upstreamIndex > index);
       if (at === -1) this.calls.push(call);
       else this.calls.splice(at, 0, call);
+      this.callAtIndex.set(index, call);
     }
     if (d.id && !call.id) call.id = d.id;
     if (d.function?.name && !call.name) call.name = d.function.name;
@@ -217,7 +294,7 @@ export class OpenAIStreamConverter {
       const open = this.open;
       if (open?.kind === 'tool') {
         const waiting = this.calls.some((c) => c.block === undefined);
-        if (!waiting || !isCompleteObject(open.call.args)) return;
+        if (!waiting || !open.call.args.complete) return;
         this.closeOpen();
         continue;
       }
@@ -229,6 +306,7 @@ export class OpenAIStreamConverter {
   }
 
   private openTool(call: ToolCallState): void {
+    this.start();
     const index = this.nextBlock++;
     call.block = index;
     this.open = { kind: 'tool', index, call };
@@ -237,11 +315,12 @@ export class OpenAIStreamConverter {
       index,
       content_block: { type: 'tool_use', id: call.id || generateId('toolu'), name: this.ctx.toolNames.fromUpstream(call.name), input: {} },
     });
-    if (call.args) this.delta({ type: 'input_json_delta', partial_json: call.args });
+    if (!call.args.blank) this.delta({ type: 'input_json_delta', partial_json: call.args.text });
   }
 
   private ensureOpen(kind: 'thinking' | 'text'): void {
     if (this.open?.kind === kind) return;
+    this.start();
     this.closeOpen();
     const index = this.nextBlock++;
     this.open = { kind, index };
@@ -257,9 +336,17 @@ export class OpenAIStreamConverter {
     this.open = undefined;
   }
 
-  /** At finish: the open block, every tool call not shown yet (in index order), then late text. */
+  /**
+   * At finish: the open block, every tool call not shown yet (in index order), then late text. Tool
+   * arguments must be whole by now, unless the token limit (or an enforced stop sequence) cut them.
+   */
   private closeAll(): void {
+    this.releaseHeldText();
     this.closeOpen();
+    const cut = this.finishReason === 'length' || this.gatewayStop !== undefined;
+    for (const call of this.calls) {
+      if (!cut && !call.args.blank && !call.args.complete) throw invalidToolArguments(this.ctx.target, call.id, call.name, call.args.text);
+    }
     for (const call of this.calls) {
       if (call.block !== undefined) continue;
       this.openTool(call);
@@ -269,22 +356,28 @@ export class OpenAIStreamConverter {
       this.ensureOpen('thinking');
       this.delta({ type: 'thinking_delta', thinking: this.lateThinking });
       this.closeOpen();
+      this.lateThinking = '';
     }
     if (this.lateText) {
       this.ensureOpen('text');
       this.delta({ type: 'text_delta', text: this.lateText });
       this.closeOpen();
+      this.lateText = '';
     }
   }
 
   private finalize(): void {
     if (this.completed) return;
+    this.start();
     this.completed = true;
-    const stop = mapFinishReason(this.finishReason, {
-      hasToolCalls: this.calls.length > 0,
-      refused: this.refused,
-      matchedStop: matchedStopSequence(this.ctx.stopSequences, this.reportedStop, this.textTail),
-    });
+    const stop =
+      this.gatewayStop !== undefined
+        ? { stop_reason: 'stop_sequence' as const, stop_sequence: this.gatewayStop }
+        : mapFinishReason(this.finishReason, {
+            hasToolCalls: this.calls.length > 0,
+            refused: this.refused,
+            matchedStop: matchedStopSequence(this.ctx.stopSequences, this.reportedStop, this.textTail),
+          });
     this.emit({ type: 'message_delta', delta: stop, usage: convertUsage(this.usage) });
     this.emit({ type: 'message_stop' });
   }
@@ -317,17 +410,5 @@ export class OpenAIStreamConverter {
 
   private failure(what: string): GatewayError {
     return badResponse(this.ctx.target, what);
-  }
-}
-
-/** Arguments that are already a whole JSON object: nothing but whitespace can validly follow. */
-function isCompleteObject(args: string): boolean {
-  const trimmed = args.trimEnd();
-  if (!trimmed.endsWith('}')) return false;
-  try {
-    const value: unknown = JSON.parse(trimmed);
-    return typeof value === 'object' && value !== null && !Array.isArray(value);
-  } catch {
-    return false;
   }
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { openAIHttpError, openAIStreamError, readOpenAIError } from './map-error.js';
+import { openAIErrorInBody, openAIHttpError, readOpenAIError } from './map-error.js';
 
 const target = { provider: 'openai', model: 'gpt-4o' };
 const res = (status: number, headers: Record<string, string> = {}) => ({ status, headers });
@@ -77,16 +77,22 @@ describe('openAIHttpError', () => {
   });
 });
 
-describe('openAIStreamError', () => {
-  it('uses a numeric code as the status and names the upstream', () => {
-    const err = openAIStreamError({ code: 429, message: 'Rate limit exceeded' }, target);
+describe('openAIErrorInBody', () => {
+  it('uses a numeric code as the status and keeps the upstream\'s message', () => {
+    const err = openAIErrorInBody({ code: 429, message: 'Rate limit exceeded' }, target);
     expect(err.status).toBe(429);
     expect(err.type).toBe('rate_limit_error');
-    expect(err.message).toContain('Rate limit exceeded');
+    expect(err.message).toBe('Rate limit exceeded');
+    expect(err.upstream).toMatchObject({ provider: 'openai', model: 'gpt-4o', status: 429, kind: 'http' });
+  });
+
+  it('a context-length message is classified as such (the next fallback may take it)', () => {
+    const err = openAIErrorInBody({ code: 400, message: "This model's maximum context length is 8192 tokens." }, target);
+    expect(err.upstream?.kind).toBe('context_length');
   });
 
   it('defaults to 502 api_error', () => {
-    const err = openAIStreamError({ message: 'The server had an error', type: 'server_error' }, target);
+    const err = openAIErrorInBody({ message: 'The server had an error', type: 'server_error' }, target);
     expect(err.status).toBe(502);
     expect(err.type).toBe('api_error');
   });

@@ -1,6 +1,6 @@
 import { GatewayError } from '../../errors.js';
 import type { UpstreamResponse, UpstreamTarget } from '../transport.js';
-import { tryParseJson, upstreamHttpError } from '../upstream-error.js';
+import { badUpstreamResponse, tryParseJson, upstreamHttpError } from '../upstream-error.js';
 
 export interface OpenAIErrorDetail {
   message?: string;
@@ -43,16 +43,45 @@ export function openAIHttpError(res: Pick<UpstreamResponse, 'status' | 'headers'
 }
 
 /**
- * An `{"error": ...}` chunk inside a 200 stream (OpenRouter, vLLM and others report late failures so).
- * Its status is the numeric code when it has one, else 502: the upstream failed after it had said 200.
+ * An error object an upstream sent after it had answered 200: as the whole body (OpenRouter does
+ * when the model fails after the request was accepted: `{"error": {"code": 503, "message": ...}}`)
+ * or as a stream chunk (OpenRouter, vLLM and others report late failures so). The status it names
+ * (502 when it names none) and its own message, typed like the same status over HTTP, so a JSON
+ * answer and a stream fail alike.
  */
-export function openAIStreamError(error: unknown, target: UpstreamTarget): GatewayError {
+export function openAIErrorInBody(error: unknown, target: UpstreamTarget): GatewayError {
   const detail = readOpenAIError({ error });
-  const status = detail.status ?? 502;
-  return upstreamHttpError({ status, headers: {} }, target, {
-    message: `${target.provider}/${target.model}: upstream error mid-stream: ${detail.message ?? 'unknown error'}`,
+  return upstreamHttpError({ status: detail.status ?? 502, headers: {} }, target, {
+    message: detail.message ?? `${target.provider}/${target.model}: the upstream answered 200 with an error and no message`,
     code: detail.code,
   });
+}
+
+/** finish_reason values that mean the upstream gave up on the answer (vLLM: an aborted request). */
+export function isAbortedFinish(finishReason: string): boolean {
+  return finishReason === 'abort' || finishReason === 'error';
+}
+
+/**
+ * The upstream ended the generation itself, with no error object: the answer is incomplete. Failed
+ * like a 5xx, so the router retries or falls back before any content reached the client (kind
+ * `aborted`, for a later continuation of streams cut after content).
+ */
+export function abortedGeneration(target: UpstreamTarget, finishReason: string): GatewayError {
+  return new GatewayError(502, `${target.provider}/${target.model}: the upstream aborted the generation (finish_reason "${finishReason}"); the answer is incomplete`, {
+    type: 'api_error',
+    origin: 'upstream',
+    upstream: { provider: target.provider, model: target.model, kind: 'aborted' },
+  });
+}
+
+/**
+ * A tool call whose arguments are not a JSON object. The same failure for a JSON answer and a stream
+ * (where the SDK could not read them either): a malformed upstream answer, retried like one.
+ */
+export function invalidToolArguments(target: UpstreamTarget, id: string | undefined, name: string, args: string): GatewayError {
+  const shown = args.length > 200 ? `${args.slice(0, 200)}...` : args;
+  return badUpstreamResponse(target, `tool call ${id ?? '(no id)'} (${name || 'no name'}) has arguments that are not a JSON object: ${JSON.stringify(shown)}`);
 }
 
 function asText(v: unknown): string | undefined {

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { checkOpenAIRequest, openaiChunks, openaiCompletion, openaiError, startFakeOpenAI, type FakeUpstream } from '@conduit/testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../config/load.js';
@@ -33,6 +34,8 @@ function ctx(model = 'gpt-4o', key: string | null = 'sk-test'): AttemptContext {
 }
 
 const request: CreateMessageRequest = { model: 'openai/gpt-4o', max_tokens: 100, messages: [{ role: 'user', content: 'Hi' }] };
+
+const fixture = (name: string) => readFileSync(new URL(`./__fixtures__/${name}`, import.meta.url), 'utf8');
 
 async function collect(events: AsyncIterable<SseBatch>): Promise<SseFrame[]> {
   const out: SseFrame[] = [];
@@ -118,6 +121,102 @@ describe('OpenAIProvider', () => {
       expect(err.status).toBe(400);
       expect(fake.requests).toHaveLength(2);
     });
+  });
+
+  describe('a model that refuses stop (o3, o4-mini, gpt-5)', () => {
+    const withStops: CreateMessageRequest = { ...request, stop_sequences: ['<END>'] };
+
+    it('is asked again without it, learns it, and the gateway enforces the sequences itself: nothing is listed as dropped', async () => {
+      const p = provider();
+      fake.enqueue({ kind: 'raw', status: 400, headers: { 'content-type': 'application/json' }, body: fixture('openai-o3-stop-unsupported.json') });
+      fake.enqueue({ kind: 'json', body: openaiCompletion({ content: 'Done.<END> Extra.' }) });
+      const first = await p.createMessage(withStops, ctx('o3'));
+      expect(first.message.content).toEqual([{ type: 'text', text: 'Done.' }]);
+      expect(first.message).toMatchObject({ stop_reason: 'stop_sequence', stop_sequence: '<END>' });
+      expect(first.headers).toBeUndefined();
+      expect(fake.requests.map((r) => r.body.stop)).toEqual([['<END>'], undefined]);
+
+      fake.enqueue({ kind: 'sse', events: openaiChunks({ content: 'Again.<END> Extra.', chunkSize: 3, includeUsage: true }) });
+      const second = await p.streamMessage({ ...withStops, stream: true }, ctx('o3'));
+      const frames = await collect(second.events);
+      expect(fake.requests).toHaveLength(3);
+      expect(fake.requests[2]!.body).not.toHaveProperty('stop');
+      const text = frames.filter((f) => f.event === 'content_block_delta').map((f) => JSON.parse(f.data).delta.text).join('');
+      expect(text).toBe('Again.');
+      expect(JSON.parse(frames.at(-2)!.data).delta).toEqual({ stop_reason: 'stop_sequence', stop_sequence: '<END>' });
+    });
+  });
+
+  describe('max_tokens above what the model produces', () => {
+    it('OpenAI: lowered to the limit its 400 names, asked once more, remembered for the model, reported', async () => {
+      const p = provider();
+      fake.enqueue({ kind: 'raw', status: 400, headers: { 'content-type': 'application/json' }, body: fixture('openai-max-tokens-too-large.json') });
+      fake.enqueue({ kind: 'json', body: openaiCompletion({ content: 'ok' }) });
+      const first = await p.createMessage({ ...request, max_tokens: 32000 }, ctx());
+      expect(first.headers).toEqual({ 'x-bf-max-tokens-clamped': '16384' });
+      expect(fake.requests.map((r) => r.body.max_completion_tokens)).toEqual([32000, 16384]);
+      fake.enqueue({ kind: 'sse', events: openaiChunks({ includeUsage: true }) });
+      const second = await p.streamMessage({ ...request, max_tokens: 32000, stream: true }, ctx());
+      await collect(second.events);
+      expect(second.headers).toEqual({ 'x-bf-max-tokens-clamped': '16384' });
+      expect(fake.requests).toHaveLength(3);
+      expect(fake.requests[2]!.body.max_completion_tokens).toBe(16384);
+      // a request within the limit is sent as it is
+      fake.enqueue({ kind: 'json', body: openaiCompletion() });
+      expect((await p.createMessage({ ...request, max_tokens: 1000 }, ctx())).headers).toBeUndefined();
+      expect(fake.requests[3]!.body.max_completion_tokens).toBe(1000);
+    });
+
+    it("vLLM: lowered to the context window less this prompt, for this request only (the next prompt's length differs)", async () => {
+      const p = provider({ max_tokens_field: 'max_tokens' });
+      for (let i = 0; i < 2; i++) {
+        fake.enqueue({ kind: 'raw', status: 400, headers: { 'content-type': 'application/json' }, body: fixture('vllm-max-tokens-too-large.json') });
+        fake.enqueue({ kind: 'json', body: openaiCompletion() });
+        const result = await p.createMessage({ ...request, max_tokens: 32000 }, ctx('Qwen/Qwen3-8B'));
+        expect(result.headers).toEqual({ 'x-bf-max-tokens-clamped': String(32768 - 1211) });
+      }
+      expect(fake.requests.map((r) => r.body.max_tokens)).toEqual([32000, 31557, 32000, 31557]);
+    });
+
+    it('lowered once: a second refusal is the upstream’s error', async () => {
+      fake.enqueue({ kind: 'raw', status: 400, headers: { 'content-type': 'application/json' }, body: fixture('openai-max-tokens-too-large.json') });
+      fake.enqueue({ kind: 'raw', status: 400, headers: { 'content-type': 'application/json' }, body: fixture('openai-max-tokens-too-large.json') });
+      const err = await rejection(provider().createMessage({ ...request, max_tokens: 32000 }, ctx()));
+      expect(err.status).toBe(400);
+      expect(fake.requests).toHaveLength(2);
+    });
+  });
+
+  it('a 200 whose body is an error (OpenRouter): its status and message, JSON and stream', async () => {
+    const body = fixture('openrouter-200-error.json');
+    fake.enqueue({ kind: 'raw', status: 200, headers: { 'content-type': 'application/json' }, body });
+    const json = await rejection(provider().createMessage(request, ctx()));
+    fake.enqueue({ kind: 'raw', status: 200, headers: { 'content-type': 'application/json' }, body });
+    const stream = await rejection(provider().streamMessage({ ...request, stream: true }, ctx()));
+    for (const err of [json, stream]) {
+      expect(err.status).toBe(503);
+      expect(err.type).toBe('overloaded_error');
+      expect(err.message).toBe('Provider returned error');
+      expect(err.upstream).toMatchObject({ status: 503, kind: 'http' });
+    }
+  });
+
+  it('while an enforced stop sequence has ended the answer, the rest is read with pings within the idle limit, and the usage arrives at the end', async () => {
+    const frames = openaiChunks({ content: 'Short.<END>' + ' tail'.repeat(8), chunkSize: 6, includeUsage: true, usage: { prompt_tokens: 4, completion_tokens: 30 } });
+    fake.enqueue({ kind: 'sse', events: frames, chunkDelayMs: 40 });
+    // idle_ms 90: a ping at least every 30 ms while nothing else is shown
+    const p = provider({ timeouts: { idle_ms: 90 } });
+    const result = await p.streamMessage({ ...request, stream: true, stop_sequences: ['1', '2', '3', '4', '<END>'] }, ctx());
+    const batches: SseBatch[] = [];
+    for await (const batch of result.events) batches.push(batch);
+    expect(fake.requests[0]!.body.stop).toEqual(['1', '2', '3', '4']);
+    const all = batches.flat();
+    const text = all.filter((f) => f.event === 'content_block_delta').map((f) => JSON.parse(f.data).delta.text).join('');
+    expect(text).toBe('Short.');
+    const stopped = all.findIndex((f) => f.event === 'content_block_stop');
+    expect(all.slice(stopped + 1, -2).map((f) => f.event).filter((e) => e !== 'ping')).toEqual([]);
+    expect(all.filter((f) => f.event === 'ping').length).toBeGreaterThanOrEqual(3);
+    expect(JSON.parse(all.at(-2)!.data)).toMatchObject({ delta: { stop_reason: 'stop_sequence', stop_sequence: '<END>' }, usage: { input_tokens: 4, output_tokens: 30 } });
   });
 
   it('max_tokens_field: max_tokens', async () => {

@@ -13,16 +13,29 @@ import {
   type UpstreamResponse,
   type UpstreamTarget,
 } from '../transport.js';
-import type { AttemptContext, MessageResult, Provider, SseBatch, StreamResult } from '../types.js';
+import type { AttemptContext, MessageResult, Provider, SseBatch, SseFrame, StreamResult } from '../types.js';
 import { tryParseJson } from '../upstream-error.js';
 import { convertRequest, type ConvertedRequest } from './convert-request.js';
 import { convertResponse } from './convert-response.js';
 import { OpenAIStreamConverter } from './convert-stream.js';
 import { countTokens } from './count-tokens.js';
-import { badResponse, openAIHttpError } from './map-error.js';
+import { badResponse, openAIErrorInBody, openAIHttpError } from './map-error.js';
+import { MemoryModelFacts, type ModelFacts } from './model-facts.js';
 import type { OpenAIChatCompletion } from './openai-types.js';
-import { DROPPABLE_PARAMS, RefusedParams, refusedParam } from './refused-params.js';
+import { outputLimitFromError } from './output-limit.js';
+import { REFUSABLE_PARAMS, refusedParam } from './refused-params.js';
 import { DROPPED_HEADER } from './unsupported.js';
+
+/** The response header that reports a max_tokens lowered to what the model takes. */
+export const MAX_TOKENS_CLAMPED_HEADER = 'x-bf-max-tokens-clamped';
+
+/**
+ * While an enforced stop sequence has ended the answer and the rest is read for its usage only, a
+ * ping goes out this often (at most), well within the stream's idle limit (`timeouts.idle_ms`).
+ */
+function discardPingMs(config: ProviderConfig): number {
+  return Math.max(10, Math.min(5_000, Math.floor((config.timeouts?.idle_ms ?? 120_000) / 3)));
+}
 
 /**
  * OpenAI Chat Completions and every compatible server (Groq, Mistral, DeepSeek, vLLM, Ollama ...),
@@ -37,12 +50,12 @@ export class OpenAIProvider implements Provider {
   readonly type = 'openai' as const;
   private readonly dispatcher: Dispatcher;
   private readonly baseUrl: string;
-  /** Fields this provider's models refused (see refused-params.ts). */
-  private readonly refused = new RefusedParams();
 
   constructor(
     readonly name: string,
     readonly config: ProviderConfig,
+    /** What this provider's models refused or limit, learnt from their answers (model-facts.ts). */
+    private readonly facts: ModelFacts = new MemoryModelFacts(),
   ) {
     if (!config.base_url) throw new Error(`providers.${name}.base_url: required for type openai`);
     this.baseUrl = config.base_url.replace(/\/+$/, '');
@@ -55,10 +68,17 @@ export class OpenAIProvider implements Provider {
     const res = await this.post(converted, ctx);
     const completion = tryParseJson(await readUpstreamText(res, target, ctx.signal)) as OpenAIChatCompletion | undefined;
     if (!completion || typeof completion !== 'object' || !Array.isArray(completion.choices) || completion.choices.length === 0) {
+      // OpenRouter reports a failure after the request was accepted as a 200 whose body is an error.
+      if (completion && typeof completion === 'object' && completion.error) throw openAIErrorInBody(completion.error, target);
       throw badResponse(target, 'the upstream answered with something that is not a chat completion');
     }
-    const message = convertResponse(completion, { toolNames: converted.toolNames, stopSequences: body.stop_sequences, model: ctx.model });
-    return { message, headers: droppedHeaders(converted) };
+    const message = convertResponse(completion, {
+      toolNames: converted.toolNames,
+      stopSequences: converted.stopSequences,
+      enforcedStops: enforcedStops(converted),
+      target,
+    });
+    return { message, headers: resultHeaders(converted) };
   }
 
   async streamMessage(body: CreateMessageRequest, ctx: AttemptContext): Promise<StreamResult> {
@@ -67,12 +87,19 @@ export class OpenAIProvider implements Provider {
     const res = await this.post(converted, ctx);
     const contentType = String(res.headers['content-type'] ?? '');
     if (!contentType.includes('text/event-stream')) {
-      res.body.release(true);
+      // A 200 that is not a stream may be an error in the body (OpenRouter): its status and message.
+      const error = (tryParseJson(await readUpstreamText(res, target, ctx.signal, MAX_ERROR_BODY)) as { error?: unknown } | undefined)?.error;
+      if (error) throw openAIErrorInBody(error, target);
       throw badResponse(target, `expected an event stream, the upstream sent ${contentType || 'no content type'}`);
     }
-    const converter = new OpenAIStreamConverter({ target, toolNames: converted.toolNames, stopSequences: body.stop_sequences });
+    const converter = new OpenAIStreamConverter({
+      target,
+      toolNames: converted.toolNames,
+      stopSequences: converted.stopSequences,
+      enforcedStops: enforcedStops(converted),
+    });
     // Every frame comes from OpenAIStreamConverter.emit (JSON.stringify of the event).
-    return { events: relayEvents(res.body, converter, target, ctx.signal), headers: droppedHeaders(converted), wellFormed: true };
+    return { events: relayEvents(res.body, converter, target, ctx.signal, discardPingMs(this.config)), headers: resultHeaders(converted), wellFormed: true };
   }
 
   /** A local count with the model's tokenizer: never a (billed) upstream call. */
@@ -91,6 +118,7 @@ export class OpenAIProvider implements Provider {
   }
 
   private convert(body: CreateMessageRequest, ctx: AttemptContext, stream: boolean): ConvertedRequest {
+    const refused = this.facts.refusedParams(ctx.model);
     const converted = convertRequest(body, {
       provider: this.name,
       model: ctx.model,
@@ -99,8 +127,17 @@ export class OpenAIProvider implements Provider {
       dropUnsupported: this.config.drop_unsupported,
       omitParams: this.config.omit_params,
       pdfFiles: this.config.pdf_files,
+      reasoningContent: this.config.reasoning_content,
+      stopTaken: !refused.has('stop'),
+      outputLimit: this.facts.outputLimit(ctx.model),
     });
-    for (const name of this.refused.apply(ctx.model, converted.body)) converted.dropped.push(name);
+    // What this model refused before is left out from the start (stop was never added).
+    const fields = converted.body as unknown as Record<string, unknown>;
+    for (const name of refused) {
+      if (name === 'stop' || fields[name] === undefined) continue;
+      delete fields[name];
+      converted.dropped.push(name);
+    }
     return converted;
   }
 
@@ -126,23 +163,47 @@ export class OpenAIProvider implements Provider {
       else headers.authorization = `Bearer ${ctx.key.value}`;
     }
     const target = this.target(ctx);
-    // A model that refuses a field the translation added (reasoning_effort on gpt-4o, ...) is asked
-    // again without it, once per field; the answer names what was left out (x-bf-dropped).
+    const field = this.config.max_tokens_field ?? 'max_completion_tokens';
+    // A 400 that a changed request would pass is answered by asking again, once per cause, and
+    // remembered for the model:
+    // - a field the translation added that the model refuses (reasoning_effort on gpt-4o, stop on
+    //   o3, ...) is left out (x-bf-dropped names it; stop sequences move to the gateway);
+    // - max tokens above what the model produces is lowered to its limit (x-bf-max-tokens-clamped).
+    let clamped = false;
     for (let tries = 0; ; tries++) {
       const res = await postJson(this.dispatcher, this.url(ctx.model), headers, JSON.stringify(converted.body), ctx.signal, target);
       if (res.status >= 200 && res.status < 300) return res;
       const text = await readUpstreamText(res, target, ctx.signal, MAX_ERROR_BODY);
-      const refused = tries < DROPPABLE_PARAMS.length ? refusedParam(res.status, text, converted.body) : undefined;
-      if (refused === undefined) throw openAIHttpError(res, target, text);
-      this.refused.learn(ctx.model, refused);
-      delete (converted.body as unknown as Record<string, unknown>)[refused];
-      converted.dropped.push(refused);
+      if (tries > REFUSABLE_PARAMS.length) throw openAIHttpError(res, target, text);
+      const refused = refusedParam(res.status, text, converted.body);
+      if (refused !== undefined) {
+        this.facts.learnRefusedParam(ctx.model, refused);
+        delete (converted.body as unknown as Record<string, unknown>)[refused];
+        if (refused !== 'stop') converted.dropped.push(refused);
+        continue;
+      }
+      const requested = converted.body[field];
+      const limit = !clamped && typeof requested === 'number' ? outputLimitFromError(res.status, text, requested) : undefined;
+      if (limit === undefined) throw openAIHttpError(res, target, text);
+      clamped = true;
+      if (limit.ofModel) this.facts.learnOutputLimit(ctx.model, limit.limit);
+      converted.body[field] = limit.limit;
+      converted.clampedMaxTokens = limit.limit;
     }
   }
 }
 
-function droppedHeaders(converted: ConvertedRequest): Record<string, string> | undefined {
-  return converted.dropped.length > 0 ? { [DROPPED_HEADER]: converted.dropped.join(', ') } : undefined;
+/** The stop sequences the gateway enforces: those in effect, less those the upstream was sent. */
+function enforcedStops(converted: ConvertedRequest): string[] {
+  const sent = converted.body.stop ?? [];
+  return converted.stopSequences.filter((s) => !sent.includes(s));
+}
+
+function resultHeaders(converted: ConvertedRequest): Record<string, string> | undefined {
+  const headers: Record<string, string> = {};
+  if (converted.dropped.length > 0) headers[DROPPED_HEADER] = converted.dropped.join(', ');
+  if (converted.clampedMaxTokens !== undefined) headers[MAX_TOKENS_CLAMPED_HEADER] = String(converted.clampedMaxTokens);
+  return Object.keys(headers).length > 0 ? headers : undefined;
 }
 
 /**
@@ -154,13 +215,24 @@ async function* relayEvents(
   converter: OpenAIStreamConverter,
   target: UpstreamTarget,
   signal: AbortSignal,
+  pingEveryMs: number,
 ): AsyncGenerator<SseBatch> {
   const parser = new SseParser();
+  let lastYield = Date.now();
   try {
     // Leaving the loop at message_stop does not close the socket; finally drains it.
     for await (const chunk of body) {
-      yield* convertAll(converter, parser.push(chunk));
+      for (const batch of convertAll(converter, parser.push(chunk))) {
+        lastYield = Date.now();
+        yield batch;
+      }
       if (converter.complete) return;
+      // The answer ended at an enforced stop sequence and the rest is read for its usage only: pings
+      // show the stream is alive meanwhile (the guard's idle timer counts events, not bytes).
+      if (converter.discarding && Date.now() - lastYield >= pingEveryMs) {
+        lastYield = Date.now();
+        yield [PING_FRAME];
+      }
     }
     yield* convertAll(converter, parser.flush(), true);
   } catch (err) {
@@ -171,6 +243,8 @@ async function* relayEvents(
     body.release(converter.complete);
   }
 }
+
+const PING_FRAME: SseFrame = { event: 'ping', data: '{"type":"ping"}' };
 
 /**
  * The Anthropic events of one upstream chunk, as one batch (none when it produced no event). When a

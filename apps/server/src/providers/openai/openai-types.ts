@@ -18,7 +18,7 @@ export interface OpenAIToolCall {
 export type OpenAIMessage =
   | { role: 'system' | 'developer'; content: string }
   | { role: 'user'; content: string | OpenAIContentPart[] }
-  | { role: 'assistant'; content: string | null; tool_calls?: OpenAIToolCall[] }
+  | { role: 'assistant'; content: string | null; tool_calls?: OpenAIToolCall[]; reasoning_content?: string }
   | { role: 'tool'; tool_call_id: string; content: string };
 
 export interface OpenAIFunctionTool {
@@ -65,7 +65,15 @@ export interface OpenAIToolCallDelta {
   index?: number;
   id?: string | null;
   type?: 'function';
-  function?: { name?: string | null; arguments?: string | null };
+  /** `arguments` is a JSON text piece; llama.cpp's server sends the object itself. */
+  function?: { name?: string | null; arguments?: unknown };
+}
+
+/** A tool call in a whole answer: `arguments` as a JSON text, or (llama.cpp's server) the object itself. */
+export interface OpenAIResponseToolCall {
+  id?: string;
+  type?: 'function';
+  function?: { name?: string; arguments?: unknown };
 }
 
 export interface OpenAIResponseMessage {
@@ -75,9 +83,9 @@ export interface OpenAIResponseMessage {
   refusal?: string | null;
   reasoning_content?: string | null;
   reasoning?: string | null;
-  tool_calls?: OpenAIToolCall[] | null;
+  tool_calls?: OpenAIResponseToolCall[] | null;
   /** The legacy single-function form. */
-  function_call?: { name: string; arguments: string } | null;
+  function_call?: { name: string; arguments?: unknown } | null;
 }
 
 export interface OpenAIChoice {
@@ -94,6 +102,8 @@ export interface OpenAIChatCompletion {
   model?: string;
   choices?: OpenAIChoice[];
   usage?: OpenAIUsage | null;
+  /** A failure reported in the body of a 200 (OpenRouter). */
+  error?: OpenAIErrorBody['error'];
 }
 
 export interface OpenAIChunkDelta {
@@ -103,7 +113,7 @@ export interface OpenAIChunkDelta {
   reasoning_content?: string | null;
   reasoning?: string | null;
   tool_calls?: OpenAIToolCallDelta[] | null;
-  function_call?: { name?: string; arguments?: string } | null;
+  function_call?: { name?: string; arguments?: unknown } | null;
 }
 
 export interface OpenAIChunkChoice {
