@@ -1,5 +1,6 @@
 import type { Config } from '../config/schema.js';
 import { AnthropicProvider } from './anthropic/anthropic-provider.js';
+import { BedrockProvider } from './bedrock/bedrock-provider.js';
 import { OpenAIProvider } from './openai/openai-provider.js';
 import type { Provider } from './types.js';
 
@@ -13,6 +14,9 @@ export function createProviders(config: Config): Map<string, Provider> {
         break;
       case 'openai': // OpenAI and compatible servers; Azure OpenAI when `azure` is set
         providers.set(name, new OpenAIProvider(name, pc));
+        break;
+      case 'bedrock': // Claude through InvokeModel, other models through Converse
+        providers.set(name, new BedrockProvider(name, pc));
         break;
       default:
         throw new Error(`providers.${name}.type: "${pc.type}" is not supported yet`);

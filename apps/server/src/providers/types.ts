@@ -69,6 +69,13 @@ export interface Provider {
   readonly name: string;
   readonly type: ProviderConfig['type'];
   readonly config: ProviderConfig;
+  /**
+   * The provider always authenticates with its own credentials (cloud signing, OAuth), never the
+   * client's: an upstream 401/403 is the gateway's credential refused, whatever `keys` says.
+   */
+  readonly ownCredentials?: boolean;
+  /** Why `model` cannot be one of this provider's model ids (checked before any call), or undefined. */
+  checkModel?(model: string): string | undefined;
   createMessage(body: CreateMessageRequest, ctx: AttemptContext): Promise<MessageResult>;
   /** Resolves once the upstream has answered 2xx; rejects with a GatewayError before that. */
   streamMessage(body: CreateMessageRequest, ctx: AttemptContext): Promise<StreamResult>;

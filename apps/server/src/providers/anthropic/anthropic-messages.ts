@@ -38,7 +38,7 @@ export class AnthropicMessages {
       res.body.release(true);
       throw badUpstreamResponse(target, `expected ${this.envelope.streamContentType}, the upstream sent ${contentType || 'no content type'}`);
     }
-    return { events: this.envelope.decodeStream(res.body, target, ctx.signal), headers: droppedHeaders(req) };
+    return { events: this.envelope.decodeStream(res.body, target, ctx.signal), headers: droppedHeaders(req), wellFormed: this.envelope.streamChecked };
   }
 
   /** Sends one request; a non-2xx answer throws the envelope's error for it. */

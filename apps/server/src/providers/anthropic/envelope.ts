@@ -29,6 +29,8 @@ export interface AnthropicEnvelope {
    * never look complete.
    */
   decodeStream(body: UpstreamBody, target: UpstreamTarget, signal: AbortSignal): AsyncIterable<SseBatch>;
+  /** decodeStream has already checked that every frame's data is JSON whose `type` is the event name (StreamResult.wellFormed). */
+  readonly streamChecked?: boolean;
   /** A non-2xx answer (its body read, capped) → the gateway error, status and type kept. */
   httpError(res: UpstreamResponse, text: string, target: UpstreamTarget): GatewayError;
 }
