@@ -110,7 +110,7 @@ const weatherTool: Anthropic.Tool = {
 describe('Claude on Bedrock (InvokeModel) through the official Anthropic SDK', () => {
   it('text: Anthropic’s body in Bedrock’s envelope, signed; create and stream agree', async () => {
     claudeAnswers(anthropicMessage({ id: 'msg_bdrk_01Text', model: 'claude-sonnet-4-5-20250929', text: 'Hello from Claude on Bedrock.', usage: { input_tokens: 12, output_tokens: 7 } }));
-    const message = await createAndStream({ model: `bedrock/${CLAUDE}`, max_tokens: 200, system: 'Be brief.', temperature: 0.3, messages: [{ role: 'user', content: 'Hi' }] });
+    const message = await createAndStream({ model: `bedrock/${CLAUDE}`, max_tokens: 200, system: 'Be brief.', temperature: 0.3, messages: [{ role: 'user', content: 'Hi' }] } as Params);
     expect(message).toMatchObject({ id: 'msg_bdrk_01Text', content: [{ type: 'text', text: 'Hello from Claude on Bedrock.' }], stop_reason: 'end_turn', usage: { input_tokens: 12, output_tokens: 7 } });
     const [json, stream] = fake.requests;
     expect(json!.path).toBe('/model/anthropic.claude-sonnet-4-5-20250929-v1%3A0/invoke');
@@ -265,7 +265,7 @@ describe('Claude on Bedrock (InvokeModel) through the official Anthropic SDK', (
 describe('other Bedrock models (Converse) through the official Anthropic SDK', () => {
   it('text: translated both ways; create and stream agree', async () => {
     converseAnswers({ text: 'Hello from Llama on Bedrock.', usage: { inputTokens: 14, outputTokens: 6, cacheReadInputTokens: 4 } });
-    const message = await createAndStream({ model: `bedrock/${LLAMA}`, max_tokens: 200, system: 'Be brief.', top_p: 0.9, messages: [{ role: 'user', content: 'Hi' }] });
+    const message = await createAndStream({ model: `bedrock/${LLAMA}`, max_tokens: 200, system: 'Be brief.', top_p: 0.9, messages: [{ role: 'user', content: 'Hi' }] } as Params);
     expect(message).toMatchObject({
       model: LLAMA,
       content: [{ type: 'text', text: 'Hello from Llama on Bedrock.' }],

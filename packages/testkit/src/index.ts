@@ -54,3 +54,7 @@ export {
 export { BEDROCK_KNOWN_BETAS, checkConverseBody, checkInvokeBody } from './bedrock/strict.js';
 export { canonicalRequest, verifySigV4 } from './bedrock/sigv4.js';
 export type { AwsCredentials, SigV4Failure } from './bedrock/sigv4.js';
+export { startFakeVertex, vertexError, DEFAULT_VERTEX_TEXT } from './vertex/fake.js';
+export type { FakeVertex, FakeVertexOptions } from './vertex/fake.js';
+export { createFakeServiceAccount } from './vertex/service-account.js';
+export type { FakeServiceAccount } from './vertex/service-account.js';

@@ -2,6 +2,7 @@ import type { Config } from '../config/schema.js';
 import { AnthropicProvider } from './anthropic/anthropic-provider.js';
 import { BedrockProvider } from './bedrock/bedrock-provider.js';
 import { OpenAIProvider } from './openai/openai-provider.js';
+import { VertexProvider } from './vertex/vertex-provider.js';
 import type { Provider } from './types.js';
 
 /** One Provider per configured provider, by name. */
@@ -17,6 +18,9 @@ export function createProviders(config: Config): Map<string, Provider> {
         break;
       case 'bedrock': // Claude through InvokeModel, other models through Converse
         providers.set(name, new BedrockProvider(name, pc));
+        break;
+      case 'vertex': // Claude on Vertex AI
+        providers.set(name, new VertexProvider(name, pc));
         break;
       default:
         throw new Error(`providers.${name}.type: "${pc.type}" is not supported yet`);
