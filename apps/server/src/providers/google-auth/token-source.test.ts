@@ -55,6 +55,15 @@ describe('service-account tokens (JWT-bearer grant)', () => {
     await source.close();
   });
 
+  it('other credential kinds go to google-auth-library; one it cannot use is a 401 naming the problem', async () => {
+    // An external_account file missing its settings: refused by the library before any network call.
+    const source = createGoogleTokenSource({ credentialsFile: keyFile('external.json', JSON.stringify({ type: 'external_account', audience: '//iam.googleapis.com/x' })), provider: 'vertex' });
+    const err = await source.token().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(GatewayError);
+    expect(err).toMatchObject({ status: 401, type: 'authentication_error', upstream: { status: 401 } });
+    expect((err as Error).message).toMatch(/^vertex: no Google Cloud credentials: \S/);
+  });
+
   it('an unreachable token endpoint is a transient (5xx-like) failure', async () => {
     const source = createGoogleTokenSource({ credentialsFile: keyFile('down.json', sa.keyFile('http://127.0.0.1:9/token')), provider: 'vertex' });
     const err = await source.token().catch((e: unknown) => e);
