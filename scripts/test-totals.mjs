@@ -1,4 +1,4 @@
-// Sums the vitest JSON reports of every package into one closing line: "N passed, N failed".
+// Sums the vitest JSON reports (test-results*.json) of every package into one closing line: "N passed, N failed".
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -9,14 +9,16 @@ let reports = 0;
 for (const group of ['apps', 'packages']) {
   if (!existsSync(group)) continue;
   for (const name of readdirSync(group)) {
-    const file = join(group, name, 'test-results.json');
-    if (!existsSync(file)) continue;
-    const r = JSON.parse(readFileSync(file, 'utf8'));
-    reports++;
-    passed += r.numPassedTests ?? 0;
-    failed += (r.numFailedTests ?? 0) + (r.numFailedTestSuites ?? 0);
-    skipped += (r.numPendingTests ?? 0) + (r.numTodoTests ?? 0);
-    console.log(`${file}: ${r.numPassedTests} passed, ${r.numFailedTests} failed`);
+    const dir = join(group, name);
+    if (!existsSync(join(dir, 'package.json'))) continue;
+    for (const file of readdirSync(dir).filter((f) => /^test-results.*\.json$/.test(f))) {
+      const r = JSON.parse(readFileSync(join(dir, file), 'utf8'));
+      reports++;
+      passed += r.numPassedTests ?? 0;
+      failed += (r.numFailedTests ?? 0) + (r.numFailedTestSuites ?? 0);
+      skipped += (r.numPendingTests ?? 0) + (r.numTodoTests ?? 0);
+      console.log(`${join(dir, file)}: ${r.numPassedTests} passed, ${r.numFailedTests} failed`);
+    }
   }
 }
 if (reports === 0) failed += 1;

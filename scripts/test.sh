@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 set -e
 pnpm install --frozen-lockfile
 bash scripts/ensure-redis.sh
-find apps packages -maxdepth 2 -name test-results.json -delete
+find apps packages -maxdepth 2 -name 'test-results*.json' -delete
 set +e
 pnpm test
 status=$?

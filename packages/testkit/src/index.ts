@@ -30,3 +30,31 @@ export type { Contract } from './contract.js';
 export { dataFrame, parseSse, sseFrame } from './sse.js';
 export type { SseEvent } from './sse.js';
 export { countInputTokens } from './text.js';
+export { startFakeBedrock, FAKE_BEDROCK_API_KEY, FAKE_BEDROCK_CREDENTIALS } from './bedrock/fake.js';
+export type { FakeBedrockOptions } from './bedrock/fake.js';
+export {
+  DEFAULT_BEDROCK_TEXT,
+  bedrockClaudeMessage,
+  bedrockError,
+  bedrockInvokeFrames,
+  bedrockReportedModel,
+  bedrockStreamReply,
+  converseResponse,
+  converseStreamFrames,
+} from './bedrock/builders.js';
+export type { ConverseReplyOptions, ConverseToolUseSpec } from './bedrock/builders.js';
+export {
+  EVENT_STREAM_CONTENT_TYPE,
+  bedrockChunkFrame,
+  bedrockExceptionFrame,
+  converseEventFrame,
+  decodeEventStreamFrame,
+  eventStreamFrame,
+} from './bedrock/eventstream.js';
+export { BEDROCK_KNOWN_BETAS, checkConverseBody, checkInvokeBody } from './bedrock/strict.js';
+export { canonicalRequest, verifySigV4 } from './bedrock/sigv4.js';
+export type { AwsCredentials, SigV4Failure } from './bedrock/sigv4.js';
+export { startFakeVertex, vertexError, DEFAULT_VERTEX_TEXT } from './vertex/fake.js';
+export type { FakeVertex, FakeVertexOptions } from './vertex/fake.js';
+export { createFakeServiceAccount } from './vertex/service-account.js';
+export type { FakeServiceAccount } from './vertex/service-account.js';

@@ -35,7 +35,8 @@ export function sendReply(res: ServerResponse, reply: FakeReply, ctx: ReplyConte
       res.end(reply.body);
       return;
     case 'sse':
-      ctx.later(reply.delayMs, () => sendSse(res, reply, ctx));
+    case 'stream':
+      ctx.later(reply.delayMs, () => sendStream(res, reply, ctx));
       return;
     case 'reset':
       resetSocket(res);
@@ -62,12 +63,13 @@ function resetSocket(res: ServerResponse): void {
   else socket.destroy();
 }
 
-type SseReply = Extract<FakeReply, { kind: 'sse' }>;
+type StreamReply = Extract<FakeReply, { kind: 'sse' | 'stream' }>;
 
-function sendSse(res: ServerResponse, reply: SseReply, ctx: ReplyContext): void {
+function sendStream(res: ServerResponse, reply: StreamReply, ctx: ReplyContext): void {
   if (res.destroyed) return;
-  res.writeHead(reply.status ?? 200, { ...ctx.baseHeaders(), ...SSE_HEADERS, ...reply.headers });
-  const frames = reply.events;
+  const framing = reply.kind === 'sse' ? SSE_HEADERS : { 'content-type': reply.contentType };
+  res.writeHead(reply.status ?? 200, { ...ctx.baseHeaders(), ...framing, ...reply.headers });
+  const frames: Array<string | Uint8Array> = reply.kind === 'sse' ? reply.events : reply.chunks;
   const cut = reply.cutAfter ?? Infinity;
   const stall = reply.stallAfter ?? Infinity;
   const count = Math.min(frames.length, cut, stall);
@@ -79,7 +81,7 @@ function sendSse(res: ServerResponse, reply: SseReply, ctx: ReplyContext): void 
   };
 
   if (!reply.chunkDelayMs && !reply.firstChunkDelayMs) {
-    if (count > 0) res.write(count === frames.length ? frames.join('') : frames.slice(0, count).join(''));
+    if (count > 0) res.write(joinFrames(count === frames.length ? frames : frames.slice(0, count)));
     else res.flushHeaders();
     finish();
     return;
@@ -94,6 +96,11 @@ function sendSse(res: ServerResponse, reply: SseReply, ctx: ReplyContext): void 
     ctx.later(reply.chunkDelayMs, next);
   };
   ctx.later(reply.firstChunkDelayMs, next);
+}
+
+function joinFrames(frames: Array<string | Uint8Array>): string | Buffer {
+  if (frames.every((f) => typeof f === 'string')) return frames.join('');
+  return Buffer.concat(frames.map((f) => (typeof f === 'string' ? Buffer.from(f) : f)));
 }
 
 /** Runs `fn` once everything written so far has left the socket, so a cut never swallows frames already sent. */

@@ -18,6 +18,22 @@ export type FakeReply =
       /** Stop writing after this many frames and keep the socket open until the client leaves or the fake closes. */
       stallAfter?: number;
     }
+  /**
+   * A stream in another framing than SSE (e.g. Bedrock's binary event stream): `chunks` are written
+   * one by one, with the same timing and fault options as `sse`.
+   */
+  | {
+      kind: 'stream';
+      contentType: string;
+      status?: number;
+      headers?: Record<string, string>;
+      chunks: Array<string | Uint8Array>;
+      delayMs?: number;
+      chunkDelayMs?: number;
+      firstChunkDelayMs?: number;
+      cutAfter?: number;
+      stallAfter?: number;
+    }
   /** Destroy the TCP socket before any response headers. */
   | { kind: 'reset' }
   /** Accept the request and never answer. */

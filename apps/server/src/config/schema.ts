@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { asyncSchema, storeSchema } from '../jobs/config.js';
 
-export const PROVIDER_TYPES = ['anthropic', 'openai'] as const;
+export const PROVIDER_TYPES = ['anthropic', 'openai', 'bedrock', 'vertex'] as const;
 
 const keySchema = z.strictObject({
   /** The secret. `env.NAME` reads it from the environment. */
@@ -64,6 +64,24 @@ const providerSchema = z.strictObject({
       deployment: z.string().min(1).optional(),
     })
     .optional(),
+  /** bedrock, vertex: the cloud region (bedrock: e.g. us-east-1; vertex: e.g. us-east5, or `global`). */
+  region: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'a region is lower-case letters, digits and -').optional(),
+  /** bedrock: static AWS credentials, signed with SigV4. Absent: `api_key`/`keys`, else the standard AWS chain. */
+  aws: z
+    .strictObject({
+      access_key_id: z.string().min(1),
+      secret_access_key: z.string().min(1),
+      session_token: z.string().min(1).optional(),
+    })
+    .optional(),
+  /** bedrock: a Bedrock API key, sent as a bearer token (the same as one entry in `keys`). */
+  api_key: z.string().min(1).optional(),
+  /** bedrock: `anthropic-beta` values to pass to Bedrock besides the built-in list of the ones it knows. */
+  betas: z.array(z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'a beta name is lower-case letters, digits and -')).optional(),
+  /** vertex: the Google Cloud project id. */
+  project: z.string().regex(/^[a-z0-9][a-z0-9.:-]*$/i, 'a project id is letters, digits, - . and :').optional(),
+  /** vertex: a service-account key file (its token_uri is honoured). Absent: application default credentials. */
+  credentials_file: z.string().min(1).optional(),
   /** Time limits for one upstream attempt (reference: the README, "Timeouts"). */
   timeouts: z
     .strictObject({

@@ -1,6 +1,8 @@
 import type { Config } from '../config/schema.js';
 import { AnthropicProvider } from './anthropic/anthropic-provider.js';
+import { BedrockProvider } from './bedrock/bedrock-provider.js';
 import { OpenAIProvider } from './openai/openai-provider.js';
+import { VertexProvider } from './vertex/vertex-provider.js';
 import type { Provider } from './types.js';
 
 /** One Provider per configured provider, by name. */
@@ -13,6 +15,12 @@ export function createProviders(config: Config): Map<string, Provider> {
         break;
       case 'openai': // OpenAI and compatible servers; Azure OpenAI when `azure` is set
         providers.set(name, new OpenAIProvider(name, pc));
+        break;
+      case 'bedrock': // Claude through InvokeModel, other models through Converse
+        providers.set(name, new BedrockProvider(name, pc));
+        break;
+      case 'vertex': // Claude on Vertex AI
+        providers.set(name, new VertexProvider(name, pc));
         break;
       default:
         throw new Error(`providers.${name}.type: "${pc.type}" is not supported yet`);

@@ -69,14 +69,19 @@ export interface Provider {
   readonly name: string;
   readonly type: ProviderConfig['type'];
   readonly config: ProviderConfig;
+  /**
+   * The provider always authenticates with its own credentials (cloud signing, OAuth), never the
+   * client's: an upstream 401/403 is the gateway's credential refused, whatever `keys` says.
+   */
+  readonly ownCredentials?: boolean;
+  /**
+   * Why this provider cannot take `model` at all (e.g. a name that would become a URL path segment
+   * it cannot be), or undefined. Resolving a model asks before any call: the answer is a 400.
+   */
+  checkModel?(model: string): string | undefined;
   createMessage(body: CreateMessageRequest, ctx: AttemptContext): Promise<MessageResult>;
   /** Resolves once the upstream has answered 2xx; rejects with a GatewayError before that. */
   streamMessage(body: CreateMessageRequest, ctx: AttemptContext): Promise<StreamResult>;
   countTokens(body: CountTokensRequest, ctx: AttemptContext): Promise<{ input_tokens: number }>;
-  /**
-   * Why this provider cannot take `model` at all (e.g. a name that would become a URL path segment
-   * it cannot be), or undefined. The router asks before planning any call: the answer is a 400.
-   */
-  modelProblem?(model: string): string | undefined;
   close(): Promise<void>;
 }

@@ -26,7 +26,7 @@ export function resolveModel(resolver: ModelResolver, model: string, field = 'mo
     const name = model.slice(0, slash);
     const provider = resolver.providers.get(name);
     const upstreamModel = model.slice(slash + 1);
-    if (provider && upstreamModel) return { provider, model: upstreamModel, label: model };
+    if (provider && upstreamModel) return checked({ provider, model: upstreamModel, label: model }, field);
     if (!provider) {
       // Client text is quoted cut short (quote.ts): a model id can be long, and it is named twice.
       const hint = resolver.defaultProvider
@@ -44,5 +44,12 @@ export function resolveModel(resolver: ModelResolver, model: string, field = 'mo
       `${field}: ${quote(model)} has no provider prefix and no default_provider is configured; use "provider/model" with one of: ${configured()}`,
     );
   }
-  return { provider, model, label: `${provider.name}/${model}` };
+  return checked({ provider, model, label: `${provider.name}/${model}` }, field);
+}
+
+/** A model id the provider cannot take (it becomes part of a URL path on cloud providers) is a 400 naming the field. */
+function checked(target: RouteTarget, field: string): RouteTarget {
+  const problem = target.provider.checkModel?.(target.model);
+  if (problem) throw new GatewayError(400, `${field}: ${problem} for provider "${target.provider.name}" (type ${target.provider.type})`);
+  return target;
 }

@@ -48,10 +48,7 @@ export class Router {
     const problem = modelIdProblem(model);
     if (problem !== undefined) throw new GatewayError(400, `${field}: ${problem}`);
     const alias = this.aliases.get(model);
-    const target = resolveModel({ providers: this.providers, defaultProvider: this.config.default_provider }, alias ? alias.target : model, field);
-    const refused = target.provider.modelProblem?.(target.model);
-    if (refused !== undefined) throw new GatewayError(400, `${field}: ${refused}`);
-    return target;
+    return resolveModel({ providers: this.providers, defaultProvider: this.config.default_provider }, alias ? alias.target : model, field);
   }
 
   /**

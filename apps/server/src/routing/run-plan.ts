@@ -88,7 +88,9 @@ export async function runPlan<T>(
         skip('deadline passed');
         break;
       }
-      const choice = pickKey(target.provider.name, target.provider.config, target.model, { cooldowns: state.cooldowns, exclude: refusedKeys, random });
+      const picked = pickKey(target.provider.name, target.provider.config, target.model, { cooldowns: state.cooldowns, exclude: refusedKeys, random });
+      // A provider with its own credentials (cloud signing, OAuth) never uses the client's: a 401/403 is the gateway's to own.
+      const choice = picked && target.provider.ownCredentials && !picked.configured ? { ...picked, configured: true } : picked;
       if (!choice) {
         if (firstPick) skip('no usable key (all cooling down after 401/403)');
         break;

@@ -108,7 +108,7 @@ export class OpenAIProvider implements Provider {
   }
 
   /** Azure puts the deployment (the model part of "provider/model" when `azure.deployment` is unset) in the URL's path. */
-  modelProblem(model: string): string | undefined {
+  checkModel(model: string): string | undefined {
     if (!this.config.azure || this.config.azure.deployment !== undefined) return undefined;
     return pathSegmentProblem(model, 'an Azure deployment');
   }

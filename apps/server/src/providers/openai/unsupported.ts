@@ -24,12 +24,12 @@ export class UnsupportedFeatures {
    * invalid_request_error naming the features and the provider. With `drop_unsupported: true` they
    * were left out and the answer says so in x-bf-dropped.
    */
-  settle(provider: string, model: string, dropUnsupported: boolean): string[] {
+  settle(provider: string, model: string, dropUnsupported: boolean, wireFormat = 'OpenAI Chat Completions'): string[] {
     const list = this.list;
     if (list.length > 0 && !dropUnsupported) {
       throw new GatewayError(
         400,
-        `provider "${provider}" (OpenAI Chat Completions) does not support ${list.join(', ')}; ` +
+        `provider "${provider}" (${wireFormat}) does not support ${list.join(', ')}; ` +
           `remove ${list.length === 1 ? 'it' : 'them'} from the request, or set drop_unsupported: true on the provider to drop ${list.length === 1 ? 'it' : 'them'}`,
         // Another target (e.g. an Anthropic-type fallback) may take the request as it is.
         { type: 'invalid_request_error', upstream: { provider, model, kind: 'unsupported' } },

@@ -8,8 +8,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseSse, startFakeOpenAI, type FakeUpstream } from '@conduit/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startGateway, type RunningGateway } from './helpers/gateway.js';
-import { MESSAGES, warmUp } from './helpers/routing.js';
+import { startGateway, type RunningGateway } from '../helpers/gateway.js';
+import { MESSAGES, warmUp } from '../helpers/routing.js';
 
 let fake: FakeUpstream;
 let gw: RunningGateway;
