@@ -1,4 +1,5 @@
 import type { Config } from '../config/schema.js';
+import { GatewayError } from '../errors.js';
 import type { CountTokensRequest, CreateMessageRequest } from '../generated/types.gen.js';
 import type { AttemptContext, ClientHeaders, MessageResult, Provider, SseBatch, StreamResult } from '../providers/types.js';
 import { CircuitBreakers } from './breaker.js';
@@ -25,7 +26,7 @@ export class Router {
 
   constructor(
     private readonly providers: ReadonlyMap<string, Provider>,
-    private readonly config: Pick<Config, 'default_provider'> & Partial<Pick<Config, 'models' | 'stream_fallback_prefill'>>,
+    private readonly config: Pick<Config, 'default_provider'> & Partial<Pick<Config, 'models' | 'stream_fallback_prefill' | 'limits'>>,
     state: Partial<RoutingState> = {},
   ) {
     const now = state.now ?? Date.now;
@@ -46,9 +47,14 @@ export class Router {
 
   /**
    * The primary target, the request's string fallbacks, then the alias's configured fallbacks not
-   * already listed. Unknown providers fail here, before any upstream call.
+   * already listed. Unknown providers fail here, before any upstream call, and so does a plan longer
+   * than `limits.max_plan_targets` (each target may cost several upstream calls).
    */
   plan(body: Pick<CreateMessageRequest, 'model' | 'fallbacks'>): RouteTarget[] {
+    const max = this.config.limits?.max_plan_targets ?? DEFAULT_MAX_PLAN_TARGETS;
+    let own = 0;
+    if (body.fallbacks) for (const f of body.fallbacks) if (typeof f === 'string') own++;
+    if (1 + own > max) throw planTooLong(`the model and ${own} fallbacks make ${1 + own} targets`, max);
     const targets = [this.resolve(body.model)];
     body.fallbacks?.forEach((f, i) => {
       if (typeof f === 'string') targets.push(this.resolve(f, `fallbacks[${i}]`));
@@ -58,7 +64,13 @@ export class Router {
       const target = this.resolve(f, `models.${body.model}.fallbacks[${i}]`);
       if (!targets.some((t) => t.label === target.label)) targets.push(target);
     });
+    if (targets.length > max) throw planTooLong(`with the fallbacks configured for "${body.model}" the plan has ${targets.length} targets`, max);
     return targets;
+  }
+
+  /** Upstream calls one request may make (retries, key switches and fallbacks included). */
+  private get maxAttempts(): number {
+    return this.config.limits?.max_upstream_attempts ?? DEFAULT_MAX_UPSTREAM_ATTEMPTS;
   }
 
   async createMessage(body: CreateMessageRequest, ctx: RequestContext): Promise<MessageResult & { served: Served }> {
@@ -71,7 +83,7 @@ export class Router {
         scope.attempt.arm(scope.deadline, () => timeoutError(label(target), 'timeout_deadline', scope.policy.totalMs), this.state.now);
         return target.provider.createMessage(body, attempt);
       },
-      { callOwnsAttempt: false },
+      { callOwnsAttempt: false, maxAttempts: this.maxAttempts },
     );
     return Object.assign(value, { served });
   }
@@ -86,6 +98,7 @@ export class Router {
     const plan = this.plan(body);
     const { value, served } = await runPlan(plan, ctx, this.state, (target, attempt, scope) => this.openStream(body, target, attempt, scope), {
       callOwnsAttempt: true,
+      maxAttempts: this.maxAttempts,
     });
     if (this.config.stream_fallback_prefill && acceptsPrefill(body)) {
       const rest = plan.slice(served.fallbackIndex + 1).filter((t) => t.provider.type === 'anthropic');
@@ -112,7 +125,10 @@ export class Router {
       const prefilled = withPrefill(body, sent.text);
       let continuation: StreamResult;
       try {
-        ({ value: continuation } = await runPlan(rest, ctx, this.state, (t, a, scope) => this.openStream(prefilled, t, a, scope), { callOwnsAttempt: true }));
+        ({ value: continuation } = await runPlan(rest, ctx, this.state, (t, a, scope) => this.openStream(prefilled, t, a, scope), {
+          callOwnsAttempt: true,
+          maxAttempts: this.maxAttempts,
+        }));
       } catch {
         throw err;
       }
@@ -177,6 +193,14 @@ export class Router {
       requestId: ctx.requestId,
     };
   }
+}
+
+/** The schema's defaults, for a Router built without a parsed config (tests, embedders). */
+const DEFAULT_MAX_PLAN_TARGETS = 8;
+const DEFAULT_MAX_UPSTREAM_ATTEMPTS = 16;
+
+function planTooLong(what: string, max: number): GatewayError {
+  return new GatewayError(400, `fallbacks: ${what}; at most ${max} are allowed (limits.max_plan_targets)`);
 }
 
 function label(target: RouteTarget): { provider: string; model: string } {

@@ -46,6 +46,8 @@ export interface AttemptScope {
 export interface RunOptions {
   /** The call's result keeps using the attempt (a stream): the call disposes it, not the runner. */
   callOwnsAttempt: boolean;
+  /** Upstream calls the run may make in all (config `limits.max_upstream_attempts`); unlimited when absent. */
+  maxAttempts?: number;
 }
 
 export type AttemptCall<T> = (target: RouteTarget, ctx: AttemptContext, scope: AttemptScope) => Promise<T>;
@@ -69,8 +71,9 @@ export async function runPlan<T>(
   const records: AttemptRecord[] = [];
   let attempts = 0;
   let nextProbeInMs: number | undefined;
+  const maxAttempts = opts.maxAttempts ?? Infinity;
 
-  for (let index = 0; index < plan.length; index++) {
+  plan: for (let index = 0; index < plan.length; index++) {
     const target = plan[index]!;
     const policy = policyFor(target.provider.config);
     const deadline = requestStart + policy.totalMs;
@@ -84,6 +87,10 @@ export async function runPlan<T>(
 
     for (;;) {
       if (ctx.signal.aborted) throw ctx.signal.reason;
+      if (attempts >= maxAttempts) {
+        skip(`not tried: ${maxAttempts} attempts made, the most one request may make (limits.max_upstream_attempts)`);
+        break plan;
+      }
       if (now() >= deadline) {
         skip('deadline passed');
         break;
