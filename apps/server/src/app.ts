@@ -14,6 +14,7 @@ import { newRequestId } from './http/request-id.js';
 import { parseByteSize, readJsonBody } from './http/json-body.js';
 import { createJobService, skipsRequestValidation, type JobService } from './jobs/index.js';
 import { createObservability, type Metrics, type ReadinessChecks } from './observability/index.js';
+import { configuredModels } from './observability/model-labels.js';
 import { createProviders } from './providers/registry.js';
 import type { Provider } from './providers/types.js';
 import { CircuitBreakers } from './routing/breaker.js';
@@ -59,6 +60,7 @@ export function createGateway(config: Config, opts: AppOptions): Gateway {
       metrics.breakerState(circuit.slice(0, slash), circuit.slice(slash + 1), state);
     }),
   });
+  for (const [provider, model] of configuredModels(config, (m) => router.resolve(m))) metrics.configureModel(provider, model);
   const jobs = createJobService({ store: config.store, config: config.async, router, logger: opts.logger, metrics });
   jobs.start();
   observability.readiness.register('store', () => jobs.ping());

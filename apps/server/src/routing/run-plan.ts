@@ -19,7 +19,12 @@ export interface RoutingState {
   cooldowns: KeyCooldowns;
   breakers: CircuitBreakers;
   /** Told of retries and fallbacks (Prometheus counters). */
-  metrics?: { retry(provider: string, model: string): void; fallback(provider: string, model: string): void };
+  metrics?: {
+    retry(provider: string, model: string): void;
+    fallback(provider: string, model: string): void;
+    /** The attempt succeeded: the upstream serves this model. */
+    served?(provider: string, model: string): void;
+  };
   random?: () => number;
   now?: () => number;
 }
@@ -134,6 +139,8 @@ export async function runPlan<T>(
       let failure: unknown;
       try {
         const value = await call(target, attemptCtx, scope);
+        // Before the breaker reports its state: a model's first success labels it by name.
+        state.metrics?.served?.(target.provider.name, target.model);
         state.breakers.success(circuit);
         state.cooldowns.served(choice.key.id, target.model);
         if (!opts.callOwnsAttempt) attempt.dispose(false);
