@@ -1,4 +1,5 @@
 import { IncomingMessage, ServerResponse, createServer, type Server } from 'node:http';
+import type { Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import express, { type Express, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import * as OpenApiValidator from 'express-openapi-validator';
@@ -11,6 +12,7 @@ import { buildTypeIndex } from './http/validation-message.js';
 import { createMessageHandler } from './http/messages.js';
 import { listModelsHandler, modelCatalogue } from './http/models.js';
 import { newRequestId } from './http/request-id.js';
+import { answerRequestTimeout, closeBadClient, deadlineServerOptions, type RequestDeadlines } from './http/request-deadlines.js';
 import { parseByteSize, readJsonBody } from './http/json-body.js';
 import { createJobService, skipsRequestValidation, type JobService } from './jobs/index.js';
 import { createObservability, type Metrics, type ReadinessChecks } from './observability/index.js';
@@ -42,7 +44,10 @@ export interface Gateway {
   readiness: ReadinessChecks;
   /** Async jobs (x-bf-async): store, workers, sweep. */
   jobs: JobService;
-  /** An HTTP server for the app (not listening yet). Serve the gateway with this rather than `app.listen`: see `serverFor`. */
+  /**
+   * An HTTP server for the app (not listening yet), with the config's request deadlines. Serve the
+   * gateway with this rather than `app.listen`: see `serverFor`.
+   */
   createServer(): Server;
   /** Releases upstream connection pools. */
   close(): Promise<void>;
@@ -129,7 +134,7 @@ export function createGateway(config: Config, opts: AppOptions): Gateway {
     metrics,
     readiness: observability.readiness,
     jobs,
-    createServer: () => serverFor(app),
+    createServer: () => serverFor(app, { headersTimeoutMs: config.limits.headers_timeout_ms, requestTimeoutMs: config.limits.request_timeout_ms }),
     async close() {
       await jobs.close();
       await Promise.all([...providers.values()].map((p) => p.close()));
@@ -167,7 +172,8 @@ function runInOrder(handlers: readonly RequestHandler[]): RequestHandler {
 }
 
 /**
- * An HTTP server for an express app whose requests and responses are created as express's own.
+ * An HTTP server for an express app whose requests and responses are created as express's own, with
+ * the gateway's connection limits.
  *
  * express hands every request to `app.handle`, which moves `req` and `res` onto its prototypes with
  * `Object.setPrototypeOf`. On objects node:http just built that turns V8's fast property access off
@@ -175,8 +181,12 @@ function runInOrder(handlers: readonly RequestHandler[]): RequestHandler {
  * (bench/README.md, "Where the time goes"). When node:http builds them with express's prototypes in
  * the first place, that call finds the prototype already set and changes nothing. The app and every
  * middleware are the same; only the constructor node:http calls differs.
+ *
+ * A request whose headers or body do not arrive in time gets a 408 in Anthropic's envelope
+ * (http/request-deadlines.ts). Idle keep-alive connections are kept 65 s, longer than the 60 s load
+ * balancers commonly keep theirs, so the balancer is the side that closes them.
  */
-export function serverFor(app: Express): Server {
+export function serverFor(app: Express, deadlines: RequestDeadlines): Server {
   function ExpressRequest(this: IncomingMessage, socket: ConstructorParameters<typeof IncomingMessage>[0]): void {
     IncomingMessage.call(this, socket);
   }
@@ -185,11 +195,17 @@ export function serverFor(app: Express): Server {
     (ServerResponse as unknown as (this: ServerResponse, req: IncomingMessage, options?: unknown) => void).call(this, req, options);
   }
   ExpressResponse.prototype = app.response;
-  return createServer(
+  const server = createServer(
     {
       IncomingMessage: ExpressRequest as unknown as typeof IncomingMessage,
       ServerResponse: ExpressResponse as unknown as typeof ServerResponse,
+      ...deadlineServerOptions(deadlines),
     },
     app,
   );
+  server.keepAliveTimeout = 65_000;
+  server.on('clientError', (err: Error & { code?: string }, socket: Socket) => {
+    if (!answerRequestTimeout(err, socket, deadlines)) closeBadClient(err, socket);
+  });
+  return server;
 }
