@@ -118,7 +118,7 @@ export function createGateway(config: Config, opts: AppOptions): Gateway {
   app.use((req, res, next) => (skipsRequestValidation(req) ? next() : validator(req, res, next)));
 
   const startedAt = new Date().toISOString();
-  app.post('/anthropic/v1/messages', createMessageHandler({ router, pingIntervalMs: opts.pingIntervalMs ?? 15_000, jobs }));
+  app.post('/anthropic/v1/messages', createMessageHandler({ router, pingIntervalMs: opts.pingIntervalMs ?? 15_000, stalledReaderMs: config.limits.stalled_reader_ms, jobs }));
   app.post('/anthropic/v1/messages/count_tokens', countTokensHandler(router));
   app.get('/anthropic/v1/models', listModelsHandler(modelCatalogue(providers, startedAt)));
 
