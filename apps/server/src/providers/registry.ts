@@ -12,7 +12,7 @@ export function createProviders(config: Config): Map<string, Provider> {
         providers.set(name, new AnthropicProvider(name, pc));
         break;
       case 'openai': // OpenAI and compatible servers; Azure OpenAI when `azure` is set
-        providers.set(name, new OpenAIProvider(name, pc));
+        providers.set(name, new OpenAIProvider(name, pc, { countTokensExactChars: config.limits.count_tokens_exact_chars }));
         break;
       default:
         throw new Error(`providers.${name}.type: "${pc.type}" is not supported yet`);

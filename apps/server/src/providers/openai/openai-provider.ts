@@ -42,6 +42,7 @@ export class OpenAIProvider implements Provider {
   constructor(
     readonly name: string,
     readonly config: ProviderConfig,
+    private readonly limits: { countTokensExactChars?: number } = {},
   ) {
     if (!config.base_url) throw new Error(`providers.${name}.base_url: required for type openai`);
     this.baseUrl = config.base_url.replace(/\/+$/, '');
@@ -76,7 +77,7 @@ export class OpenAIProvider implements Provider {
 
   /** A local count with the model's tokenizer: never a (billed) upstream call. */
   async countTokens(body: CountTokensRequest, ctx: AttemptContext): Promise<{ input_tokens: number }> {
-    return { input_tokens: await countTokens(body, ctx.model) };
+    return { input_tokens: await countTokens(body, ctx.model, { exactChars: this.limits.countTokensExactChars, signal: ctx.signal }) };
   }
 
   close(): Promise<void> {
