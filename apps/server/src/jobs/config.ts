@@ -23,6 +23,8 @@ export const asyncSchema = z
     sweep_interval_ms: z.number().int().positive().default(60_000),
     /** Times a job is started before it is given up as failed; a crash mid-run counts as a start. */
     max_attempts: z.number().int().positive().max(100).default(3),
+    /** Longest a request (submit, poll, /ready) waits on the job store before it answers 503; Redis only. */
+    store_timeout_ms: z.number().int().positive().default(2_000),
     /** Redis key prefix: instances that share it share jobs. */
     redis_prefix: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'redis_prefix is letters, digits, _ . -').default('conduit'),
   })
