@@ -10,7 +10,7 @@ import { MESSAGES, warmUp } from './helpers/routing.js';
 // into memory: the gateway stops reading the upstream while the client's socket is full, and a
 // client that reads nothing for limits.stalled_reader_ms is disconnected and its upstream aborted.
 
-const STALL_MS = 1_000;
+const STALL_MS = 2_000;
 /**
  * About 32 MB of answer in 1 KB text deltas: far more than the socket buffers between the three
  * processes (on loopback the kernel holds several MB each way).
@@ -83,15 +83,18 @@ describe('a client that stops reading a stream', () => {
     const client = pausedClient({ model: 'up/claude-big', max_tokens: 100_000, stream: true, messages: [{ role: 'user', content: 'go on' }] });
 
     await waitFor('the upstream to start answering', () => upstream.requests.length === 1 && upstreamRequest().progress.framesSent > 0);
-    await sleep(STALL_MS / 2);
     const progress = upstreamRequest().progress;
-    const sentWhileStalled = progress.bytesSent;
-    await sleep(150);
-    // The upstream is held back: it wrote a few socket buffers' worth, not the answer, and no more since.
+    // Wait for the upstream to stop getting further: the buffers between the processes are full.
+    let sentWhileStalled = -1;
+    while (progress.bytesSent !== sentWhileStalled && !progress.finished) {
+      sentWhileStalled = progress.bytesSent;
+      await sleep(200);
+    }
+    // It is held back before the stall limit: it wrote a few socket buffers' worth, not the answer.
+    expect(progress.aborted).toBe(false);
     expect(progress.sawBackpressure).toBe(true);
     expect(progress.finished).toBe(false);
     expect(sentWhileStalled).toBeLessThan(BIG_STREAM_BYTES / 2);
-    expect(progress.bytesSent - sentWhileStalled).toBeLessThan(64 * 1024);
 
     // Past the stall limit the gateway gives up on the client and aborts the upstream request.
     await waitFor('the upstream request to be aborted', () => progress.aborted, STALL_MS * 4);
@@ -102,11 +105,13 @@ describe('a client that stops reading a stream', () => {
     await client.closed;
     const body = dechunk(client.received());
     expect(body.length).toBeLessThan(BIG_STREAM_BYTES / 2);
-    const events = parseSse(body);
+    // (A slow machine may open the stream with a ping before message_start: the upstream took longer than the ping interval.)
+    const events = parseSse(body).filter((e) => e.event !== 'ping');
     expect(events[0]?.event).toBe('message_start');
+    expect(events.some((e) => e.event === 'content_block_delta')).toBe(true);
     expect(events.some((e) => e.event === 'message_stop')).toBe(false);
-    // No ping was queued behind the stalled writes: only the first one, after message_start.
-    expect(events.filter((e) => e.event === 'ping')).toHaveLength(1);
+    // Pings held back while the client does not read: src/http/sse-writer.test.ts (what was queued
+    // in the gateway is dropped with the connection, so a client cannot see it here).
 
     const metrics = parsePrometheus(await (await fetch(`${gw.url}/metrics`)).text());
     expect(sample(metrics, 'conduit_requests_total', { http_response_status_code: '200', error_type: 'timeout_error' })).toBe(1);
@@ -119,7 +124,7 @@ describe('a client that stops reading a stream', () => {
     const reader = setInterval(() => {
       client.socket.resume();
       setTimeout(() => client.socket.pause(), 20);
-    }, STALL_MS / 5);
+    }, STALL_MS / 10);
     try {
       await waitFor('the upstream to finish', () => upstream.requests.length === 1 && upstreamRequest().progress.finished, 30_000);
     } finally {
