@@ -1,7 +1,7 @@
 import { connect, type Socket } from 'node:net';
 import { anthropicMessage, anthropicSseEvents, parseSse, startFakeAnthropic, type FakeUpstream, type RecordedRequest } from '@conduit/testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { sleep, waitFor } from './helpers/async.js';
+import { sleep, submitJob, waitFor } from './helpers/async.js';
 import { startGateway, type RunningGateway } from './helpers/gateway.js';
 import { parsePrometheus, sample } from './helpers/prometheus.js';
 import { MESSAGES, warmUp } from './helpers/routing.js';
@@ -49,14 +49,14 @@ afterEach(() => {
 });
 
 /** A raw HTTP client that sends one request and then reads nothing until told to. */
-function pausedClient(body: object): { socket: Socket; received: () => string; closed: Promise<void> } {
+function pausedClient(body: object, headers = ''): { socket: Socket; received: () => string; closed: Promise<void> } {
   const { port } = new URL(gw.url);
   const socket = connect(Number(port), '127.0.0.1');
   clients.push(socket);
   const json = JSON.stringify(body);
   socket.pause();
   socket.write(
-    `POST ${MESSAGES} HTTP/1.1\r\nhost: gateway\r\ncontent-type: application/json\r\nx-api-key: k\r\ncontent-length: ${Buffer.byteLength(json)}\r\n\r\n${json}`,
+    `POST ${MESSAGES} HTTP/1.1\r\nhost: gateway\r\ncontent-type: application/json\r\nx-api-key: k\r\n${headers}content-length: ${Buffer.byteLength(json)}\r\n\r\n${json}`,
   );
   let text = '';
   socket.setEncoding('utf8');
@@ -153,5 +153,19 @@ describe('a client that does not read a JSON answer', () => {
     expect(received.startsWith('HTTP/1.1 200')).toBe(true);
     expect(received.length).toBeLessThan(JSON.stringify(message).length);
     expect(await stalls()).toBe(before + 1);
+  });
+
+  it("the same goes for an async job's answer fetched by a poll", async () => {
+    const message = anthropicMessage({ model: 'claude-big', text: BIG_TEXT });
+    upstream.enqueue({ kind: 'json', body: message });
+    const id = await submitJob(gw.url, { model: 'up/claude-big', max_tokens: 100_000, messages: [{ role: 'user', content: 'later' }] }, { 'x-api-key': 'k' });
+    await waitFor('the job to finish', async () => (await gw.gateway.jobs.get(id))?.outcome !== undefined);
+    const client = pausedClient({}, `x-bf-async-id: ${id}\r\n`);
+    await sleep(STALL_MS * 2);
+    client.socket.resume();
+    await client.closed;
+    const received = client.received();
+    expect(received.startsWith('HTTP/1.1 200')).toBe(true);
+    expect(received.length).toBeLessThan(JSON.stringify(message).length);
   });
 });

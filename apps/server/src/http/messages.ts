@@ -30,7 +30,7 @@ export function setServedHeaders(res: { setHeader(name: string, value: string): 
 /** POST /anthropic/v1/messages (operationId createMessage). */
 export function createMessageHandler(deps: MessagesDeps): RequestHandler {
   return async (req: Request, res: Response) => {
-    if (deps.jobs && isAsyncRequest(req)) return handleAsync(deps.jobs, req, res);
+    if (deps.jobs && isAsyncRequest(req)) return handleAsync(deps.jobs, req, res, deps.stalledReaderMs);
     const body = req.body as CreateMessageRequest;
     const obs = observationOf(res);
     obs.requestedModel = body.model;
