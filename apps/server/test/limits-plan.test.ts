@@ -1,4 +1,4 @@
-import { anthropicError, startFakeAnthropic, type FakeUpstream } from '@conduit/testkit';
+import { anthropicError, anthropicMessage, anthropicSseEvents, startFakeAnthropic, type FakeUpstream } from '@conduit/testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { submitJob } from './helpers/async.js';
 import { expectContractResponse } from './helpers/contract.js';
@@ -93,5 +93,32 @@ describe('upstream calls per request (limits.max_upstream_attempts)', () => {
     // 8 targets × 3 calls would be 24.
     expect(upstream.requests).toHaveLength(16);
     expect(r.json.error.message).toContain('limits.max_upstream_attempts');
+  });
+});
+
+describe('a stream continued on a fallback (stream_fallback_prefill)', () => {
+  const sentence = 'The quick brown fox jumps over the lazy dog.';
+  const cut = { kind: 'sse' as const, events: anthropicSseEvents(anthropicMessage({ model: 'claude-cont', text: sentence }), { textChunkSize: 4 }), cutAfter: 6 };
+  const rest = { kind: 'sse' as const, events: anthropicSseEvents(anthropicMessage({ model: 'claude-b', text: 'own fox jumps over the lazy dog.' }), { textChunkSize: 5 }) };
+  const body = { model: 'up/claude-cont', fallbacks: ['up/claude-b'], stream: true };
+
+  it.each([
+    [1, false],
+    [2, true],
+  ])('counts its calls towards the limit too (max_upstream_attempts %i: continued %s)', async (max, continued) => {
+    const gw = await startGateway({
+      default_provider: 'up',
+      providers: { up: anthropicProvider(upstream.url) },
+      stream_fallback_prefill: true,
+      limits: { max_upstream_attempts: max },
+    });
+    try {
+      upstream.enqueue(cut, rest);
+      const r = await send(gw, body);
+      expect(upstream.requests.map((q) => q.body.model)).toEqual(continued ? ['claude-cont', 'claude-b'] : ['claude-cont']);
+      expect(r.events!.at(-1)!.event).toBe(continued ? 'message_stop' : 'error');
+    } finally {
+      await gw.close();
+    }
   });
 });

@@ -126,6 +126,12 @@ describe('request deadlines', () => {
     expect(sample(metrics, 'conduit_requests_total', { http_response_status_code: '408', error_type: 'timeout_error' })).toBe(1);
   });
 
+  it('other malformed requests still get a 400 and a closed connection at once', async () => {
+    const { text, closedAfterMs } = await rawExchange((socket) => socket.write('POST /anthropic/v1/messages HTTP/1.1\r\nno colon here\r\n\r\n'));
+    expect(text).toMatch(/^HTTP\/1\.1 400 /);
+    expect(closedAfterMs).toBeLessThan(HEADERS_MS);
+  });
+
   it('requests sent in time are served as before, on the same server', async () => {
     const r = await send(gw, { model: 'up/claude-x' });
     expect(r.status).toBe(200);

@@ -88,15 +88,21 @@ function closeAfterFlush(socket: Socket): void {
   else socket.once('finish', () => socket.destroy());
 }
 
-/** node's own answer to any other client error (malformed request, oversized headers): a bare 400 or 431 and close. */
+/** node's own bare answers, by parser error code; 400 for any other. */
+const BARE_ANSWERS: Record<string, string> = {
+  HPE_HEADER_OVERFLOW: 'HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\n\r\n',
+  HPE_CHUNK_EXTENSIONS_OVERFLOW: 'HTTP/1.1 413 Payload Too Large\r\nConnection: close\r\n\r\n',
+};
+
+/**
+ * What node does with any other client error (malformed request, oversized headers) when no
+ * `clientError` listener is set: a bare 400 (431, 413) and close. A listener replaces that
+ * default, so the deadlines' listener does it for the errors that are not its own.
+ */
 export function closeBadClient(err: Error & { code?: string }, socket: Socket): void {
   const res = (socket as Socket & { _httpMessage?: { headersSent?: boolean } | null })._httpMessage;
   if (socket.writable && !res?.headersSent && err.code !== 'ECONNRESET') {
-    socket.write(
-      err.code === 'HPE_HEADER_OVERFLOW'
-        ? 'HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\n\r\n'
-        : 'HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n',
-    );
+    socket.write(BARE_ANSWERS[err.code ?? ''] ?? 'HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
   }
   socket.destroy(err);
 }

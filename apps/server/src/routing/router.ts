@@ -102,7 +102,9 @@ export class Router {
     });
     if (this.config.stream_fallback_prefill && acceptsPrefill(body)) {
       const rest = plan.slice(served.fallbackIndex + 1).filter((t) => t.provider.type === 'anthropic');
-      if (rest.length > 0) value.events = this.continueOnFailure(body, value.events, rest, ctx);
+      // The continuation's calls count towards the request's limit too.
+      const attemptsLeft = this.maxAttempts - served.attempts;
+      if (rest.length > 0 && attemptsLeft > 0) value.events = this.continueOnFailure(body, value.events, rest, ctx, attemptsLeft);
     }
     return Object.assign(value, { served });
   }
@@ -112,7 +114,13 @@ export class Router {
    * first of `rest` that serves it, with that text as an assistant prefill. When that is not
    * possible, or the continuation fails before its first content, the original failure stands.
    */
-  private async *continueOnFailure(body: CreateMessageRequest, events: AsyncIterable<SseBatch>, rest: RouteTarget[], ctx: RequestContext): AsyncGenerator<SseBatch> {
+  private async *continueOnFailure(
+    body: CreateMessageRequest,
+    events: AsyncIterable<SseBatch>,
+    rest: RouteTarget[],
+    ctx: RequestContext,
+    maxAttempts: number,
+  ): AsyncGenerator<SseBatch> {
     const sent = new SentContent();
     try {
       for await (const batch of events) {
@@ -127,7 +135,7 @@ export class Router {
       try {
         ({ value: continuation } = await runPlan(rest, ctx, this.state, (t, a, scope) => this.openStream(prefilled, t, a, scope), {
           callOwnsAttempt: true,
-          maxAttempts: this.maxAttempts,
+          maxAttempts,
         }));
       } catch {
         throw err;
