@@ -2,7 +2,7 @@
 // Conduit's benchmark: fake upstreams, Conduit and (when installed) the peer gateways, each driven
 // by autocannon in one run; prints one table and writes bench/RESULTS.md. See bench/README.md.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -13,6 +13,7 @@ import { summarizeProfile } from './lib/profile.mjs';
 import { markdownReport, printTable, targetChecks } from './lib/report.mjs';
 
 const ROOT = new URL('..', import.meta.url).pathname.replace(/\/$/, '');
+const STRESS_SECTION = /<!-- stress-slow-clients:begin -->[\s\S]*<!-- stress-slow-clients:end -->/;
 const BENCH = join(ROOT, 'bench');
 
 const { values: opt } = parseArgs({
@@ -370,7 +371,10 @@ async function main() {
     const verdicts = targetChecks(rows, soakResult, CHUNKS);
     for (const v of verdicts) console.log(`${v.pass === null ? '  ?  ' : v.pass ? ' PASS' : ' MISS'}  ${v.text}`);
     if (!opt['no-write']) {
-      writeFileSync(join(BENCH, 'RESULTS.md'), markdownReport({ env, groups: selected, rows, verdicts, soak: soakResult }));
+      // The stress script's section (bench/stress-slow-clients.mjs) is its own: keep it.
+      const resultsPath = join(BENCH, 'RESULTS.md');
+      const stress = existsSync(resultsPath) ? STRESS_SECTION.exec(readFileSync(resultsPath, 'utf8'))?.[0] : undefined;
+      writeFileSync(resultsPath, markdownReport({ env, groups: selected, rows, verdicts, soak: soakResult }) + (stress ? `\n${stress}\n` : ''));
       console.log('\nwrote bench/RESULTS.md');
     }
     await stopAll();

@@ -17,9 +17,11 @@ import { loadValidatorSpec } from './http/validator-spec.js';
 import { createMessageHandler } from './http/messages.js';
 import { getModelHandler, listModelsHandler, modelCatalogue } from './http/models.js';
 import { newRequestId } from './http/request-id.js';
+import { deadlineServerOptions, type RequestDeadlines } from './http/request-deadlines.js';
 import { parseByteSize, readJsonBody } from './http/json-body.js';
 import { createJobService, skipsRequestValidation, type JobService } from './jobs/index.js';
 import { createObservability, type Metrics, type ReadinessChecks } from './observability/index.js';
+import { configuredModels } from './observability/model-labels.js';
 import { createProviders } from './providers/registry.js';
 import type { Provider } from './providers/types.js';
 import { CircuitBreakers } from './routing/breaker.js';
@@ -47,7 +49,10 @@ export interface Gateway {
   readiness: ReadinessChecks;
   /** Async jobs (x-bf-async): store, workers, sweep. */
   jobs: JobService;
-  /** An HTTP server for the app (not listening yet). Serve the gateway with this rather than `app.listen`: see `serverFor`. */
+  /**
+   * An HTTP server for the app (not listening yet), with the config's request deadlines. Serve the
+   * gateway with this rather than `app.listen`: see `serverFor`.
+   */
   createServer(): Server;
   /** Releases upstream connection pools. */
   close(): Promise<void>;
@@ -68,6 +73,7 @@ export function createGateway(config: Config, opts: AppOptions): Gateway {
       metrics.breakerState(circuit.slice(0, slash), circuit.slice(slash + 1), state);
     }),
   });
+  for (const [provider, model] of configuredModels(config, (m) => router.resolve(m))) metrics.configureModel(provider, model);
   const jobs = createJobService({ store: config.store, config: config.async, router, logger, metrics, redactor });
   jobs.start();
   observability.readiness.register('store', () => jobs.ping());
@@ -137,7 +143,7 @@ export function createGateway(config: Config, opts: AppOptions): Gateway {
   app.use((req, res, next) => (skipsRequestValidation(req) ? next() : validator(req, res, next)));
 
   const startedAt = new Date().toISOString();
-  app.post('/anthropic/v1/messages', createMessageHandler({ router, pingIntervalMs: opts.pingIntervalMs ?? 15_000, jobs }));
+  app.post('/anthropic/v1/messages', createMessageHandler({ router, pingIntervalMs: opts.pingIntervalMs ?? 15_000, stalledReaderMs: config.limits.stalled_reader_ms, jobs }));
   app.post('/anthropic/v1/messages/count_tokens', countTokensHandler(router));
   const catalogue = modelCatalogue(providers, config.models, startedAt);
   app.get('/anthropic/v1/models', listModelsHandler(catalogue));
@@ -156,7 +162,7 @@ export function createGateway(config: Config, opts: AppOptions): Gateway {
     metrics,
     readiness: observability.readiness,
     jobs,
-    createServer: () => serverFor(app, logger),
+    createServer: () => serverFor(app, { headersTimeoutMs: config.limits.headers_timeout_ms, requestTimeoutMs: config.limits.request_timeout_ms }, logger),
     async close() {
       await jobs.close();
       await Promise.all([...providers.values()].map((p) => p.close()));
@@ -194,7 +200,8 @@ function runInOrder(handlers: readonly RequestHandler[]): RequestHandler {
 }
 
 /**
- * An HTTP server for an express app whose requests and responses are created as express's own.
+ * An HTTP server for an express app whose requests and responses are created as express's own, with
+ * the gateway's connection limits.
  *
  * express hands every request to `app.handle`, which moves `req` and `res` onto its prototypes with
  * `Object.setPrototypeOf`. On objects node:http just built that turns V8's fast property access off
@@ -204,9 +211,11 @@ function runInOrder(handlers: readonly RequestHandler[]): RequestHandler {
  * middleware are the same; only the constructor node:http calls differs.
  *
  * Requests node:http cannot parse never reach the app: they are answered in Anthropic's error
- * envelope here (http/client-error.ts).
+ * envelope here (http/client-error.ts), and so is a request whose headers or body do not arrive in
+ * time (a 408, http/request-deadlines.ts). Idle keep-alive connections are kept 65 s, longer than
+ * the 60 s load balancers commonly keep theirs, so the balancer is the side that closes them.
  */
-export function serverFor(app: Express, logger?: Logger): Server {
+export function serverFor(app: Express, deadlines: RequestDeadlines, logger?: Logger): Server {
   function ExpressRequest(this: IncomingMessage, socket: ConstructorParameters<typeof IncomingMessage>[0]): void {
     IncomingMessage.call(this, socket);
   }
@@ -219,9 +228,11 @@ export function serverFor(app: Express, logger?: Logger): Server {
     {
       IncomingMessage: ExpressRequest as unknown as typeof IncomingMessage,
       ServerResponse: ExpressResponse as unknown as typeof ServerResponse,
+      ...deadlineServerOptions(deadlines),
     },
     app,
   );
-  answerClientErrors(server, logger);
+  server.keepAliveTimeout = 65_000;
+  answerClientErrors(server, deadlines, logger);
   return server;
 }

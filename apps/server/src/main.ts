@@ -33,9 +33,6 @@ function main(): void {
   }
   const server = gateway.createServer();
   server.listen(config.listen.port, config.listen.host);
-  server.keepAliveTimeout = 65_000;
-  server.headersTimeout = 66_000;
-  server.requestTimeout = 0;
   server.on('listening', () => {
     const { address, port } = server.address() as AddressInfo;
     logger.info({ providers: [...gateway.providers.keys()] }, `conduit listening on http://${address}:${port}`);

@@ -157,20 +157,33 @@ describe('/metrics after traffic through the gateway', () => {
     expect(sample(await scrape(), 'conduit_circuit_breaker_state', TARGET)).toBe(0);
   });
 
-  it('keeps the number of series bounded when clients invent model names', async () => {
+  it('labels a model by name once configured or served; any other name is `_other`, and served names are capped', async () => {
     const { Metrics } = await import('../src/observability/metrics.js');
     const m = new Metrics({ maxTargets: 3 });
+    m.configureModel('anthropic', 'configured');
     for (let i = 0; i < 10; i++) m.target('chat', 'anthropic', `made-up-${i}`).requests(404, 'not_found_error').inc();
-    // Another operation on a pair already kept has its own series; on a new model it is `_other` too.
-    m.target('count_tokens', 'anthropic', 'made-up-1').requests(200, null).inc();
-    m.target('count_tokens', 'anthropic', 'made-up-9').requests(200, null).inc();
-    expect(m.target('count_tokens', 'anthropic', 'made-up-1')).toBe(m.target('count_tokens', 'anthropic', 'made-up-1'));
-    expect(m.target('count_tokens', 'anthropic', 'made-up-1')).not.toBe(m.target('chat', 'anthropic', 'made-up-1'));
+    // Served models get their own label, up to the cap (the configured one counts towards it).
+    for (let i = 0; i < 5; i++) m.served('anthropic', `real-${i}`);
+    for (const model of ['configured', 'real-0', 'real-1', 'real-2', 'real-3']) m.target('chat', 'anthropic', model).requests(200, null).inc();
+    m.target('count_tokens', 'anthropic', 'real-1').requests(200, null).inc();
+    expect(m.target('count_tokens', 'anthropic', 'real-1')).not.toBe(m.target('chat', 'anthropic', 'real-1'));
+    // Routing's counters and the breaker gauge follow the same rule.
+    m.retry('anthropic', 'made-up-1');
+    m.retry('anthropic', 'real-0');
+    m.breakerState('anthropic', 'made-up-1', 'open');
+    m.breakerState('anthropic', 'real-0', 'open');
+
     const all = parsePrometheus(await m.scrape());
     const models = new Set(samples(all, 'conduit_requests_total').map((s) => s.labels.gen_ai_request_model));
-    expect([...models].sort()).toEqual(['_other', 'made-up-0', 'made-up-1', 'made-up-2']);
-    expect(sample(all, 'conduit_requests_total', { gen_ai_operation_name: 'chat', gen_ai_request_model: '_other' })).toBe(7);
-    expect(sample(all, 'conduit_requests_total', { gen_ai_operation_name: 'count_tokens', gen_ai_request_model: 'made-up-1' })).toBe(1);
-    expect(sample(all, 'conduit_requests_total', { gen_ai_operation_name: 'count_tokens', gen_ai_request_model: '_other' })).toBe(1);
+    expect([...models].sort()).toEqual(['_other', 'configured', 'real-0', 'real-1']);
+    expect(sample(all, 'conduit_requests_total', { gen_ai_operation_name: 'chat', gen_ai_request_model: '_other', http_response_status_code: '404' })).toBe(10);
+    // real-2 and real-3 served after the cap was reached.
+    expect(sample(all, 'conduit_requests_total', { gen_ai_operation_name: 'chat', gen_ai_request_model: '_other', http_response_status_code: '200' })).toBe(2);
+    expect(sample(all, 'conduit_requests_total', { gen_ai_operation_name: 'count_tokens', gen_ai_request_model: 'real-1' })).toBe(1);
+    expect(samples(all, 'conduit_retries_total').map((s) => [s.labels.gen_ai_request_model, s.value])).toEqual([
+      ['_other', 1],
+      ['real-0', 1],
+    ]);
+    expect(samples(all, 'conduit_circuit_breaker_state').map((s) => s.labels.gen_ai_request_model)).toEqual(['real-0']);
   });
 });

@@ -19,6 +19,8 @@ beforeAll(async () => {
         max_retries: 1,
         retry: { base_ms: 1, max_ms: 5 },
         breaker: { failure_threshold: 2, cooldown_ms: 60_000 },
+        // Configured, so its series carry its name before it ever served (see observability-cardinality).
+        models: ['claude-x'],
       },
       backup: { type: 'anthropic', base_url: backup.url, keys: [{ value: 'k' }] },
     },

@@ -35,9 +35,9 @@ interface Reply {
 }
 
 /** Sends raw bytes with exactly the headers given (chunked when there is no content-length). */
-function send(headers: Record<string, string>, chunks: (string | Buffer)[]): Promise<Reply> {
+function send(headers: Record<string, string>, chunks: (string | Buffer)[], to: RunningGateway = gw): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    const req = httpRequest(`${gw.url}${MESSAGES}`, { method: 'POST', headers: { 'x-api-key': 'k', ...headers } }, (res) => {
+    const req = httpRequest(`${to.url}${MESSAGES}`, { method: 'POST', headers: { 'x-api-key': 'k', ...headers } }, (res) => {
       const parts: Buffer[] = [];
       res.on('data', (c: Buffer) => parts.push(c));
       res.on('end', () => {
@@ -128,5 +128,26 @@ describe('request bodies', () => {
     upstream.enqueue({ kind: 'json', body: anthropicMessage({ text: 'ok' }) });
     const reply = await send({ 'content-type': 'application/json; charset=UTF-8' }, [JSON.stringify(valid)]);
     expect(reply.status).toBe(200);
+  });
+});
+
+describe('large request bodies', () => {
+  let big: RunningGateway;
+  beforeAll(async () => {
+    big = await startGateway({ default_provider: 'anthropic', providers: { anthropic: { type: 'anthropic', base_url: upstream.url, keys: [{ value: 'sk-up' }] } } });
+  });
+  afterAll(async () => big?.close());
+
+  it('a body of several MB is decoded as it arrives, multi-byte characters split across chunks included', async () => {
+    upstream.enqueue({ kind: 'json', body: anthropicMessage({ text: 'ok' }) });
+    // 2-, 3- and 4-byte UTF-8 characters, about 4 MB, sent in pieces of an odd size.
+    const content = 'é漢😀'.repeat(500_000);
+    const bytes = Buffer.from(JSON.stringify({ ...valid, messages: [{ role: 'user', content }] }));
+    expect(bytes.length).toBeGreaterThan(4_000_000);
+    const chunks = [];
+    for (let i = 0; i < bytes.length; i += 65_521) chunks.push(bytes.subarray(i, i + 65_521));
+    const reply = await send({ 'content-type': 'application/json' }, chunks, big);
+    expect(reply.status).toBe(200);
+    expect(upstream.requests[0]!.body.messages[0].content).toBe(content);
   });
 });

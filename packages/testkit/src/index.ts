@@ -1,4 +1,4 @@
-export type { FakeOptions, FakeReply, FakeUpstream, RecordedRequest, Responder } from './types.js';
+export type { FakeOptions, FakeReply, FakeUpstream, RecordedRequest, ReplyProgress, Responder } from './types.js';
 export { startFakeAnthropic, FAKE_ANTHROPIC_MODELS } from './anthropic/fake.js';
 export type { FakeAnthropicOptions } from './anthropic/fake.js';
 export {

@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import type { FakeReply } from './types.js';
+import type { FakeReply, ReplyProgress } from './types.js';
 
 /** What sending a reply needs from the server that owns the socket. */
 export interface ReplyContext {
@@ -11,7 +11,7 @@ export interface ReplyContext {
 
 const SSE_HEADERS = { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' };
 
-export function sendReply(res: ServerResponse, reply: FakeReply, ctx: ReplyContext): void {
+export function sendReply(res: ServerResponse, reply: FakeReply, ctx: ReplyContext, progress?: ReplyProgress): void {
   switch (reply.kind) {
     case 'json':
       ctx.later(reply.delayMs, () => {
@@ -36,7 +36,7 @@ export function sendReply(res: ServerResponse, reply: FakeReply, ctx: ReplyConte
       return;
     case 'sse':
     case 'stream':
-      ctx.later(reply.delayMs, () => sendStream(res, reply, ctx));
+      ctx.later(reply.delayMs, () => sendStream(res, reply, ctx, progress));
       return;
     case 'reset':
       resetSocket(res);
@@ -65,7 +65,7 @@ function resetSocket(res: ServerResponse): void {
 
 type StreamReply = Extract<FakeReply, { kind: 'sse' | 'stream' }>;
 
-function sendStream(res: ServerResponse, reply: StreamReply, ctx: ReplyContext): void {
+function sendStream(res: ServerResponse, reply: StreamReply, ctx: ReplyContext, progress?: ReplyProgress): void {
   if (res.destroyed) return;
   const framing = reply.kind === 'sse' ? SSE_HEADERS : { 'content-type': reply.contentType };
   res.writeHead(reply.status ?? 200, { ...ctx.baseHeaders(), ...framing, ...reply.headers });
@@ -73,6 +73,12 @@ function sendStream(res: ServerResponse, reply: StreamReply, ctx: ReplyContext):
   const cut = reply.cutAfter ?? Infinity;
   const stall = reply.stallAfter ?? Infinity;
   const count = Math.min(frames.length, cut, stall);
+  const sent = (frame: string | Uint8Array) => {
+    if (!progress) return;
+    progress.framesSent++;
+    progress.bytesSent += Buffer.byteLength(frame);
+    progress.lastFrameAt = Date.now();
+  };
   const finish = () => {
     if (res.destroyed) return;
     if (cut <= frames.length && cut <= stall) afterFlush(res, () => res.socket?.destroy());
@@ -80,22 +86,52 @@ function sendStream(res: ServerResponse, reply: StreamReply, ctx: ReplyContext):
     else res.end();
   };
 
+  if (reply.backpressure) {
+    res.flushHeaders();
+    let i = 0;
+    const pump = () => {
+      while (i < count) {
+        if (res.destroyed) return;
+        const frame = frames[i++]!;
+        const more = res.write(frame);
+        sent(frame);
+        if (!more) {
+          if (progress) progress.sawBackpressure = true;
+          res.once('drain', pump);
+          return;
+        }
+      }
+      finish();
+    };
+    ctx.later(reply.firstChunkDelayMs, pump);
+    return;
+  }
+
   if (!reply.chunkDelayMs && !reply.firstChunkDelayMs) {
-    if (count > 0) res.write(joinFrames(count === frames.length ? frames : frames.slice(0, count)));
-    else res.flushHeaders();
+    if (count > 0) {
+      const text = joinFrames(count === frames.length ? frames : frames.slice(0, count));
+      res.write(text);
+      if (progress) {
+        progress.framesSent += count;
+        progress.bytesSent += Buffer.byteLength(text);
+        progress.lastFrameAt = Date.now();
+      }
+    } else res.flushHeaders();
     finish();
     return;
   }
 
   res.flushHeaders();
-  let sent = 0;
-  const next = () => {
+  let next = 0;
+  const step = () => {
     if (res.destroyed) return;
-    if (sent >= count) return finish();
-    res.write(frames[sent++]);
-    ctx.later(reply.chunkDelayMs, next);
+    if (next >= count) return finish();
+    const frame = frames[next++]!;
+    res.write(frame);
+    sent(frame);
+    ctx.later(reply.chunkDelayMs, step);
   };
-  ctx.later(reply.firstChunkDelayMs, next);
+  ctx.later(reply.firstChunkDelayMs, step);
 }
 
 function joinFrames(frames: Array<string | Uint8Array>): string | Buffer {

@@ -40,9 +40,9 @@ export async function startFakeServer(provider: FakeProvider, opts: FakeOptions 
 
   const answer = (rec: RecordedRequest, res: ServerResponse) => {
     const early = provider.preflight(rec);
-    if (early) return sendReply(res, early, ctx);
+    if (early) return sendReply(res, early, ctx, rec.progress);
     const queued = queue.shift();
-    if (queued) return sendReply(res, queued, ctx);
+    if (queued) return sendReply(res, queued, ctx, rec.progress);
     if (responder) {
       let reply: FakeReply | Promise<FakeReply>;
       try {
@@ -52,10 +52,10 @@ export async function startFakeServer(provider: FakeProvider, opts: FakeOptions 
       }
       if (reply instanceof Promise) {
         reply.then(
-          (r) => sendReply(res, r, ctx),
+          (r) => sendReply(res, r, ctx, rec.progress),
           (err) => sendResponderFailure(res, err),
         );
-      } else sendReply(res, reply, ctx);
+      } else sendReply(res, reply, ctx, rec.progress);
       return;
     }
     provider.respondDefault(rec, res, ctx);
@@ -78,8 +78,15 @@ export async function startFakeServer(provider: FakeProvider, opts: FakeOptions 
         body: parseJson(rawBody),
         rawBody,
         at,
+        progress: { framesSent: 0, bytesSent: 0, lastFrameAt: 0, sawBackpressure: false, finished: false, aborted: false },
       };
-      if (record) requests.push(rec);
+      if (record) {
+        requests.push(rec);
+        res.once('finish', () => (rec.progress.finished = true));
+        res.once('close', () => {
+          if (!res.writableFinished) rec.progress.aborted = true;
+        });
+      }
       answer(rec, res);
     });
   });

@@ -17,6 +17,12 @@ export type FakeReply =
       cutAfter?: number;
       /** Stop writing after this many frames and keep the socket open until the client leaves or the fake closes. */
       stallAfter?: number;
+      /**
+       * Write frame by frame as the client takes them, as a real server does: when the socket's
+       * buffer is full, wait for it to drain before the next frame. How far it got shows in the
+       * request's `progress`. Without it the frames are handed to the socket at once.
+       */
+      backpressure?: boolean;
     }
   /**
    * A stream in another framing than SSE (e.g. Bedrock's binary event stream): `chunks` are written
@@ -33,6 +39,7 @@ export type FakeReply =
       firstChunkDelayMs?: number;
       cutAfter?: number;
       stallAfter?: number;
+      backpressure?: boolean;
     }
   /** Destroy the TCP socket before any response headers. */
   | { kind: 'reset' }
@@ -50,6 +57,22 @@ export interface RecordedRequest {
   rawBody: string;
   /** Date.now() when the request arrived. */
   at: number;
+  /** How the answer went, updated while it is sent. */
+  progress: ReplyProgress;
+}
+
+export interface ReplyProgress {
+  /** SSE frames and bytes handed to the socket so far. */
+  framesSent: number;
+  bytesSent: number;
+  /** Date.now() of the last frame handed to the socket, or 0. */
+  lastFrameAt: number;
+  /** The SSE writer waited for the client to drain at least once (`backpressure: true` only). */
+  sawBackpressure: boolean;
+  /** The answer was sent completely. */
+  finished: boolean;
+  /** The client closed the connection before the answer was complete. */
+  aborted: boolean;
 }
 
 export type Responder = (req: RecordedRequest) => FakeReply | Promise<FakeReply>;

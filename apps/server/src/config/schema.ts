@@ -137,6 +137,32 @@ const pricingSchema = z.strictObject({
   cache_write_per_mtok: z.number().nonnegative().optional(),
 });
 
+/**
+ * What one request may cost the gateway (reference: the README, "Limits"). Every limit a client
+ * could otherwise push without bound: time to send a request, time to read an answer, upstream
+ * calls, tokenizer work.
+ */
+const limitsSchema = z
+  .strictObject({
+    /** From the first byte of a request until its headers are complete; past it: 408 and the connection closes. */
+    headers_timeout_ms: z.number().int().positive().default(60_000),
+    /** From the first byte of a request until its whole body has arrived; past it: 408 and the connection closes. */
+    request_timeout_ms: z.number().int().positive().default(300_000),
+    /** A stream whose client has not taken what was written for this long is closed and its upstream aborted. */
+    stalled_reader_ms: z.number().int().positive().default(60_000),
+    /** Targets in one request's plan: the model, its fallbacks and its alias's fallbacks. More is a 400. */
+    max_plan_targets: z.number().int().positive().max(100).default(8),
+    /** Upstream calls one request may make, retries, key switches and fallbacks included. */
+    max_upstream_attempts: z.number().int().positive().max(1000).default(16),
+    /** count_tokens (openai type): characters tokenized exactly per request; the rest is estimated. */
+    count_tokens_exact_chars: z.number().int().positive().default(1_000_000),
+  })
+  .refine((l) => l.headers_timeout_ms <= l.request_timeout_ms, {
+    message: 'headers_timeout_ms must not exceed request_timeout_ms',
+    path: ['headers_timeout_ms'],
+  })
+  .prefault({});
+
 export const configSchema = z.strictObject({
   listen: z
     .strictObject({
@@ -158,6 +184,8 @@ export const configSchema = z.strictObject({
    * walking a body recursively stays far from the stack's limit.
    */
   body_max_depth: z.number().int().min(8).max(1000).default(128),
+  /** Per-request limits: deadlines, stalled readers, plan length and upstream attempts, tokenizer work. */
+  limits: limitsSchema,
   /** Log level: fatal | error | warn | info | debug | trace | silent. */
   log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Put request bodies (prompts) in the per-request log line. Off by default: prompts are the users' data. */
@@ -181,3 +209,4 @@ export type ProviderKeyConfig = ProviderConfig['keys'][number];
 export type ModelPricing = z.output<typeof pricingSchema>;
 export type ModelAlias = z.output<typeof modelAliasSchema>;
 export type ProviderTimeouts = ProviderConfig['timeouts'];
+export type Limits = Config['limits'];

@@ -1,8 +1,10 @@
 import { STATUS_CODES, maxHeaderSize as defaultMaxHeaderSize, type Server } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { errorTypeForStatus } from '../errors.js';
 import type { ErrorResponse } from '../generated/types.gen.js';
+import { answerRequestTimeout, type RequestDeadlines } from './request-deadlines.js';
 import { newRequestId } from './request-id.js';
 
 /** node:http's parser error codes that mean "too large" rather than "malformed". */
@@ -23,10 +25,12 @@ export function clientErrorAnswer(err: NodeJS.ErrnoException & { reason?: string
  * Answers requests that node:http could not parse (bad characters in a header, headers over the size
  * limit, a broken request line) in Anthropic's error envelope with a request-id, instead of Node's
  * bare status line, when the connection still allows an answer: nothing else is being answered on
- * it. The connection is closed afterwards, since what follows on it cannot be trusted.
+ * it. The connection is closed afterwards, since what follows on it cannot be trusted. A request past
+ * its deadlines gets its 408 from request-deadlines.ts.
  */
-export function answerClientErrors(server: Server, logger?: Logger): void {
+export function answerClientErrors(server: Server, deadlines: RequestDeadlines, logger?: Logger): void {
   server.on('clientError', (err: NodeJS.ErrnoException & { reason?: string }, socket: Duplex) => {
+    if (answerRequestTimeout(err, socket as Socket, deadlines)) return;
     // A response still in flight on this connection (keep-alive): an answer now would interleave with it.
     const inFlight = (socket as Duplex & { _httpMessage?: unknown })._httpMessage;
     if (err.code === 'ECONNRESET' || !socket.writable || inFlight) {

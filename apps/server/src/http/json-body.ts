@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import { StringDecoder } from 'node:string_decoder';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import type { Readable } from 'node:stream';
 import { GatewayError } from '../errors.js';
@@ -24,6 +25,9 @@ function charsetOf(contentType: string): string | undefined {
   const m = /;\s*charset\s*=\s*"?([^";\s]+)"?/i.exec(contentType);
   return m ? m[1]!.toLowerCase() : undefined;
 }
+
+/** Bodies larger than this are decoded chunk by chunk as they arrive rather than at the end. */
+const DECODE_AS_IT_ARRIVES = 1024 * 1024;
 
 function tooLarge(): GatewayError {
   return new GatewayError(413, 'request body is too large', { type: 'request_too_large' });
@@ -62,8 +66,12 @@ export function readJsonBody(req: IncomingMessage, limit: number, maxDepth: numb
   }
 
   return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
+    let chunks: Buffer[] = [];
     let size = 0;
+    // A large body is decoded as it arrives, a chunk at a time: decoding 32 MB in one go at the end
+    // held the event loop for over 100 ms.
+    let decoder: StringDecoder | undefined;
+    let decoded = '';
     let settled = false;
     const settle = (err: unknown, value?: unknown): void => {
       if (settled) return;
@@ -84,10 +92,20 @@ export function readJsonBody(req: IncomingMessage, limit: number, maxDepth: numb
         settle(tooLarge());
         return;
       }
+      if (decoder !== undefined) {
+        decoded += decoder.write(chunk);
+        return;
+      }
       chunks.push(chunk);
+      if (size > DECODE_AS_IT_ARRIVES) {
+        decoder = new StringDecoder('utf8');
+        decoded = decoder.write(Buffer.concat(chunks, size));
+        chunks = [];
+      }
     };
     const onEnd = (): void => {
-      const text = chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks, size).toString('utf8');
+      const text =
+        decoder !== undefined ? decoded + decoder.end() : chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks, size).toString('utf8');
       try {
         settle(undefined, parseJsonText(text, maxDepth));
       } catch (err) {

@@ -7,10 +7,13 @@ import { abortOnClientClose } from './abort-on-close.js';
 import { clientHeaders } from './client-headers.js';
 import { sendError, toGatewayError } from './error-envelope.js';
 import { SseWriter } from './sse-writer.js';
+import { closeIfUnread, stalledReaderError } from './stalled-reader.js';
 
 export interface MessagesDeps {
   router: Router;
   pingIntervalMs: number;
+  /** A client that reads nothing of its answer for this long is disconnected (config `limits.stalled_reader_ms`). */
+  stalledReaderMs: number;
   /** x-bf-async jobs; without it the x-bf-async headers are ignored. */
   jobs?: JobService;
 }
@@ -27,7 +30,7 @@ export function setServedHeaders(res: { setHeader(name: string, value: string): 
 /** POST /anthropic/v1/messages (operationId createMessage). */
 export function createMessageHandler(deps: MessagesDeps): RequestHandler {
   return async (req: Request, res: Response) => {
-    if (deps.jobs && isAsyncRequest(req)) return handleAsync(deps.jobs, req, res);
+    if (deps.jobs && isAsyncRequest(req)) return handleAsync(deps.jobs, req, res, deps.stalledReaderMs);
     const body = req.body as CreateMessageRequest;
     const obs = observationOf(res);
     obs.requestedModel = body.model;
@@ -50,6 +53,7 @@ export function createMessageHandler(deps: MessagesDeps): RequestHandler {
       setServedHeaders(res, result.served, result.headers);
       res.setHeader('content-type', 'application/json');
       res.status(200).end(result.raw ?? JSON.stringify(result.message));
+      closeIfUnread(res, deps.stalledReaderMs, () => obs.failed(stalledReaderError(deps.stalledReaderMs)));
     } catch (err) {
       if (ctx.signal.aborted) return;
       const error = toGatewayError(err);
@@ -75,9 +79,10 @@ async function stream(
   // opens without x-bf-* headers so pings keep clients and proxies waiting; a final failure then
   // arrives as `event: error`.
   obs.beginWait();
+  const onStall = () => obs.failed(stalledReaderError(deps.stalledReaderMs));
   let early: SseWriter | undefined;
   const opener = setTimeout(() => {
-    early = new SseWriter(res, deps.pingIntervalMs);
+    early = new SseWriter(res, deps.pingIntervalMs, deps.stalledReaderMs, onStall);
     early.write({ event: 'ping', data: '{"type":"ping"}' });
   }, deps.pingIntervalMs);
   let result: Awaited<ReturnType<Router['streamMessage']>>;
@@ -96,12 +101,15 @@ async function stream(
   obs.endWait();
   obs.served(result.served);
   if (!early) setServedHeaders(res, result.served, result.headers);
-  const writer = early ?? new SseWriter(res, deps.pingIntervalMs);
+  const writer = early ?? new SseWriter(res, deps.pingIntervalMs, deps.stalledReaderMs, onStall);
   try {
     obs.beginWait();
     for await (const batch of result.events) {
       obs.frames(batch);
       writer.writeAll(batch);
+      // Backpressure: the next upstream read waits until the client has taken what it was sent.
+      const drained = writer.drained();
+      if (drained !== undefined) await drained;
       obs.beginWait();
     }
     obs.endWait();

@@ -2,6 +2,7 @@ import type { Response } from 'express';
 import type { GatewayError } from '../errors.js';
 import type { SseFrame } from '../providers/types.js';
 import { redactionFor } from './response-redaction.js';
+import { closeIfUnread, whenDrained } from './stalled-reader.js';
 
 const PING = 'event: ping\ndata: {"type":"ping"}\n\n';
 
@@ -14,6 +15,12 @@ const PING = 'event: ping\ndata: {"type":"ping"}\n\n';
  * upstream's events still go out as they arrive; a fast one's 50 deltas cost one write and one
  * syscall instead of 50 (the benchmark's profile showed socket writes as the largest single
  * cost of a stream).
+ *
+ * A client that reads slower than the upstream writes gets backpressure: the stream loop waits on
+ * `drained()` before it reads the next batch from the upstream (which pauses the upstream socket),
+ * so a stalled reader holds at most what is in flight, not the whole answer. No ping is queued
+ * while the client has not taken what was written. A client that takes nothing for
+ * `stalledReaderMs` is disconnected, which aborts the upstream.
  */
 export class SseWriter {
   private lastWrite = Date.now();
@@ -34,6 +41,9 @@ export class SseWriter {
   constructor(
     private readonly res: Response,
     pingIntervalMs: number,
+    private readonly stalledReaderMs: number,
+    /** Told when the client is disconnected for not reading. */
+    private readonly onStall: () => void = () => undefined,
   ) {
     res.status(200);
     res.setHeader('content-type', 'text/event-stream; charset=utf-8');
@@ -44,7 +54,8 @@ export class SseWriter {
     this.schedule();
     const tick = Math.max(5, Math.min(pingIntervalMs, 1000));
     this.timer = setInterval(() => {
-      if (Date.now() - this.lastWrite >= pingIntervalMs) this.raw(PING);
+      // A client that has not taken the last write needs no ping, and a queue of them would grow.
+      if (Date.now() - this.lastWrite >= pingIntervalMs && !res.writableNeedDrain) this.raw(PING);
     }, tick);
     this.timer.unref();
   }
@@ -58,6 +69,14 @@ export class SseWriter {
     let text = '';
     for (const frame of frames) text += formatFrame(frame);
     this.raw(text);
+  }
+
+  /**
+   * Undefined while the client keeps up; otherwise resolves once it has taken what was written (or
+   * is gone, disconnected after `stalledReaderMs` without reading). Wait on it before reading more.
+   */
+  drained(): Promise<void> | undefined {
+    return whenDrained(this.res, this.stalledReaderMs, this.onStall);
   }
 
   /** Ends the stream with an `error` event: the client must not take what it got as complete. */
@@ -77,6 +96,7 @@ export class SseWriter {
     if (this.res.destroyed) return;
     if (text !== '') this.res.end(text);
     else this.res.end();
+    closeIfUnread(this.res, this.stalledReaderMs, this.onStall);
   }
 
   private raw(text: string): void {

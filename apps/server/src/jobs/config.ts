@@ -29,6 +29,8 @@ export const asyncSchema = z
      * that accepted such a job can run it.
      */
     credential_key: z.string().min(32, 'credential_key must be at least 32 characters').optional(),
+    /** Longest a request (submit, poll, /ready) waits on the job store before it answers 503; Redis only. */
+    store_timeout_ms: z.number().int().positive().default(2_000),
     /** Redis key prefix: instances that share it share jobs. */
     redis_prefix: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'redis_prefix is letters, digits, _ . -').default('conduit'),
   })

@@ -3,6 +3,7 @@ import { GatewayError, invalidRequest, notFound } from '../errors.js';
 import type { CreateMessageRequest, Message } from '../generated/types.gen.js';
 import { clientHeaders } from '../http/client-headers.js';
 import { sendError, toGatewayError } from '../http/error-envelope.js';
+import { closeIfUnread, stalledReaderError } from '../http/stalled-reader.js';
 import { observationOf, type Observation } from '../observability/observation.js';
 import { chooseKey } from '../routing/keys.js';
 import type { RouteTarget } from '../routing/resolve.js';
@@ -21,10 +22,13 @@ export function isAsyncRequest(req: Request): boolean {
   return isAsyncPoll(req) || req.headers['x-bf-async'] === 'true';
 }
 
-/** POST /anthropic/v1/messages with x-bf-async: true or x-bf-async-id. */
-export async function handleAsync(jobs: JobService, req: Request, res: Response): Promise<void> {
+/**
+ * POST /anthropic/v1/messages with x-bf-async: true or x-bf-async-id. A finished job's answer that
+ * the client does not take within `stalledReaderMs` is dropped with the connection.
+ */
+export async function handleAsync(jobs: JobService, req: Request, res: Response, stalledReaderMs?: number): Promise<void> {
   try {
-    if (isAsyncPoll(req)) await poll(jobs, req, res);
+    if (isAsyncPoll(req)) await poll(jobs, req, res, stalledReaderMs);
     else await submit(jobs, req, res);
   } catch (err) {
     sendError(res, toGatewayError(err));
@@ -58,7 +62,7 @@ async function submit(jobs: JobService, req: Request, res: Response): Promise<vo
   sendPending(res, id, body.model, 'queued');
 }
 
-async function poll(jobs: JobService, req: Request, res: Response): Promise<void> {
+async function poll(jobs: JobService, req: Request, res: Response, stalledReaderMs: number | undefined): Promise<void> {
   const obs = observationOf(res);
   obs.operation = 'async_poll';
   const id = String(req.headers['x-bf-async-id']);
@@ -81,6 +85,7 @@ async function poll(jobs: JobService, req: Request, res: Response): Promise<void
     for (const [k, v] of Object.entries(outcome.headers)) res.setHeader(k, v);
     res.setHeader('content-type', 'application/json');
     res.status(200).end(outcome.body);
+    if (stalledReaderMs !== undefined) closeIfUnread(res, stalledReaderMs, () => obs.failed(stalledReaderError(stalledReaderMs)));
     return;
   }
   sendError(

@@ -1,6 +1,16 @@
 import { Queue, WaitingError, Worker, type Job } from 'bullmq';
-import { Redis } from 'ioredis';
-import { QueueFullError, type JobOutcome, type JobRunner, type JobStatus, type JobStore, type JobView, type NewJob, type StoredRequest } from './types.js';
+import { Redis, ReplyError } from 'ioredis';
+import {
+  QueueFullError,
+  StoreUnavailableError,
+  type JobOutcome,
+  type JobRunner,
+  type JobStatus,
+  type JobStore,
+  type JobView,
+  type NewJob,
+  type StoredRequest,
+} from './types.js';
 
 export interface RedisStoreOptions {
   url: string;
@@ -10,6 +20,8 @@ export interface RedisStoreOptions {
   concurrency: number;
   leaseMs: number;
   maxAttempts: number;
+  /** Longest a request waits on Redis before the store counts as unavailable (config `async.store_timeout_ms`). */
+  timeoutMs: number;
   onError: (err: unknown) => void;
 }
 
@@ -71,8 +83,13 @@ export class RedisJobStore implements JobStore {
   private closing = false;
 
   constructor(private readonly opts: RedisStoreOptions) {
-    // Commands fail fast when Redis is away, so HTTP requests get an error instead of hanging.
-    this.redis = new Redis(opts.url, { maxRetriesPerRequest: 2, lazyConnect: false });
+    // Requests must never wait on a Redis that is away: no offline queue (a command fails at once
+    // while disconnected, instead of waiting for a reconnect that may never come), and every
+    // request's Redis work is bounded by `guarded`. (Not ioredis's commandTimeout: BullMQ's queue
+    // reads the server version once through this connection, and a timeout there would break the
+    // queue for good.) ioredis keeps reconnecting in the background, so the store recovers on its
+    // own when Redis is back.
+    this.redis = new Redis(opts.url, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: false });
     this.redis.on('error', opts.onError);
     this.queue = new Queue<QueuedJobData>(QUEUE_NAME, { connection: this.redis, prefix: opts.prefix });
     this.queue.on('error', opts.onError);
@@ -82,7 +99,48 @@ export class RedisJobStore implements JobStore {
     return `${this.opts.prefix}:job:${id}`;
   }
 
-  async submit(job: NewJob): Promise<void> {
+  /**
+   * Runs a request's Redis work within `timeoutMs`, or throws StoreUnavailableError: at once when
+   * Redis was just found unreachable (ioredis is waiting to reconnect), after the timeout when a
+   * connection attempt does not succeed or Redis does not answer, and when the work fails for any
+   * reason but Redis's own answer (a ReplyError: Redis is up and refused the command, which is a
+   * bug, not an outage).
+   */
+  private async guarded<T>(what: string, work: () => Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    let onReady: (() => void) | undefined;
+    let onClose: (() => void) | undefined;
+    const unavailable = (why: string) => new StoreUnavailableError(`${why} to ${what}`);
+    const limit = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(unavailable(`Redis did not answer within ${this.opts.timeoutMs} ms`)), this.opts.timeoutMs);
+    });
+    const connected = new Promise<void>((resolve, reject) => {
+      const status = this.redis.status;
+      if (status === 'ready') return resolve();
+      // 'wait', 'connecting', 'connect': a connection is on its way; anything else, it just failed.
+      if (status !== 'wait' && status !== 'connecting' && status !== 'connect') return reject(unavailable(`Redis is not connected (${status})`));
+      onReady = resolve;
+      onClose = () => reject(unavailable('Redis could not be reached'));
+      this.redis.once('ready', onReady);
+      this.redis.once('close', onClose);
+    });
+    try {
+      return await Promise.race([connected.then(work), limit]);
+    } catch (err) {
+      if (err instanceof StoreUnavailableError || err instanceof QueueFullError || err instanceof ReplyError) throw err;
+      throw new StoreUnavailableError(`Redis failed to ${what}: ${(err as Error).message}`, { cause: err });
+    } finally {
+      clearTimeout(timer);
+      if (onReady) this.redis.off('ready', onReady);
+      if (onClose) this.redis.off('close', onClose);
+    }
+  }
+
+  submit(job: NewJob): Promise<void> {
+    return this.guarded('store the job', () => this.store(job));
+  }
+
+  private async store(job: NewJob): Promise<void> {
     // Not atomic across instances: under a burst the cap can be passed by a few jobs.
     if ((await this.queue.count()) >= this.opts.maxQueued) throw new QueueFullError(this.opts.maxQueued);
     const key = this.key(job.id);
@@ -110,7 +168,7 @@ export class RedisJobStore implements JobStore {
   }
 
   async get(id: string): Promise<JobView | undefined> {
-    const h = await this.redis.hgetall(this.key(id));
+    const h = await this.guarded('read the job', () => this.redis.hgetall(this.key(id)));
     if (!h.owner || !h.model || !h.status) return undefined;
     return {
       id,
@@ -191,12 +249,12 @@ export class RedisJobStore implements JobStore {
   }
 
   async depth(): Promise<{ queued: number; running: number }> {
-    const [queued, running] = await Promise.all([this.queue.count(), this.queue.getActiveCount()]);
+    const [queued, running] = await this.guarded('count the jobs', () => Promise.all([this.queue.count(), this.queue.getActiveCount()]));
     return { queued, running };
   }
 
   async ping(): Promise<void> {
-    await this.redis.ping();
+    await this.guarded('answer a ping', () => this.redis.ping());
   }
 
   async close(): Promise<void> {

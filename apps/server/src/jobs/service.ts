@@ -8,10 +8,20 @@ import { Redactor } from '../redaction.js';
 import { CredentialSealer } from './credential-seal.js';
 import { jobRunner } from './run-job.js';
 import { SqliteJobStore } from './sqlite-store.js';
-import { QueueFullError, type JobStore, type JobView, type NewJob } from './types.js';
+import { QueueFullError, StoreUnavailableError, type JobStore, type JobView, type NewJob } from './types.js';
 
-/** Seconds a client is told to wait when the queue is full. */
+/** Seconds a client is told to wait when the queue is full, or the store is unavailable. */
 const QUEUE_FULL_RETRY_AFTER_S = 5;
+const STORE_DOWN_RETRY_AFTER_S = 5;
+
+/** A store that cannot be reached is a 503 the client may retry, never a hang or a 500. */
+function storeUnavailable(err: StoreUnavailableError): GatewayError {
+  return new GatewayError(503, `the async job store is unavailable (${err.message}); retry later`, {
+    type: 'overloaded_error',
+    headers: { 'retry-after': String(STORE_DOWN_RETRY_AFTER_S) },
+    cause: err,
+  });
+}
 
 export interface JobServiceOptions {
   /** `store:` from the config: sqlite:<path> or redis://... */
@@ -80,13 +90,19 @@ export class JobService {
           headers: { 'retry-after': String(QUEUE_FULL_RETRY_AFTER_S) },
         });
       }
+      if (err instanceof StoreUnavailableError) throw storeUnavailable(err);
       throw err;
     }
     this.metrics?.jobQueued();
   }
 
   async get(id: string): Promise<JobView | undefined> {
-    return (await this.store).get(id);
+    try {
+      return await (await this.store).get(id);
+    } catch (err) {
+      if (err instanceof StoreUnavailableError) throw storeUnavailable(err);
+      throw err;
+    }
   }
 
   /** Jobs waiting and running now. */
@@ -142,6 +158,7 @@ export function createJobService(opts: JobServiceOptions): JobService {
           concurrency: config.concurrency,
           leaseMs: config.lease_ms,
           maxAttempts: config.max_attempts,
+          timeoutMs: config.store_timeout_ms,
           onError,
         }),
     );

@@ -90,6 +90,7 @@ export interface JobStore {
   depth(): Promise<{ queued: number; running: number }>;
   /** Throws when the store cannot be reached. */
   ping(): Promise<void>;
+  // submit, get, depth and ping throw StoreUnavailableError when the store cannot be reached in time.
   /** Stops taking jobs, hands running ones back to the queue, closes connections. */
   close(): Promise<void>;
 }
@@ -98,5 +99,13 @@ export class QueueFullError extends Error {
   constructor(readonly maxQueued: number) {
     super(`async queue is full (${maxQueued} jobs waiting)`);
     this.name = 'QueueFullError';
+  }
+}
+
+/** The store cannot be reached (or did not answer in time): the request should be retried later. */
+export class StoreUnavailableError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'StoreUnavailableError';
   }
 }

@@ -1,10 +1,8 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { CounterSeries, FastCounter, FastHistogram, type HistogramSeries } from './fast-metrics.js';
+import { ModelLabels, NO_TARGET, OTHER_MODEL } from './model-labels.js';
 
-/** Label value for a request that never reached a provider (bad request, unknown route). */
-export const NO_TARGET = '_none';
-/** Label value for models past the series cap (clients choose model names; the series count must stay bounded). */
-export const OTHER_MODEL = '_other';
+export { NO_TARGET, OTHER_MODEL };
 
 /**
  * What a request asked the gateway to do: the `gen_ai_operation_name` label. `chat` is
@@ -42,6 +40,8 @@ export interface RoutingMetrics {
   fallback(provider: string, model: string): void;
   /** The circuit breaker for provider/model changed state. */
   breakerState(provider: string, model: string, state: BreakerState): void;
+  /** An upstream served a request on provider/model (its answer, or a stream's first content). */
+  served(provider: string, model: string): void;
 }
 
 /** What the async jobs layer reports. */
@@ -102,7 +102,10 @@ export class TargetSeries {
 export interface MetricsOptions {
   /** Also export prom-client's process metrics (CPU, RSS, heap, event-loop lag) from this registry. */
   processMetrics?: boolean;
-  /** Distinct provider/model pairs (whatever the operation) kept before new models are counted as `_other`. */
+  /**
+   * Models that served a request and get a label of their own, at most (configured ones always do;
+   * every other model is counted as `_other`). Default 1000.
+   */
   maxTargets?: number;
 }
 
@@ -130,14 +133,14 @@ export class Metrics implements RoutingMetrics, JobMetrics {
   /** Requests being served right now; read when scraped. */
   inFlight = 0;
 
-  /** provider → model → the series of each operation seen on it. */
+  /** provider → model label → the series of each operation seen on it. */
   private readonly targets = new Map<string, Map<string, Map<Operation, TargetSeries>>>();
-  private targetCount = 0;
-  private readonly maxTargets: number;
+  /** Which models are labelled by name (configured or served); the rest are `_other`. */
+  private readonly models: ModelLabels;
 
   constructor(opts: MetricsOptions = {}) {
     const r = this.registry;
-    this.maxTargets = opts.maxTargets ?? 1000;
+    this.models = new ModelLabels(opts.maxTargets ?? 1000);
     this.requests = new FastCounter(
       'conduit_requests_total',
       'Requests answered, by operation, the provider/model that served (or last failed) and the HTTP status; error_type is set when the request failed, also mid-stream.',
@@ -208,40 +211,50 @@ export class Metrics implements RoutingMetrics, JobMetrics {
     if (opts.processMetrics) collectDefaultMetrics({ register: r });
   }
 
+  /** A model the config names: labelled by name from the start. */
+  configureModel(provider: string, model: string): void {
+    this.models.configure(provider, model);
+  }
+
+  served(provider: string, model: string): void {
+    this.models.served(provider, model);
+  }
+
   /**
-   * The series for an operation on provider/model, created once. Past maxTargets provider/model
-   * pairs, unseen models share `_other` (a pair already seen takes any operation: there are six).
+   * The series for an operation on provider/model, created once. A model neither configured nor
+   * served yet is counted as `_other`: a request on a made-up name creates no series of its own.
    */
   target(operation: Operation, provider: string, model: string): TargetSeries {
+    const label = this.models.label(provider, model);
     let byModel = this.targets.get(provider);
     if (!byModel) {
       byModel = new Map();
       this.targets.set(provider, byModel);
     }
-    let byOperation = byModel.get(model);
+    let byOperation = byModel.get(label);
     if (!byOperation) {
-      if (this.targetCount >= this.maxTargets && model !== OTHER_MODEL) return this.target(operation, provider, OTHER_MODEL);
       byOperation = new Map();
-      byModel.set(model, byOperation);
-      this.targetCount++;
+      byModel.set(label, byOperation);
     }
     let t = byOperation.get(operation);
     if (!t) {
-      t = new TargetSeries(this, operation, provider, model);
+      t = new TargetSeries(this, operation, provider, label);
       byOperation.set(operation, t);
     }
     return t;
   }
 
   retry(provider: string, model: string): void {
-    this.retries.with({ [PROVIDER]: provider, [MODEL]: model }).inc();
+    this.retries.with({ [PROVIDER]: provider, [MODEL]: this.models.label(provider, model) }).inc();
   }
 
   fallback(provider: string, model: string): void {
-    this.fallbacks.with({ [PROVIDER]: provider, [MODEL]: model }).inc();
+    this.fallbacks.with({ [PROVIDER]: provider, [MODEL]: this.models.label(provider, model) }).inc();
   }
 
+  /** Exported for models labelled by name only: one gauge cannot hold the states of many `_other` circuits. */
   breakerState(provider: string, model: string, state: BreakerState): void {
+    if (this.models.label(provider, model) !== model) return;
     this.breaker.set({ [PROVIDER]: provider, [MODEL]: model }, BREAKER_VALUE[state]);
   }
 

@@ -14,7 +14,7 @@ export function createProviders(config: Config): Map<string, Provider> {
         providers.set(name, new AnthropicProvider(name, pc));
         break;
       case 'openai': // OpenAI and compatible servers; Azure OpenAI when `azure` is set
-        providers.set(name, new OpenAIProvider(name, pc));
+        providers.set(name, new OpenAIProvider(name, pc, { countTokensExactChars: config.limits.count_tokens_exact_chars }));
         break;
       case 'bedrock': // Claude through InvokeModel, other models through Converse
         providers.set(name, new BedrockProvider(name, pc));

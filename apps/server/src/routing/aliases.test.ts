@@ -30,6 +30,14 @@ describe('model aliases in config', () => {
     ]);
   });
 
+  it('refuses an alias whose plan is longer than limits.max_plan_targets', () => {
+    const fallbacks = ['openai/a', 'openai/b', 'openai/c'];
+    expect(() => parseConfig({ providers, limits: { max_plan_targets: 3 }, models: { x: { target: 'openai/gpt-5', fallbacks } } })).toThrow(
+      /models\.x\.fallbacks: the target and 3 fallbacks make 4 targets; limits\.max_plan_targets is 3/,
+    );
+    expect(parseConfig({ providers, limits: { max_plan_targets: 4 }, models: { x: { target: 'openai/gpt-5', fallbacks } } }).models.x!.fallbacks).toEqual(fallbacks);
+  });
+
   it('fills in the routing defaults for every provider', () => {
     const config = parseConfig({ providers });
     expect(config.providers.anthropic!.max_retries).toBe(2);

@@ -29,7 +29,7 @@ export class Router {
 
   constructor(
     private readonly providers: ReadonlyMap<string, Provider>,
-    private readonly config: Pick<Config, 'default_provider'> & Partial<Pick<Config, 'models' | 'stream_fallback_prefill'>>,
+    private readonly config: Pick<Config, 'default_provider'> & Partial<Pick<Config, 'models' | 'stream_fallback_prefill' | 'limits'>>,
     state: Partial<RoutingState> = {},
   ) {
     const now = state.now ?? Date.now;
@@ -53,9 +53,14 @@ export class Router {
 
   /**
    * The primary target, the request's string fallbacks, then the alias's configured fallbacks not
-   * already listed. Unknown providers fail here, before any upstream call.
+   * already listed. Unknown providers fail here, before any upstream call, and so does a plan longer
+   * than `limits.max_plan_targets` (each target may cost several upstream calls).
    */
   plan(body: Pick<CreateMessageRequest, 'model' | 'fallbacks'>): RouteTarget[] {
+    const max = this.config.limits?.max_plan_targets ?? DEFAULT_MAX_PLAN_TARGETS;
+    let own = 0;
+    if (body.fallbacks) for (const f of body.fallbacks) if (typeof f === 'string') own++;
+    if (1 + own > max) throw planTooLong(`the model and ${own} fallbacks make ${1 + own} targets`, max);
     const targets = [this.resolve(body.model)];
     if (Array.isArray(body.fallbacks)) {
       body.fallbacks.forEach((f, i) => {
@@ -67,7 +72,13 @@ export class Router {
       const target = this.resolve(f, `models.${body.model}.fallbacks[${i}]`);
       if (!targets.some((t) => t.label === target.label)) targets.push(target);
     });
+    if (targets.length > max) throw planTooLong(`with the fallbacks configured for "${body.model}" the plan has ${targets.length} targets`, max);
     return targets;
+  }
+
+  /** Upstream calls one request may make (retries, key switches and fallbacks included). */
+  private get maxAttempts(): number {
+    return this.config.limits?.max_upstream_attempts ?? DEFAULT_MAX_UPSTREAM_ATTEMPTS;
   }
 
   async createMessage(body: CreateMessageRequest, ctx: RequestContext): Promise<MessageResult & { served: Served }> {
@@ -80,7 +91,7 @@ export class Router {
         scope.attempt.arm(scope.deadline, () => timeoutError(label(target), 'timeout_deadline', scope.policy.totalMs), this.state.now);
         return target.provider.createMessage(body, attempt);
       },
-      { callOwnsAttempt: false },
+      { callOwnsAttempt: false, maxAttempts: this.maxAttempts },
     );
     return Object.assign(value, { served });
   }
@@ -95,10 +106,13 @@ export class Router {
     const plan = this.plan(body);
     const { value, served } = await runPlan(plan, ctx, this.state, (target, attempt, scope) => this.openStream(body, target, attempt, scope), {
       callOwnsAttempt: true,
+      maxAttempts: this.maxAttempts,
     });
     if (this.config.stream_fallback_prefill && acceptsPrefill(body)) {
       const rest = plan.slice(served.fallbackIndex + 1).filter((t) => t.provider.type === 'anthropic');
-      if (rest.length > 0) value.events = this.continueOnFailure(body, value.events, rest, ctx);
+      // The continuation's calls count towards the request's limit too.
+      const attemptsLeft = this.maxAttempts - served.attempts;
+      if (rest.length > 0 && attemptsLeft > 0) value.events = this.continueOnFailure(body, value.events, rest, ctx, attemptsLeft);
     }
     return Object.assign(value, { served });
   }
@@ -108,7 +122,13 @@ export class Router {
    * first of `rest` that serves it, with that text as an assistant prefill. When that is not
    * possible, or the continuation fails before its first content, the original failure stands.
    */
-  private async *continueOnFailure(body: CreateMessageRequest, events: AsyncIterable<SseBatch>, rest: RouteTarget[], ctx: RequestContext): AsyncGenerator<SseBatch> {
+  private async *continueOnFailure(
+    body: CreateMessageRequest,
+    events: AsyncIterable<SseBatch>,
+    rest: RouteTarget[],
+    ctx: RequestContext,
+    maxAttempts: number,
+  ): AsyncGenerator<SseBatch> {
     const sent = new SentContent();
     try {
       for await (const batch of events) {
@@ -121,7 +141,10 @@ export class Router {
       const prefilled = withPrefill(body, sent.text);
       let continuation: StreamResult;
       try {
-        ({ value: continuation } = await runPlan(rest, ctx, this.state, (t, a, scope) => this.openStream(prefilled, t, a, scope), { callOwnsAttempt: true }));
+        ({ value: continuation } = await runPlan(rest, ctx, this.state, (t, a, scope) => this.openStream(prefilled, t, a, scope), {
+          callOwnsAttempt: true,
+          maxAttempts,
+        }));
       } catch {
         throw err;
       }
@@ -186,6 +209,14 @@ export class Router {
       requestId: ctx.requestId,
     };
   }
+}
+
+/** The schema's defaults, for a Router built without a parsed config (tests, embedders). */
+const DEFAULT_MAX_PLAN_TARGETS = 8;
+const DEFAULT_MAX_UPSTREAM_ATTEMPTS = 16;
+
+function planTooLong(what: string, max: number): GatewayError {
+  return new GatewayError(400, `fallbacks: ${what}; at most ${max} are allowed (limits.max_plan_targets)`);
 }
 
 function label(target: RouteTarget): { provider: string; model: string } {

@@ -19,7 +19,12 @@ export interface RoutingState {
   cooldowns: KeyCooldowns;
   breakers: CircuitBreakers;
   /** Told of retries and fallbacks (Prometheus counters). */
-  metrics?: { retry(provider: string, model: string): void; fallback(provider: string, model: string): void };
+  metrics?: {
+    retry(provider: string, model: string): void;
+    fallback(provider: string, model: string): void;
+    /** The attempt succeeded: the upstream serves this model. */
+    served?(provider: string, model: string): void;
+  };
   random?: () => number;
   now?: () => number;
 }
@@ -46,6 +51,8 @@ export interface AttemptScope {
 export interface RunOptions {
   /** The call's result keeps using the attempt (a stream): the call disposes it, not the runner. */
   callOwnsAttempt: boolean;
+  /** Upstream calls the run may make in all (config `limits.max_upstream_attempts`); unlimited when absent. */
+  maxAttempts?: number;
 }
 
 export type AttemptCall<T> = (target: RouteTarget, ctx: AttemptContext, scope: AttemptScope) => Promise<T>;
@@ -69,8 +76,9 @@ export async function runPlan<T>(
   const records: AttemptRecord[] = [];
   let attempts = 0;
   let nextProbeInMs: number | undefined;
+  const maxAttempts = opts.maxAttempts ?? Infinity;
 
-  for (let index = 0; index < plan.length; index++) {
+  plan: for (let index = 0; index < plan.length; index++) {
     const target = plan[index]!;
     const policy = policyFor(target.provider.config);
     const deadline = requestStart + policy.totalMs;
@@ -84,6 +92,10 @@ export async function runPlan<T>(
 
     for (;;) {
       if (ctx.signal.aborted) throw ctx.signal.reason;
+      if (attempts >= maxAttempts) {
+        skip(`not tried: ${maxAttempts} attempts made, the most one request may make (limits.max_upstream_attempts)`);
+        break plan;
+      }
       if (now() >= deadline) {
         skip('deadline passed');
         break;
@@ -129,6 +141,8 @@ export async function runPlan<T>(
       let failure: unknown;
       try {
         const value = await call(target, attemptCtx, scope);
+        // Before the breaker reports its state: a model's first success labels it by name.
+        state.metrics?.served?.(target.provider.name, target.model);
         state.breakers.success(circuit);
         state.cooldowns.served(choice.key.id, target.model);
         if (!opts.callOwnsAttempt) attempt.dispose(false);

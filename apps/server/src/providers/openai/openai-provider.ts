@@ -51,12 +51,21 @@ export class OpenAIProvider implements Provider {
   private readonly dispatcher: Dispatcher;
   private readonly baseUrl: string;
 
+  private readonly facts: ModelFacts;
+  private readonly countTokensExactChars: number | undefined;
+
   constructor(
     readonly name: string,
     readonly config: ProviderConfig,
-    /** What this provider's models refused or limit, learnt from their answers (model-facts.ts). */
-    private readonly facts: ModelFacts = new MemoryModelFacts(),
+    opts: {
+      /** What this provider's models refused or limit, learnt from their answers (model-facts.ts). */
+      facts?: ModelFacts;
+      /** Characters of a count_tokens request counted exactly; the rest is estimated (limits.count_tokens_exact_chars). */
+      countTokensExactChars?: number;
+    } = {},
   ) {
+    this.facts = opts.facts ?? new MemoryModelFacts();
+    this.countTokensExactChars = opts.countTokensExactChars;
     if (!config.base_url) throw new Error(`providers.${name}.base_url: required for type openai`);
     this.baseUrl = config.base_url.replace(/\/+$/, '');
     this.dispatcher = createDispatcher(transportTimeouts(config));
@@ -104,7 +113,7 @@ export class OpenAIProvider implements Provider {
 
   /** A local count with the model's tokenizer: never a (billed) upstream call. */
   async countTokens(body: CountTokensRequest, ctx: AttemptContext): Promise<{ input_tokens: number }> {
-    return { input_tokens: await countTokens(body, ctx.model) };
+    return { input_tokens: await countTokens(body, ctx.model, { exactChars: this.countTokensExactChars, signal: ctx.signal }) };
   }
 
   /** Azure puts the deployment (the model part of "provider/model" when `azure.deployment` is unset) in the URL's path. */
