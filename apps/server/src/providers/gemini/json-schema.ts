@@ -120,7 +120,11 @@ class Converter {
       if (nonNull.length < alternatives.length) nullable = true;
       const converted = nonNull.map((s) => this.convert(s, refs));
       if (converted.length === 1) Object.assign(out, { ...converted[0], ...pick(out, ['title', 'description']) });
-      else if (converted.length > 1) out.anyOf = converted;
+      else if (converted.length > 1) {
+        // Gemini takes a type or an anyOf, not both.
+        delete out.type;
+        out.anyOf = converted;
+      }
     } else if (types.length > 1) {
       // Several types and nothing else to go on: one alternative per type, each with the keywords that apply to it.
       out.anyOf = types.map((type) => this.convert({ ...withoutKeys(node, ['type', 'title', 'description', 'nullable']), type: geminiToJsonType(type) }, refs));
