@@ -80,6 +80,19 @@ describe('JSON Schema → Gemini Schema', () => {
     expect(toGeminiParameters({ type: 'object' })).toBeUndefined();
   });
 
+  it('a chain of references is followed 32 deep, then cut like a recursive one', () => {
+    const $defs: Record<string, unknown> = { D40: { type: 'string' } };
+    for (let i = 0; i < 40; i++) $defs[`D${i}`] = { type: 'object', description: `level ${i}`, properties: { next: { $ref: `#/$defs/D${i + 1}` } } };
+    let node: any = converted({ $ref: '#/$defs/D0', $defs });
+    let depth = 0;
+    while (node.properties?.next) {
+      node = node.properties.next;
+      depth++;
+    }
+    expect(depth).toBe(32);
+    expect(node).toEqual({});
+  });
+
   it('references that multiply the schema past the limit stop with SchemaTooLarge', () => {
     // Each level refers to the next twice: 2^20 schemas once resolved.
     const $defs: Record<string, unknown> = { L20: { type: 'string' } };
