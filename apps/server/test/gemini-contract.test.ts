@@ -206,6 +206,13 @@ describe('Gemini through the official Anthropic SDK', () => {
     const blocked = await client.messages.create({ model: `gemini/${PRO}`, max_tokens: 10, messages: [{ role: 'user', content: 'something blocked' }] }).catch((e: unknown) => e);
     expect(blocked).toBeInstanceOf(Anthropic.BadRequestError);
     expect((blocked as Error).message).toContain("blocked by Gemini's content filter (PROHIBITED_CONTENT)");
+    // Streamed, the block comes in the first chunk: the same 400, before the stream begins.
+    fake.enqueue({ kind: 'sse', events: geminiSseFrames(geminiStreamChunks({ blockReason: 'SAFETY' })) });
+    const streamed = await rawStream({ model: `gemini/${PRO}`, max_tokens: 10, messages: [{ role: 'user', content: 'something blocked' }] });
+    expect(streamed.status).toBe(400);
+    const body = await streamed.json();
+    expectContractResponse(MESSAGES, 'post', 400, body);
+    expect(body.error.message).toContain("blocked by Gemini's content filter (SAFETY)");
   });
 
   it('a key Gemini does not take is the gateway’s credential problem: 502, never the client’s', async () => {
