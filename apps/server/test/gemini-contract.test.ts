@@ -215,6 +215,20 @@ describe('Gemini through the official Anthropic SDK', () => {
     expect(body.error.message).toContain("blocked by Gemini's content filter (SAFETY)");
   });
 
+  it('max_tokens above what the model produces: asked again with the model’s limit, remembered, and said in x-bf-max-tokens-clamped', async () => {
+    const params: Params = { model: 'gemini/gemini-2.0-flash', max_tokens: 32_000, messages: [{ role: 'user', content: 'Hi' }] };
+    // The SDK wants a timeout of its own for a non-streaming request this large.
+    const first = await client.messages.create(params, { timeout: 60_000 }).withResponse();
+    expect(first.data.content).toEqual([{ type: 'text', text: 'Hello from the fake Gemini upstream.' }]);
+    expect(first.response.headers.get('x-bf-max-tokens-clamped')).toBe('8192');
+    expect(calls().map((r) => r.body.generationConfig.maxOutputTokens)).toEqual([32_000, 8192]);
+    fake.reset();
+    const streamed = await client.messages.stream(params).withResponse();
+    expect(streamed.response.headers.get('x-bf-max-tokens-clamped')).toBe('8192');
+    await streamed.data.finalMessage();
+    expect(calls().map((r) => r.body.generationConfig.maxOutputTokens)).toEqual([8192]);
+  });
+
   it('a key Gemini does not take is the gateway’s credential problem: 502, never the client’s', async () => {
     const res = await fetch(`${gw.url}${MESSAGES}`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': 'x' }, body: JSON.stringify({ model: `badkey/${PRO}`, max_tokens: 10, messages: [{ role: 'user', content: 'hi' }] }) });
     expect(res.status).toBe(502);

@@ -58,7 +58,7 @@ export { startFakeVertex, vertexError, DEFAULT_VERTEX_TEXT } from './vertex/fake
 export type { FakeVertex, FakeVertexOptions } from './vertex/fake.js';
 export { createFakeServiceAccount } from './vertex/service-account.js';
 export type { FakeServiceAccount } from './vertex/service-account.js';
-export { startFakeGemini, countGeminiTokens, FAKE_GEMINI_API_KEY } from './gemini/fake.js';
+export { startFakeGemini, countGeminiTokens, geminiOutputLimit, FAKE_GEMINI_API_KEY } from './gemini/fake.js';
 export type { FakeGemini, FakeGeminiOptions } from './gemini/fake.js';
 export {
   DEFAULT_GEMINI_TEXT,

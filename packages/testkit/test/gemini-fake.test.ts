@@ -83,6 +83,13 @@ describe('@google/genai against the fake Gemini API', () => {
     expect(calls).toEqual([{ name: 'get_weather', args: { city: 'Paris' } }]);
   });
 
+  it('a maxOutputTokens above the model’s output limit is refused with the supported range', async () => {
+    const err = await failure(client().models.generateContent({ model: 'gemini-2.0-flash', contents: 'hi', config: { maxOutputTokens: 32_000 } }));
+    expect(err.status).toBe(400);
+    expect(err.message).toContain('maxOutputTokens value of 32000 but the supported range is from 1 (inclusive) to 8193 (exclusive)');
+    expect((await client().models.generateContent({ model: 'gemini-2.5-flash', contents: 'hi', config: { maxOutputTokens: 32_000 } })).text).toBe(DEFAULT_GEMINI_TEXT);
+  });
+
   it('errors reach the SDK with their status: a quota error, a key Gemini does not take', async () => {
     fake.enqueue(geminiQuotaError(7));
     const quota = await failure(client().models.generateContent({ model: 'gemini-2.5-flash', contents: 'hi' }));

@@ -34,7 +34,14 @@ export interface FakeGeminiOptions extends FakeOptions {
   requireSignatures?: (model: string) => boolean;
   /** Check bodies as Gemini does. Default true. */
   strict?: boolean;
+  /** The most output tokens a model produces (a larger maxOutputTokens is refused). Default: 8192 for gemini-1.5 and gemini-2.0 models, 65536 for others. */
+  outputLimit?: (model: string) => number;
   now?: () => number;
+}
+
+/** Output limits of Gemini's models: 8,192 tokens up to Gemini 2.0, 65,536 from Gemini 2.5 on. */
+export function geminiOutputLimit(model: string): number {
+  return /^gemini-(1\.|2\.0)/.test(model) ? 8192 : 65_536;
 }
 
 export interface FakeGemini extends FakeUpstream {
@@ -68,6 +75,7 @@ function geminiProvider(opts: FakeGeminiOptions, tokens: ReturnType<typeof creat
   const strict = opts.strict ?? true;
   const requireSignatures = opts.requireSignatures ?? ((model: string) => /^gemini-3/.test(model));
   const project = opts.vertex?.project ?? 'fake-project';
+  const outputLimit = opts.outputLimit ?? geminiOutputLimit;
 
   return {
     requestIdHeader: 'x-goog-request-id',
@@ -92,7 +100,13 @@ function geminiProvider(opts: FakeGeminiOptions, tokens: ReturnType<typeof creat
       if (req.body === undefined) return geminiError(400, 'INVALID_ARGUMENT', 'Invalid JSON payload received.');
       if (!strict) return null;
       const problem = r.method === 'countTokens' ? checkCountTokens(req.body, r.vertex) : (checkGeminiRequest(req.body, { requireSignatures: requireSignatures(r.model) })?.message ?? null);
-      return problem ? geminiError(400, 'INVALID_ARGUMENT', problem) : null;
+      if (problem) return geminiError(400, 'INVALID_ARGUMENT', problem);
+      const requested = req.body?.generationConfig?.maxOutputTokens;
+      const limit = outputLimit(r.model);
+      if (r.method !== 'countTokens' && typeof requested === 'number' && requested > limit) {
+        return geminiError(400, 'INVALID_ARGUMENT', `Unable to submit request because it has a maxOutputTokens value of ${requested} but the supported range is from 1 (inclusive) to ${limit + 1} (exclusive). Update the value and try again.`);
+      }
+      return null;
     },
     respondDefault(req, res, ctx) {
       respond(route(req)!, req, res, ctx, requireSignatures);

@@ -1,6 +1,8 @@
 import type { Dispatcher } from 'undici';
 import type { ProviderConfig } from '../../config/schema.js';
 import type { CountTokensRequest, CreateMessageRequest } from '../../generated/types.gen.js';
+import { MemoryModelFacts, type ModelFacts } from '../openai/model-facts.js';
+import { MAX_TOKENS_CLAMPED_HEADER } from '../openai/openai-provider.js';
 import { DROPPED_HEADER } from '../openai/unsupported.js';
 import { SseParser } from '../sse-parser.js';
 import {
@@ -22,6 +24,7 @@ import { GeminiApiEndpoint, VertexGeminiEndpoint, type GeminiEndpoint, type Gemi
 import type { GeminiResponse } from './gemini-types.js';
 import { geminiHttpError, geminiStreamError } from './map-error.js';
 import { geminiModelIdProblem } from './model-id.js';
+import { geminiOutputLimit } from './output-limit.js';
 
 /**
  * Google Gemini, natively: generateContent and streamGenerateContent on the Gemini API (an API
@@ -38,6 +41,8 @@ export class GeminiProvider implements Provider {
   constructor(
     readonly name: string,
     readonly config: ProviderConfig,
+    /** The most output tokens each model takes, learnt from its refusals (openai/model-facts.ts). */
+    private readonly facts: ModelFacts = new MemoryModelFacts(),
   ) {
     const timeouts = transportTimeouts(config);
     this.dispatcher = createDispatcher(timeouts);
@@ -51,17 +56,17 @@ export class GeminiProvider implements Provider {
   async createMessage(body: CreateMessageRequest, ctx: AttemptContext): Promise<MessageResult> {
     const converted = this.convert(body, ctx);
     const target = this.target(ctx);
-    const res = await this.post('generateContent', converted.body, ctx);
+    const res = await this.generate('generateContent', converted, ctx);
     const parsed = tryParseJson(await readUpstreamText(res, target, ctx.signal)) as GeminiResponse | undefined;
     if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw badUpstreamResponse(target, 'the upstream answered with something that is not a GenerateContentResponse');
     const message = convertResponse(parsed, { target, toolNames: converted.toolNames });
-    return { message, headers: droppedHeaders(converted) };
+    return { message, headers: resultHeaders(converted) };
   }
 
   async streamMessage(body: CreateMessageRequest, ctx: AttemptContext): Promise<StreamResult> {
     const converted = this.convert(body, ctx);
     const target = this.target(ctx);
-    const res = await this.post('streamGenerateContent', converted.body, ctx);
+    const res = await this.generate('streamGenerateContent', converted, ctx);
     const contentType = String(res.headers['content-type'] ?? '');
     if (!contentType.includes('text/event-stream')) {
       const error = (tryParseJson(await readUpstreamText(res, target, ctx.signal, MAX_ERROR_BODY)) as { error?: unknown } | undefined)?.error;
@@ -70,7 +75,7 @@ export class GeminiProvider implements Provider {
     }
     const converter = new GeminiStreamConverter({ target, toolNames: converted.toolNames });
     // Every frame comes from GeminiStreamConverter.emit (JSON.stringify of the event).
-    return { events: relayStream(res.body, converter, target, ctx.signal), headers: droppedHeaders(converted), wellFormed: true };
+    return { events: relayStream(res.body, converter, target, ctx.signal), headers: resultHeaders(converted), wellFormed: true };
   }
 
   /** Gemini's countTokens (never billed), with the contents, system instruction and tools a completion would send. */
@@ -86,18 +91,50 @@ export class GeminiProvider implements Provider {
     return Promise.all([this.dispatcher.close(), this.endpoint.close()]).then(() => undefined);
   }
 
-  private convert(body: CreateMessageRequest, ctx: AttemptContext): ConvertedRequest {
-    return convertRequest(body, { provider: this.name, model: ctx.model, dropUnsupported: this.config.drop_unsupported });
+  /** The converted request, its max tokens lowered to what the model was found to take. */
+  private convert(body: CreateMessageRequest, ctx: AttemptContext): Converted {
+    const converted: Converted = convertRequest(body, { provider: this.name, model: ctx.model, dropUnsupported: this.config.drop_unsupported });
+    const limit = this.facts.outputLimit(ctx.model);
+    const config = converted.body.generationConfig!;
+    if (limit !== undefined && (config.maxOutputTokens ?? 0) > limit) converted.clampedMaxTokens = config.maxOutputTokens = limit;
+    return converted;
+  }
+
+  /**
+   * generateContent or the stream. A max tokens above what the model produces is refused with the
+   * model's range: the request goes once more with max tokens lowered to it, the model's limit is
+   * remembered (later requests are lowered from the start), and the answer says so in
+   * x-bf-max-tokens-clamped.
+   */
+  private async generate(method: GeminiMethod, converted: Converted, ctx: AttemptContext): Promise<UpstreamResponse> {
+    const config = converted.body.generationConfig!;
+    for (let clamped = false; ; clamped = true) {
+      const res = await this.send(method, converted.body, ctx);
+      if (res.status >= 200 && res.status < 300) return res;
+      const target = this.target(ctx);
+      const text = await readUpstreamText(res, target, ctx.signal, MAX_ERROR_BODY);
+      const limit = clamped ? undefined : geminiOutputLimit(res.status, text, config.maxOutputTokens ?? 0);
+      if (limit === undefined) throw this.failure(res, text, ctx);
+      this.facts.learnOutputLimit(ctx.model, limit);
+      converted.clampedMaxTokens = config.maxOutputTokens = limit;
+    }
   }
 
   private async post(method: GeminiMethod, payload: unknown, ctx: AttemptContext): Promise<UpstreamResponse> {
-    const target = this.target(ctx);
+    const res = await this.send(method, payload, ctx);
+    if (res.status >= 200 && res.status < 300) return res;
+    throw this.failure(res, await readUpstreamText(res, this.target(ctx), ctx.signal, MAX_ERROR_BODY), ctx);
+  }
+
+  private async send(method: GeminiMethod, payload: unknown, ctx: AttemptContext): Promise<UpstreamResponse> {
     const headers = await this.endpoint.headers(ctx);
     if (method === 'streamGenerateContent') headers.accept = 'text/event-stream';
-    const res = await postJson(this.dispatcher, this.endpoint.url(ctx.model, method), headers, JSON.stringify(payload), ctx.signal, target);
-    if (res.status >= 200 && res.status < 300) return res;
+    return postJson(this.dispatcher, this.endpoint.url(ctx.model, method), headers, JSON.stringify(payload), ctx.signal, this.target(ctx));
+  }
+
+  private failure(res: UpstreamResponse, text: string, ctx: AttemptContext): Error {
     if (res.status === 401) this.endpoint.refused();
-    throw geminiHttpError(res, await readUpstreamText(res, target, ctx.signal, MAX_ERROR_BODY), target);
+    return geminiHttpError(res, text, this.target(ctx));
   }
 
   private target(ctx: AttemptContext): UpstreamTarget {
@@ -105,8 +142,14 @@ export class GeminiProvider implements Provider {
   }
 }
 
-function droppedHeaders(converted: ConvertedRequest): Record<string, string> | undefined {
-  return converted.dropped.length > 0 ? { [DROPPED_HEADER]: converted.dropped.join(', ') } : undefined;
+/** A converted request, and the max tokens sent when the client's was above what the model takes. */
+type Converted = ConvertedRequest & { clampedMaxTokens?: number };
+
+function resultHeaders(converted: Converted): Record<string, string> | undefined {
+  const headers: Record<string, string> = {};
+  if (converted.dropped.length > 0) headers[DROPPED_HEADER] = converted.dropped.join(', ');
+  if (converted.clampedMaxTokens !== undefined) headers[MAX_TOKENS_CLAMPED_HEADER] = String(converted.clampedMaxTokens);
+  return Object.keys(headers).length > 0 ? headers : undefined;
 }
 
 /** Gemini's SSE → Anthropic events. Errors, malformed chunks and cuts throw (the client gets `event: error`). */
