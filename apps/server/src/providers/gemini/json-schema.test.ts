@@ -80,6 +80,20 @@ describe('JSON Schema → Gemini Schema', () => {
     expect(toGeminiParameters({ type: 'object' })).toBeUndefined();
   });
 
+  it('references that lead nowhere (another document, a broken escape, a missing name) become a schema of any type', () => {
+    expect(converted({ type: 'object', properties: { a: { $ref: 'https://example.com/schema.json' }, b: { $ref: '#/%E0%A4%A' }, c: { $ref: '#/$defs/Missing', description: 'c' }, d: { $ref: '#/$defs/a~1b' } }, $defs: { 'a/b': { type: 'string' } } })).toEqual({
+      type: 'OBJECT',
+      properties: { a: {}, b: {}, c: { description: 'c' }, d: { type: 'STRING' } },
+    });
+  });
+
+  it('properties named like Object’s own members stay properties', () => {
+    const schema = JSON.parse('{"type":"object","properties":{"__proto__":{"type":"string"},"constructor":{"type":"integer"}},"required":["__proto__"]}');
+    const out = converted(schema);
+    expect(Object.keys(out.properties!)).toEqual(['__proto__', 'constructor']);
+    expect(JSON.parse(JSON.stringify(out))).toEqual(JSON.parse('{"type":"OBJECT","properties":{"__proto__":{"type":"STRING"},"constructor":{"type":"INTEGER"}},"required":["__proto__"]}'));
+  });
+
   it('a chain of references is followed 32 deep, then cut like a recursive one', () => {
     const $defs: Record<string, unknown> = { D40: { type: 'string' } };
     for (let i = 0; i < 40; i++) $defs[`D${i}`] = { type: 'object', description: `level ${i}`, properties: { next: { $ref: `#/$defs/D${i + 1}` } } };
@@ -99,5 +113,27 @@ describe('JSON Schema → Gemini Schema', () => {
     for (let i = 0; i < 20; i++) $defs[`L${i}`] = { type: 'object', properties: { a: { $ref: `#/$defs/L${i + 1}` }, b: { $ref: `#/$defs/L${i + 1}` } } };
     expect(() => toGeminiSchema({ $ref: '#/$defs/L0', $defs })).toThrow(SchemaTooLarge);
     expect(() => toGeminiSchema({ $ref: '#/$defs/L0', $defs }, 10_000)).toThrow(/more than 10000 schemas/);
+  });
+
+  it('allOf through references: one that refers to itself ends; one that multiplies stops at the size limit', () => {
+    expect(converted({ $ref: '#/$defs/A', $defs: { A: { allOf: [{ $ref: '#/$defs/B' }], description: 'A' }, B: { allOf: [{ $ref: '#/$defs/B' }], type: 'object', properties: { b: { type: 'string' } } } } })).toEqual({
+      type: 'OBJECT',
+      description: 'A',
+      properties: { b: { type: 'STRING' } },
+    });
+    const $defs: Record<string, unknown> = { M12: { type: 'string' } };
+    for (let i = 0; i < 12; i++) $defs[`M${i}`] = { allOf: Array.from({ length: 8 }, () => ({ $ref: `#/$defs/M${i + 1}` })) };
+    expect(() => toGeminiSchema({ $ref: '#/$defs/M0', $defs })).toThrow(SchemaTooLarge);
+  });
+
+  it('references that nest the schema deeper than 256 levels stop with SchemaTooLarge', () => {
+    // 20 references, each 20 levels deep: 400 levels once resolved, well under the size limit.
+    const $defs: Record<string, unknown> = { N20: { type: 'string' } };
+    for (let i = 0; i < 20; i++) {
+      let inner: Record<string, unknown> = { $ref: `#/$defs/N${i + 1}` };
+      for (let d = 0; d < 20; d++) inner = { type: 'object', properties: { x: inner } };
+      $defs[`N${i}`] = inner;
+    }
+    expect(() => toGeminiSchema({ $ref: '#/$defs/N0', $defs })).toThrow(/nested deeper than 256 levels/);
   });
 });

@@ -22,8 +22,8 @@ import type { GeminiSchema } from './gemini-types.js';
  * with SchemaTooLarge.
  */
 export class SchemaTooLarge extends Error {
-  constructor(readonly limit: number) {
-    super(`more than ${limit} schemas once its $ref are resolved`);
+  constructor(readonly limit: number, what = `more than ${limit} schemas once its $ref are resolved`) {
+    super(what);
     this.name = 'SchemaTooLarge';
   }
 }
@@ -32,6 +32,8 @@ export class SchemaTooLarge extends Error {
 export const MAX_SCHEMA_NODES = 10_000;
 /** References followed inside one another before a chain is cut like a recursive one. */
 const MAX_REF_DEPTH = 32;
+/** Schemas nested inside one another, references resolved (the conversion recurses that deep). */
+export const MAX_SCHEMA_DEPTH = 256;
 
 type Json = Record<string, unknown>;
 
@@ -75,8 +77,10 @@ class Converter {
   ) {}
 
   /** `refs`: the references being resolved around this schema, to stop at recursion. */
-  convert(raw: unknown, refs: readonly string[]): GeminiSchema {
+  convert(raw: unknown, refs: readonly string[], depth = 0): GeminiSchema {
     if (++this.nodes > this.maxNodes) throw new SchemaTooLarge(this.maxNodes);
+    if (depth > MAX_SCHEMA_DEPTH) throw new SchemaTooLarge(this.maxNodes, `nested deeper than ${MAX_SCHEMA_DEPTH} levels once its $ref are resolved`);
+    const inner = depth + 1;
     if (!isObject(raw)) return {};
     let node: Json = raw;
     if (typeof node.$ref === 'string') {
@@ -88,9 +92,9 @@ class Converter {
         const description = str(siblings.description) ?? str(recursive?.description);
         return description ? { description } : {};
       }
-      return this.convert({ ...target, ...siblings }, [...refs, ref]);
+      return this.convert({ ...target, ...siblings }, [...refs, ref], inner);
     }
-    if (Array.isArray(node.allOf)) node = mergeAllOf(node, this.root, refs);
+    if (Array.isArray(node.allOf)) node = this.mergeAllOf(node, refs, 0);
 
     const out: GeminiSchema = {};
     if (typeof node.title === 'string') out.title = node.title;
@@ -118,7 +122,7 @@ class Converter {
     if (alternatives.length > 0) {
       const nonNull = alternatives.filter((s) => !(isObject(s) && s.type === 'null'));
       if (nonNull.length < alternatives.length) nullable = true;
-      const converted = nonNull.map((s) => this.convert(s, refs));
+      const converted = nonNull.map((s) => this.convert(s, refs, inner));
       if (converted.length === 1) Object.assign(out, { ...converted[0], ...pick(out, ['title', 'description']) });
       else if (converted.length > 1) {
         // Gemini takes a type or an anyOf, not both.
@@ -127,13 +131,13 @@ class Converter {
       }
     } else if (types.length > 1) {
       // Several types and nothing else to go on: one alternative per type, each with the keywords that apply to it.
-      out.anyOf = types.map((type) => this.convert({ ...withoutKeys(node, ['type', 'title', 'description', 'nullable']), type: geminiToJsonType(type) }, refs));
+      out.anyOf = types.map((type) => this.convert({ ...withoutKeys(node, ['type', 'title', 'description', 'nullable']), type: geminiToJsonType(type) }, refs, inner));
       return nullable ? { ...out, nullable: true } : out;
     }
 
     if (isObject(node.properties)) {
-      const properties: Record<string, GeminiSchema> = {};
-      for (const [name, sub] of Object.entries(node.properties)) properties[name] = this.convert(sub, refs);
+      // fromEntries: a property may be called __proto__, and stays a property.
+      const properties: Record<string, GeminiSchema> = Object.fromEntries(Object.entries(node.properties).map(([name, sub]) => [name, this.convert(sub, refs, inner)]));
       if (Object.keys(properties).length > 0) out.properties = properties;
       if (out.type === undefined && !out.anyOf) out.type = 'OBJECT';
     }
@@ -143,10 +147,10 @@ class Converter {
     }
     const items = Array.isArray(node.prefixItems) ? node.prefixItems : node.items;
     if (Array.isArray(items)) {
-      const tuple = items.map((s) => this.convert(s, refs));
+      const tuple = items.map((s) => this.convert(s, refs, inner));
       out.items = tuple.length === 1 ? tuple[0]! : tuple.length > 1 ? { anyOf: tuple } : {};
     } else if (items !== undefined && items !== true) {
-      out.items = this.convert(items, refs);
+      out.items = this.convert(items, refs, inner);
     }
     if (out.type === 'ARRAY' && !out.items) out.items = {};
 
@@ -163,6 +167,34 @@ class Converter {
     if (nullable) out.nullable = true;
     return out;
   }
+
+  /**
+   * `allOf` merged into the schema holding it: properties and required united, the first value of
+   * any other keyword kept. Each part merged counts against the size limit (references can make
+   * the merging itself grow), and references already being resolved are not followed again.
+   */
+  private mergeAllOf(node: Json, refs: readonly string[], depth: number): Json {
+    const { allOf, ...rest } = node;
+    const merged: Json = { ...rest };
+    for (let part of arr(allOf)) {
+      if (++this.nodes > this.maxNodes) throw new SchemaTooLarge(this.maxNodes);
+      let partRefs = refs;
+      if (isObject(part) && typeof part.$ref === 'string') {
+        if (refs.includes(part.$ref) || refs.length >= MAX_REF_DEPTH) continue;
+        partRefs = [...refs, part.$ref];
+        part = resolvePointer(this.root, part.$ref);
+      }
+      if (!isObject(part)) continue;
+      if (Array.isArray(part.allOf) && depth >= MAX_SCHEMA_DEPTH) throw new SchemaTooLarge(this.maxNodes, `nested deeper than ${MAX_SCHEMA_DEPTH} levels once its $ref are resolved`);
+      const inner = Array.isArray(part.allOf) ? this.mergeAllOf(part, partRefs, depth + 1) : part;
+      for (const [key, value] of Object.entries(inner)) {
+        if (key === 'properties' && isObject(value)) merged.properties = { ...(isObject(merged.properties) ? merged.properties : {}), ...value };
+        else if (key === 'required' && Array.isArray(value)) merged.required = [...arr(merged.required), ...value];
+        else if (key !== '__proto__' && !Object.hasOwn(merged, key)) merged[key] = value;
+      }
+    }
+    return merged;
+  }
 }
 
 /** `#`, `#/$defs/Name`, `#/definitions/Name`, or any JSON pointer into the same document; undefined when it leads nowhere. */
@@ -171,28 +203,21 @@ function resolvePointer(root: Json, ref: string): Json | undefined {
   if (!ref.startsWith('#/')) return undefined;
   let node: unknown = root;
   for (const raw of ref.slice(2).split('/')) {
-    const key = decodeURIComponent(raw).replace(/~1/g, '/').replace(/~0/g, '~');
+    const key = decodePointerToken(raw);
+    if (key === undefined) return undefined;
     if (!isObject(node) && !Array.isArray(node)) return undefined;
     node = Object.hasOwn(node as object, key) ? (node as Record<string, unknown>)[key] : undefined;
   }
   return isObject(node) ? node : undefined;
 }
 
-/** `allOf` merged into the schema holding it: properties and required united, the first value of any other keyword kept. */
-function mergeAllOf(node: Json, root: Json, refs: readonly string[]): Json {
-  const { allOf, ...rest } = node;
-  const merged: Json = { ...rest };
-  for (let part of arr(allOf)) {
-    if (isObject(part) && typeof part.$ref === 'string' && !refs.includes(part.$ref)) part = resolvePointer(root, part.$ref) ?? {};
-    if (!isObject(part)) continue;
-    const inner = Array.isArray(part.allOf) ? mergeAllOf(part, root, refs) : part;
-    for (const [key, value] of Object.entries(inner)) {
-      if (key === 'properties' && isObject(value)) merged.properties = { ...(isObject(merged.properties) ? merged.properties : {}), ...value };
-      else if (key === 'required' && Array.isArray(value)) merged.required = [...arr(merged.required), ...value];
-      else if (!(key in merged)) merged[key] = value;
-    }
+/** One JSON pointer token (percent-decoded, `~1` → `/`, `~0` → `~`); undefined when its escapes are broken. */
+function decodePointerToken(raw: string): string | undefined {
+  try {
+    return decodeURIComponent(raw).replace(/~1/g, '/').replace(/~0/g, '~');
+  } catch {
+    return undefined;
   }
-  return merged;
 }
 
 function copyCount(from: Json, to: GeminiSchema, key: 'minItems' | 'maxItems' | 'minLength' | 'maxLength' | 'minProperties' | 'maxProperties'): void {
