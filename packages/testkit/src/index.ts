@@ -58,3 +58,23 @@ export { startFakeVertex, vertexError, DEFAULT_VERTEX_TEXT } from './vertex/fake
 export type { FakeVertex, FakeVertexOptions } from './vertex/fake.js';
 export { createFakeServiceAccount } from './vertex/service-account.js';
 export type { FakeServiceAccount } from './vertex/service-account.js';
+export { startFakeGemini, countGeminiTokens, geminiOutputLimit, FAKE_GEMINI_API_KEY } from './gemini/fake.js';
+export type { FakeGemini, FakeGeminiOptions } from './gemini/fake.js';
+export {
+  DEFAULT_GEMINI_TEXT,
+  geminiBadKey,
+  geminiError,
+  geminiQuotaError,
+  geminiReplies,
+  geminiResponse,
+  geminiSseFrames,
+  geminiStreamChunks,
+  geminiStreamReply,
+  resolveGeminiSignatures,
+} from './gemini/builders.js';
+export type { GeminiFunctionCallSpec, GeminiReplyOptions } from './gemini/builders.js';
+export { checkGeminiRequest, checkSchema as checkGeminiSchema } from './gemini/strict.js';
+export type { GeminiCheckOptions, GeminiViolation } from './gemini/strict.js';
+export { SKIP_THOUGHT_SIGNATURE, geminiThoughtSignature, isValidThoughtSignature } from './gemini/signatures.js';
+export { createTokenEndpoint } from './vertex/token-endpoint.js';
+export type { TokenEndpoint, TokenEndpointOptions } from './vertex/token-endpoint.js';

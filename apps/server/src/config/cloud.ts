@@ -18,6 +18,7 @@ type Env = Record<string, string | undefined>;
 const TYPE_FIELDS: Record<string, readonly string[]> = {
   bedrock: ['aws', 'api_key', 'betas'],
   vertex: ['project', 'credentials_file'],
+  gemini: ['vertex'],
 };
 const REGION_TYPES = new Set(['bedrock', 'vertex']);
 

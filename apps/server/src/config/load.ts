@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { applyCloudDefaults, checkCloudProviders, cloudProvidersFromEnv } from './cloud.js';
+import { applyGeminiDefaults, checkGeminiProviders, geminiProvidersFromEnv } from './gemini.js';
 import { applyPresets, openaiProviderErrors, presetProvidersFromEnv } from './presets.js';
 import { configSchema, type Config } from './schema.js';
 import { aliasConfigErrors } from '../routing/aliases.js';
@@ -45,7 +46,7 @@ function formatPath(path: ReadonlyArray<PropertyKey>): string {
 
 /** Validates a raw config object (after env substitution); errors name every bad field. */
 export function parseConfig(raw: unknown, env: Env = process.env): Config {
-  const substituted = applyCloudDefaults(applyPresets(substituteEnv(raw ?? {}, env), env), env);
+  const substituted = applyGeminiDefaults(applyCloudDefaults(applyPresets(substituteEnv(raw ?? {}, env), env), env), env);
   const result = configSchema.safeParse(substituted);
   if (!result.success) {
     const lines = result.error.issues.map((i) => `  ${formatPath(i.path)}: ${i.message}`);
@@ -61,7 +62,7 @@ export function parseConfig(raw: unknown, env: Env = process.env): Config {
       `invalid config:\n  default_provider: "${config.default_provider}" is not a configured provider (configured: ${names.join(', ')})`,
     );
   }
-  const providerErrors = [...openaiProviderErrors(config.providers), ...checkCloudProviders(config.providers)];
+  const providerErrors = [...openaiProviderErrors(config.providers), ...checkCloudProviders(config.providers), ...checkGeminiProviders(config.providers)];
   if (providerErrors.length > 0) throw new ConfigError(`invalid config:\n${providerErrors.map((l) => `  ${l}`).join('\n')}`);
   const aliasErrors = aliasConfigErrors(config);
   if (aliasErrors.length > 0) throw new ConfigError(`invalid config:\n${aliasErrors.map((l) => `  ${l}`).join('\n')}`);
@@ -86,6 +87,8 @@ export function configFromEnv(env: Env = process.env): Config {
       ...presetProvidersFromEnv(env),
       // bedrock, vertex: when the environment says so (config/cloud.ts).
       ...cloudProvidersFromEnv(env),
+      // gemini: GEMINI_API_KEY / GOOGLE_API_KEY, or GOOGLE_GENAI_USE_VERTEXAI (config/gemini.ts).
+      ...geminiProvidersFromEnv(env),
     },
   };
   return parseConfig(raw, env);

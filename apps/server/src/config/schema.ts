@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { asyncSchema, storeSchema } from '../jobs/config.js';
 
-export const PROVIDER_TYPES = ['anthropic', 'openai', 'bedrock', 'vertex'] as const;
+export const PROVIDER_TYPES = ['anthropic', 'openai', 'bedrock', 'vertex', 'gemini'] as const;
 
 const keySchema = z.strictObject({
   /** The secret. `env.NAME` reads it from the environment. */
@@ -82,6 +82,17 @@ const providerSchema = z.strictObject({
   project: z.string().regex(/^[a-z0-9][a-z0-9.:-]*$/i, 'a project id is letters, digits, - . and :').optional(),
   /** vertex: a service-account key file (its token_uri is honoured). Absent: application default credentials. */
   credentials_file: z.string().min(1).optional(),
+  /** gemini: Gemini on Vertex AI (OAuth, as type vertex) instead of the Gemini API (keys). */
+  vertex: z
+    .strictObject({
+      /** The Google Cloud project (GOOGLE_CLOUD_PROJECT when absent). */
+      project: z.string().regex(/^[a-z0-9][a-z0-9.:-]*$/i, 'a project id is letters, digits, - . and :').optional(),
+      /** The location, e.g. us-central1 or global (GOOGLE_CLOUD_LOCATION when absent). */
+      region: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'a region is lower-case letters, digits and -').optional(),
+      /** A service-account key file (its token_uri is honoured). Absent: application default credentials. */
+      credentials_file: z.string().min(1).optional(),
+    })
+    .optional(),
   /** Time limits for one upstream attempt (reference: the README, "Timeouts"). */
   timeouts: z
     .strictObject({

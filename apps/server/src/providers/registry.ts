@@ -1,6 +1,7 @@
 import type { Config } from '../config/schema.js';
 import { AnthropicProvider } from './anthropic/anthropic-provider.js';
 import { BedrockProvider } from './bedrock/bedrock-provider.js';
+import { GeminiProvider } from './gemini/gemini-provider.js';
 import { OpenAIProvider } from './openai/openai-provider.js';
 import { VertexProvider } from './vertex/vertex-provider.js';
 import type { Provider } from './types.js';
@@ -21,6 +22,9 @@ export function createProviders(config: Config): Map<string, Provider> {
         break;
       case 'vertex': // Claude on Vertex AI
         providers.set(name, new VertexProvider(name, pc));
+        break;
+      case 'gemini': // Gemini, on the Gemini API or on Vertex AI
+        providers.set(name, new GeminiProvider(name, pc));
         break;
       default:
         throw new Error(`providers.${name}.type: "${pc.type}" is not supported yet`);

@@ -6,7 +6,7 @@
  * `count-tokens:rawPredict`) refuse a request without a valid, unexpired token (401, Google's
  * error shape) or for another project (403).
  */
-import { randomBytes, verify, type KeyObject } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { anthropicMessage, anthropicSseEvents } from '../anthropic/builders.js';
 import type { ReplyContext } from '../reply.js';
@@ -15,10 +15,9 @@ import type { FakeProvider } from '../server.js';
 import { startFakeServer } from '../server.js';
 import { countInputTokens, lastUserText } from '../text.js';
 import type { FakeOptions, FakeReply, FakeUpstream, RecordedRequest } from '../types.js';
+import { createTokenEndpoint, type TokenEndpoint } from './token-endpoint.js';
 
 export const DEFAULT_VERTEX_TEXT = 'Hello from the fake Vertex AI upstream.';
-const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
-const CLOUD_PLATFORM = 'https://www.googleapis.com/auth/cloud-platform';
 const PREDICT = /^\/v1\/projects\/([^/]+)\/locations\/([^/]+)\/publishers\/anthropic\/models\/([^/:]+):(rawPredict|streamRawPredict)$/;
 const TOOL_TRIGGER = 'CALL_TOOL';
 
@@ -34,6 +33,11 @@ export interface FakeVertexOptions extends FakeOptions {
   now?: () => number;
 }
 
+/** Vertex's answer to a request without a valid token. */
+export function unauthenticated(): FakeReply {
+  return vertexError(401, 'UNAUTHENTICATED', 'Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential.');
+}
+
 /** A Google API error: `{"error": {"code", "message", "status"}}`. */
 export function vertexError(code: number, status: string, message: string): FakeReply {
   return { kind: 'json', status: code, body: { error: { code, message, status } } };
@@ -45,37 +49,24 @@ export interface FakeVertex extends FakeUpstream {
 }
 
 export async function startFakeVertex(opts: FakeVertexOptions = {}): Promise<FakeVertex> {
-  const issued = new Map<string, number>();
-  const issuedTokens: string[] = [];
-  const fake = await startFakeServer(vertexProvider(opts, issued, issuedTokens), opts);
-  return Object.assign(fake, { issuedTokens });
+  const tokens = createTokenEndpoint(opts);
+  const fake = await startFakeServer(vertexProvider(opts, tokens), opts);
+  return Object.assign(fake, { issuedTokens: tokens.issuedTokens });
 }
 
-function vertexProvider(opts: FakeVertexOptions, issued: Map<string, number>, issuedTokens: string[]): FakeProvider {
-  const now = opts.now ?? Date.now;
+function vertexProvider(opts: FakeVertexOptions, tokens: TokenEndpoint): FakeProvider {
   const project = opts.project ?? 'fake-project';
   const strict = opts.strict ?? true;
   const requireAuth = opts.requireAuth ?? true;
-  const accounts = opts.serviceAccounts ?? [];
 
   return {
     requestIdHeader: 'x-vertex-request-id',
     requestIdPrefix: 'fake-vertex-',
     preflight(req) {
-      if (req.method === 'POST' && req.path === '/token') return tokenGrant(req);
+      if (req.method === 'POST' && req.path === '/token') return tokens.grant(req);
       const predict = PREDICT.exec(req.path);
       if (!predict || req.method !== 'POST') return vertexError(404, 'NOT_FOUND', `The requested URL ${req.path} was not found on this server.`);
-      if (requireAuth) {
-        const auth = typeof req.headers.authorization === 'string' ? req.headers.authorization : '';
-        const expires = auth.startsWith('Bearer ') ? issued.get(auth.slice(7)) : undefined;
-        if (expires === undefined || expires <= now()) {
-          return vertexError(
-            401,
-            'UNAUTHENTICATED',
-            'Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential.',
-          );
-        }
-      }
+      if (requireAuth && !tokens.accepts(req.headers.authorization)) return unauthenticated();
       if (decodeURIComponent(predict[1]!) !== project) return vertexError(403, 'PERMISSION_DENIED', `Permission denied on resource project ${predict[1]}.`);
       if (!strict) return null;
       const problem = checkBody(req.body, predict[3] === 'count-tokens', predict[4] === 'streamRawPredict');
@@ -86,40 +77,6 @@ function vertexProvider(opts: FakeVertexOptions, issued: Map<string, number>, is
       respond(predict[3]!, predict[4] === 'streamRawPredict', req, res, ctx);
     },
   };
-
-  /** The JWT-bearer grant, checked as Google's token endpoint checks it. */
-  function tokenGrant(req: RecordedRequest): FakeReply {
-    const form = new URLSearchParams(req.rawBody);
-    const refuse = (description: string): FakeReply => ({ kind: 'json', status: 400, body: { error: 'invalid_grant', error_description: description } });
-    if (form.get('grant_type') !== JWT_BEARER) return { kind: 'json', status: 400, body: { error: 'unsupported_grant_type', error_description: 'Invalid grant_type' } };
-    const parts = (form.get('assertion') ?? '').split('.');
-    if (parts.length !== 3) return refuse('Invalid JWT: Token must be a short-lived token (60 minutes) and in a reasonable timeframe.');
-    let header: any;
-    let claims: any;
-    try {
-      header = JSON.parse(Buffer.from(parts[0]!, 'base64url').toString('utf8'));
-      claims = JSON.parse(Buffer.from(parts[1]!, 'base64url').toString('utf8'));
-    } catch {
-      return refuse('Invalid JWT: malformed header or claims.');
-    }
-    if (header.alg !== 'RS256') return refuse(`Invalid JWT: alg ${header.alg} is not RS256.`);
-    const account = accounts.find((a) => a.clientEmail === claims.iss);
-    if (!account) return refuse('Invalid grant: account not found');
-    const signatureOk = verify('RSA-SHA256', Buffer.from(`${parts[0]}.${parts[1]}`), account.publicKey, Buffer.from(parts[2]!, 'base64url'));
-    if (!signatureOk) return refuse('Invalid JWT Signature.');
-    const tokenUrl = `http://${req.headers.host}/token`;
-    if (claims.aud !== tokenUrl) return refuse(`Invalid JWT: audience must be ${tokenUrl}.`);
-    if (typeof claims.scope !== 'string' || !claims.scope.split(' ').includes(CLOUD_PLATFORM)) return { kind: 'json', status: 400, body: { error: 'invalid_scope', error_description: 'Invalid OAuth scope or ID token audience provided.' } };
-    const nowS = Math.floor(now() / 1000);
-    if (typeof claims.iat !== 'number' || typeof claims.exp !== 'number' || claims.iat > nowS + 60 || claims.exp <= nowS || claims.exp - claims.iat > 3600) {
-      return refuse('Invalid JWT: Token must be a short-lived token (60 minutes) and in a reasonable timeframe. Check your iat and exp values in the JWT claim.');
-    }
-    const ttl = opts.tokenTtlSeconds ?? 3600;
-    const token = `ya29.fake-${randomBytes(12).toString('base64url')}`;
-    issued.set(token, now() + ttl * 1000);
-    issuedTokens.push(token);
-    return { kind: 'json', body: { access_token: token, expires_in: ttl, token_type: 'Bearer' } };
-  }
 }
 
 /** What Vertex refuses: Claude's body with Vertex's version, `model` only for count-tokens, `stream` only on streamRawPredict. */

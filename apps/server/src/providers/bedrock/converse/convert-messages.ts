@@ -8,6 +8,7 @@ import type {
   SystemPrompt,
   ToolResultBlockParam,
 } from '../../../generated/types.gen.js';
+import { decodeSignature } from '../../gemini/thought-signatures.js';
 import type { ToolNameMap } from '../../openai/tool-names.js';
 import type { UnsupportedFeatures } from '../../openai/unsupported.js';
 import type { ConverseContentBlock, ConverseImageFormat, ConverseMessage, ConverseToolResultContent } from './converse-types.js';
@@ -31,7 +32,8 @@ export function convertSystem(system: SystemPrompt | undefined): Array<{ text: s
  * - assistant `tool_use` → `{toolUse}` (input as an object); `tool_result` → `{toolResult}` with
  *   text, image and document content, `status: error` for `is_error`.
  * - signed `thinking` → `{reasoningContent: {reasoningText: {text, signature}}}`, `redacted_thinking`
- *   → `{reasoningContent: {redactedContent}}`; unsigned thinking (from a translated provider) is left out.
+ *   → `{reasoningContent: {redactedContent}}`; unsigned thinking (from a translated provider) and
+ *   thinking that carries Gemini's signature (which only Gemini can read) are left out.
  * - a message left empty is dropped, and consecutive messages of one role are merged: Converse
  *   requires the roles to alternate, Anthropic merges them itself.
  * Everything else (images by URL, server tool blocks, ...) is an unsupported feature, named by type.
@@ -68,7 +70,7 @@ function convertBlock(raw: InputContentBlock, role: 'user' | 'assistant', ctx: C
       if (role !== 'user') break;
       return [convertToolResult(block, ctx)];
     case 'thinking':
-      return block.signature ? [{ reasoningContent: { reasoningText: { text: block.thinking, signature: block.signature } } }] : [];
+      return block.signature && !decodeSignature(block.signature) ? [{ reasoningContent: { reasoningText: { text: block.thinking, signature: block.signature } } }] : [];
     case 'redacted_thinking':
       return [{ reasoningContent: { redactedContent: block.data } }];
     default:

@@ -117,6 +117,20 @@ describe('Anthropic request → Converse', () => {
     ]);
   });
 
+  it('thinking that carries Gemini’s signature (an answer of a Gemini fallback) is left out: only Gemini can read it', () => {
+    const { body } = convertRequest(
+      req({
+        messages: [
+          { role: 'user', content: 'q' },
+          { role: 'assistant', content: [{ type: 'thinking', thinking: 'Gemini thought', signature: 'gemini:call:CiIBjz1r' }, { type: 'text', text: 'a' }] },
+          { role: 'user', content: 'q2' },
+        ],
+      }),
+      opts,
+    );
+    expect(body.messages[1]!.content).toEqual([{ text: 'a' }]);
+  });
+
   it('PDFs are documents with names Converse accepts; text documents are text', () => {
     const { body } = convertRequest(
       req({
