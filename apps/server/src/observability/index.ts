@@ -3,15 +3,19 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import { Metrics } from './metrics.js';
 import { observeRequests } from './observer.js';
+import { PriceBook } from './prices.js';
 import { ReadinessChecks } from './readiness.js';
 
 export { Metrics, type BreakerState, type JobMetrics, type Operation, type RoutingMetrics } from './metrics.js';
 export { ReadinessChecks, type ReadinessCheck } from './readiness.js';
 export { noteError, observationOf, Observation } from './observation.js';
+export { PriceBook, type TokenCounts } from './prices.js';
 
 export interface Observability {
   metrics: Metrics;
   readiness: ReadinessChecks;
+  /** Request prices: config `pricing`, else the catalogue. */
+  prices: PriceBook;
   /** Per-request log line and metrics; mount after the probe routes. */
   observe: RequestHandler;
   /** GET /metrics */
@@ -21,16 +25,18 @@ export interface Observability {
 }
 
 export function createObservability(
-  config: Pick<Config, 'pricing' | 'log_bodies'>,
+  config: Pick<Config, 'pricing' | 'log_bodies' | 'providers'>,
   logger: Logger,
   opts: { processMetrics?: boolean } = {},
 ): Observability {
   const metrics = new Metrics({ processMetrics: opts.processMetrics });
   const readiness = new ReadinessChecks();
+  const prices = new PriceBook(config.pricing, config.providers);
   return {
     metrics,
     readiness,
-    observe: observeRequests({ metrics, logger, pricing: config.pricing, logBodies: config.log_bodies }),
+    prices,
+    observe: observeRequests({ metrics, logger, prices, logBodies: config.log_bodies }),
     async scrape(_req, res) {
       const text = await metrics.scrape();
       res.status(200).setHeader('content-type', metrics.contentType);

@@ -1,17 +1,17 @@
 import type { Request, RequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
-import type { ModelPricing } from '../config/schema.js';
 import { errorTypeForStatus } from '../errors.js';
 import { requestCost } from './cost.js';
 import { credentialId } from './credential.js';
-import { NO_TARGET, type Metrics, type Operation, type TargetSeries } from './metrics.js';
+import { NO_TARGET, type Metrics, type Operation } from './metrics.js';
 import { attachObservation, Observation } from './observation.js';
+import type { PriceBook } from './prices.js';
 
 export interface ObserverOptions {
   metrics: Metrics;
   logger: Logger;
-  /** Config pricing by "provider/model". */
-  pricing: Readonly<Record<string, ModelPricing>>;
+  /** Prices for the cost in logs and metrics (config pricing, else the catalogue). */
+  prices: PriceBook;
   /** Put the request body in the log line (config `log_bodies`). */
   logBodies: boolean;
 }
@@ -25,16 +25,7 @@ export const CLIENT_CLOSED = 499;
  * neither logged nor counted.
  */
 export function observeRequests(opts: ObserverOptions): RequestHandler {
-  const { metrics } = opts;
-  const prices = new Map<TargetSeries, ModelPricing | null>();
-  const priceOf = (t: TargetSeries): ModelPricing | null => {
-    let p = prices.get(t);
-    if (p === undefined) {
-      p = opts.pricing[`${t.provider}/${t.model}`] ?? null;
-      prices.set(t, p);
-    }
-    return p;
-  };
+  const { metrics, prices } = opts;
 
   const finish = (req: Request, res: Response, obs: Observation): void => {
     metrics.inFlight--;
@@ -49,7 +40,7 @@ export function observeRequests(opts: ObserverOptions): RequestHandler {
     // Async submits and polls name a provider/model but never wait on it.
     const reached = obs.provider !== null && obs.operation !== 'async_submit' && obs.operation !== 'async_poll';
     const target = metrics.target(obs.operation, obs.provider ?? NO_TARGET, obs.model ?? NO_TARGET);
-    const cost = reached ? requestCost(priceOf(target), obs) : null;
+    const cost = reached ? requestCost(prices, obs) : null;
     target.requests(status, errorType).inc();
     target.duration.observe(totalMs / 1000);
     target.overhead.observe(Math.max(0, totalMs - obs.upstreamMs) / 1000);
