@@ -5,6 +5,7 @@ import * as OpenApiValidator from 'express-openapi-validator';
 import type { Logger } from 'pino';
 import type { Config } from './config/schema.js';
 import { GatewayError } from './errors.js';
+import { createGovernance, mountAdminApi, type Governance } from './governance/index.js';
 import { countTokensHandler } from './http/count-tokens.js';
 import { errorHandler, sendError } from './http/error-envelope.js';
 import { buildTypeIndex } from './http/validation-message.js';
@@ -59,9 +60,19 @@ export function createGateway(config: Config, opts: AppOptions): Gateway {
       metrics.breakerState(circuit.slice(0, slash), circuit.slice(slash + 1), state);
     }),
   });
-  const jobs = createJobService({ store: config.store, config: config.async, router, logger: opts.logger, metrics });
+  // Who may spend what: undefined without an `auth` section (no gateway auth, as before).
+  const governance = createGovernance(config, { router, prices: observability.prices, logger: opts.logger });
+  const jobs = createJobService({
+    store: config.store,
+    config: config.async,
+    router,
+    logger: opts.logger,
+    metrics,
+    gate: governance && { admit: (keyId) => governance.admitJob(keyId), settle: (keyId, served) => governance.settleJob(keyId, served) },
+  });
   jobs.start();
   observability.readiness.register('store', () => jobs.ping());
+  if (governance) observability.readiness.register('governance', () => governance.ping());
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -75,7 +86,7 @@ export function createGateway(config: Config, opts: AppOptions): Gateway {
       res.status(200).json({ status: 'ok' });
     },
     '/ready': observability.ready,
-    '/metrics': observability.scrape,
+    '/metrics': governance?.auth.metrics === 'admin' ? adminOnly(governance, observability.scrape) : observability.scrape,
   };
   const bodyLimit = parseByteSize(config.body_limit);
   app.use((req, res, next) => {
@@ -85,11 +96,23 @@ export function createGateway(config: Config, opts: AppOptions): Gateway {
       void probe(req, res, next);
       return;
     }
-    observability.observe(req, res, () => {
+    const readBody = () => {
       readJsonBody(req, bodyLimit).then((body) => {
         req.body = body;
         next();
       }, next);
+    };
+    if (governance === undefined) {
+      observability.observe(req, res, readBody);
+      return;
+    }
+    // With auth, the caller is known before the body is read: nobody without a key makes the
+    // gateway read and validate a body.
+    observability.observe(req, res, () => {
+      const refused = req.path.startsWith('/admin/') ? governance.authenticateAdmin(req) : req.path.startsWith('/anthropic/') ? governance.authenticate(req, res) : undefined;
+      if (refused === undefined) readBody();
+      else if (refused instanceof GatewayError) sendError(res, refused);
+      else refused.then((err) => (err ? sendError(res, err) : readBody()), next);
     });
   });
   // The validator's middlewares run as one chain (runInOrder), not as an express.Router of their own:
@@ -108,12 +131,21 @@ export function createGateway(config: Config, opts: AppOptions): Gateway {
     }) as RequestHandler[],
   );
   // An async poll's body is optional and ignored (openapi.yaml, x-bf-async-id): it skips body validation.
-  app.use((req, res, next) => (skipsRequestValidation(req) ? next() : validator(req, res, next)));
+  app.use(
+    governance
+      ? (req, res, next) => (skipsRequestValidation(req) ? next() : validator(req, res, next))
+      : // No admin API without auth: its paths stay unknown routes (404), as they always were.
+        (req, res, next) => (skipsRequestValidation(req) || req.path.startsWith('/admin/') ? next() : validator(req, res, next)),
+  );
 
   const startedAt = new Date().toISOString();
-  app.post('/anthropic/v1/messages', createMessageHandler({ router, pingIntervalMs: opts.pingIntervalMs ?? 15_000, jobs }));
-  app.post('/anthropic/v1/messages/count_tokens', countTokensHandler(router));
-  app.get('/anthropic/v1/models', listModelsHandler(modelCatalogue(providers, startedAt)));
+  const messages = createMessageHandler({ router, pingIntervalMs: opts.pingIntervalMs ?? 15_000, jobs });
+  const countTokens = countTokensHandler(router);
+  const listModels = listModelsHandler(modelCatalogue(providers, startedAt));
+  app.post('/anthropic/v1/messages', governance ? governance.guard('messages', messages) : messages);
+  app.post('/anthropic/v1/messages/count_tokens', governance ? governance.guard('count_tokens', countTokens) : countTokens);
+  app.get('/anthropic/v1/models', governance ? governance.guard('models', listModels) : listModels);
+  if (governance) mountAdminApi(app, governance);
 
   app.use((req, res) => {
     sendError(res, new GatewayError(404, `no route for ${req.method} ${req.path}`));
@@ -130,8 +162,18 @@ export function createGateway(config: Config, opts: AppOptions): Gateway {
     createServer: () => serverFor(app),
     async close() {
       await jobs.close();
+      await governance?.close();
       await Promise.all([...providers.values()].map((p) => p.close()));
     },
+  };
+}
+
+/** /metrics behind the admin key (`auth.metrics: admin`). */
+function adminOnly(governance: Governance, handler: RequestHandler): RequestHandler {
+  return (req, res, next) => {
+    const refused = governance.authenticateAdmin(req);
+    if (refused) sendError(res, refused);
+    else void handler(req, res, next);
   };
 }
 

@@ -48,6 +48,8 @@ export function createMessageHandler(deps: MessagesDeps): RequestHandler {
       obs.served(result.served);
       obs.usage(result.message.usage);
       setServedHeaders(res, result.served, result.headers);
+      // With gateway auth, the ledger entry is written before the answer is complete.
+      if (obs.beforeComplete !== null) await obs.beforeComplete();
       res.setHeader('content-type', 'application/json');
       res.status(200).end(result.raw ?? JSON.stringify(result.message));
     } catch (err) {
@@ -101,6 +103,7 @@ async function stream(
     obs.beginWait();
     for await (const batch of result.events) {
       obs.frames(batch);
+      if (obs.beforeComplete !== null && endsMessage(batch)) await obs.beforeComplete();
       writer.writeAll(batch);
       obs.beginWait();
     }
@@ -114,4 +117,9 @@ async function stream(
   } finally {
     writer.end();
   }
+}
+
+/** The batch that completes the message (its usage is final by then). */
+function endsMessage(batch: readonly { event: string }[]): boolean {
+  return batch.some((frame) => frame.event === 'message_stop');
 }

@@ -1,5 +1,6 @@
 import type { Request, Response } from 'express';
 import { GatewayError, invalidRequest, notFound } from '../errors.js';
+import { callerOf } from '../governance/caller.js';
 import type { CreateMessageRequest, Message } from '../generated/types.gen.js';
 import { clientHeaders } from '../http/client-headers.js';
 import { sendError, toGatewayError } from '../http/error-envelope.js';
@@ -46,12 +47,18 @@ async function submit(jobs: JobService, req: Request, res: Response): Promise<vo
   // Metrics name the provider/model the job goes to first (the submit itself calls none).
   obs.target(plan[0]!);
   const id = newJobId();
+  const keyId = callerOf(res)?.key.id;
   await jobs.submit({
     id,
-    owner: jobOwner(req),
+    owner: requestOwner(req, res),
     model: body.model,
     ttlS,
-    request: { body, clientHeaders: headersToStore(clientHeaders(req), plan), requestId: String(res.getHeader('request-id')) },
+    request: {
+      body,
+      clientHeaders: headersToStore(clientHeaders(req), plan),
+      requestId: String(res.getHeader('request-id')),
+      ...(keyId === undefined ? {} : { keyId }),
+    },
     createdAt: Date.now(),
   });
   sendPending(res, id, body.model, 'queued');
@@ -64,7 +71,7 @@ async function poll(jobs: JobService, req: Request, res: Response): Promise<void
   const job = isJobId(id) ? await jobs.get(id) : undefined;
   // Unknown, expired and someone else's all look the same: existence is not disclosed (and the
   // metrics of such a poll stay `_none`).
-  if (!job || job.owner !== jobOwner(req)) {
+  if (!job || job.owner !== requestOwner(req, res)) {
     throw notFound('x-bf-async-id: no such async job (unknown, expired, or submitted with another credential)');
   }
   obs.requestedModel = job.model;
@@ -141,6 +148,15 @@ function headersToStore(headers: ClientHeaders, plan: RouteTarget[]): ClientHead
   if (forwardsCredential) return headers;
   const { apiKey: _apiKey, authorization: _authorization, ...rest } = headers;
   return rest;
+}
+
+/**
+ * Whose job it is. With gateway auth, the authenticated key's (by id: the key itself is not kept);
+ * without, the credential's hash (jobs/owner.ts).
+ */
+function requestOwner(req: Request, res: Response): string {
+  const caller = callerOf(res);
+  return caller ? `key:${caller.key.id}` : jobOwner(req);
 }
 
 /** A poll on the messages route: its (optional) body is not validated against CreateMessageRequest. */

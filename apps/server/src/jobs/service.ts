@@ -6,7 +6,7 @@ import type { Router } from '../routing/router.js';
 import type { AsyncConfig } from './config.js';
 import { jobRunner } from './run-job.js';
 import { SqliteJobStore } from './sqlite-store.js';
-import { QueueFullError, type JobStore, type JobView, type NewJob } from './types.js';
+import { QueueFullError, type JobGate, type JobStore, type JobView, type NewJob } from './types.js';
 
 /** Seconds a client is told to wait when the queue is full. */
 const QUEUE_FULL_RETRY_AFTER_S = 5;
@@ -18,6 +18,8 @@ export interface JobServiceOptions {
   router: Router;
   logger: Logger;
   metrics?: JobMetrics;
+  /** With gateway auth: checks a job's key when it starts and debits its usage. */
+  gate?: JobGate;
 }
 
 /** The async job service: a store, this instance's workers, and the sweep of expired results. */
@@ -26,6 +28,7 @@ export class JobService {
   readonly router: Router;
   private readonly logger: Logger;
   private readonly metrics?: JobMetrics;
+  private readonly gate?: JobGate;
   /** The Redis store (and BullMQ) is loaded only when configured: it weighs on start-up. */
   private readonly store: Promise<JobStore>;
   private sweeper?: NodeJS.Timeout;
@@ -38,11 +41,12 @@ export class JobService {
     this.router = opts.router;
     this.logger = opts.logger;
     this.metrics = opts.metrics;
+    this.gate = opts.gate;
   }
 
   /** Starts the workers (jobs left from before a restart run now) and the periodic sweep. */
   start(): void {
-    const run = jobRunner(this.router, { maxAttempts: this.config.max_attempts, logger: this.logger });
+    const run = jobRunner(this.router, { maxAttempts: this.config.max_attempts, logger: this.logger, gate: this.gate });
     void this.store.then((store) => {
       if (this.closed) return;
       store.start(async (job, signal) => {

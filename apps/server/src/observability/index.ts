@@ -1,6 +1,7 @@
 import type { RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
+import { authEnabled } from '../governance/config.js';
 import { Metrics } from './metrics.js';
 import { observeRequests } from './observer.js';
 import { PriceBook } from './prices.js';
@@ -25,7 +26,7 @@ export interface Observability {
 }
 
 export function createObservability(
-  config: Pick<Config, 'pricing' | 'log_bodies' | 'providers'>,
+  config: Pick<Config, 'pricing' | 'log_bodies' | 'providers' | 'auth'>,
   logger: Logger,
   opts: { processMetrics?: boolean } = {},
 ): Observability {
@@ -36,7 +37,7 @@ export function createObservability(
     metrics,
     readiness,
     prices,
-    observe: observeRequests({ metrics, logger, prices, logBodies: config.log_bodies }),
+    observe: observeRequests({ metrics, logger, prices, logBodies: config.log_bodies, gatewayAuth: authEnabled(config.auth) }),
     async scrape(_req, res) {
       const text = await metrics.scrape();
       res.status(200).setHeader('content-type', metrics.contentType);

@@ -14,6 +14,11 @@ export interface ObserverOptions {
   prices: PriceBook;
   /** Put the request body in the log line (config `log_bodies`). */
   logBodies: boolean;
+  /**
+   * Gateway auth is on: lines name the caller by its key's id, name and team, and never carry a
+   * hash of the credential sent (it could identify a key).
+   */
+  gatewayAuth?: boolean;
 }
 
 /** Status recorded when the client went away before the response was complete (nginx's convention). */
@@ -50,10 +55,17 @@ export function observeRequests(opts: ObserverOptions): RequestHandler {
     if (prompt !== null) target.inputTokens.observe(prompt);
     if (obs.outputTokens !== null) target.outputTokens.observe(obs.outputTokens);
     if (cost !== null) target.cost.inc(cost);
+    if (obs.keyName !== null) {
+      const keySeries = metrics.key(obs.keyName, obs.teamName);
+      keySeries.requests(status).inc();
+      if (prompt !== null) keySeries.inputTokens.inc(prompt);
+      if (obs.outputTokens !== null) keySeries.outputTokens.inc(obs.outputTokens);
+      if (cost !== null) keySeries.cost.inc(cost);
+    }
 
     const level = status >= 500 || (obs.error !== null && obs.error.status >= 500) ? 'warn' : 'info';
     if (!opts.logger.isLevelEnabled(level)) return;
-    const key = credentialId(req.headers);
+    const key = opts.gatewayAuth ? { kind: obs.keyKind ?? 'none', id: obs.gatewayKeyId } : credentialId(req.headers);
     const line: Record<string, unknown> = {
       req_id: res.getHeader('request-id'),
       method: req.method,
@@ -78,6 +90,10 @@ export function observeRequests(opts: ObserverOptions): RequestHandler {
       key_kind: key.kind,
       key_id: obs.gatewayKeyId ?? key.id,
     };
+    if (opts.gatewayAuth) {
+      line.key_name = obs.keyName;
+      line.team = obs.teamName;
+    }
     if (errorType !== null) {
       line.error_type = errorType;
       if (obs.error) line.error = obs.error.message;
