@@ -57,7 +57,10 @@ export class Governance {
     this.registry = new Registry(auth);
     this.adminHash = auth.admin_key === undefined ? undefined : configuredHash(auth.admin_key);
     this.logger = opts.logger;
-    this.storeReady = openStore(opts);
+    // SQLite opens at once (a bad path stops start-up, as the job store's does); Redis loads its client first.
+    const opened = openStore(opts);
+    this.storeReady = Promise.resolve(opened);
+    if (!(opened instanceof Promise)) this.store = opened;
     this.storeReady.then(
       (store) => {
         this.store = store;
@@ -354,7 +357,7 @@ export class Governance {
   }
 }
 
-async function openStore(opts: GovernanceOptions): Promise<GovernanceStore> {
+function openStore(opts: GovernanceOptions): GovernanceStore | Promise<GovernanceStore> {
   if (opts.store.startsWith('sqlite:')) {
     const path = opts.store.slice('sqlite:'.length);
     try {
@@ -363,8 +366,7 @@ async function openStore(opts: GovernanceOptions): Promise<GovernanceStore> {
       throw new ConfigError(`store: cannot open SQLite database ${path}: ${(err as Error).message}`);
     }
   }
-  const { RedisGovernanceStore } = await import('./redis-store.js');
-  return new RedisGovernanceStore({ url: opts.store, prefix: opts.redisPrefix, logger: opts.logger });
+  return import('./redis-store.js').then(({ RedisGovernanceStore }) => new RedisGovernanceStore({ url: opts.store, prefix: opts.redisPrefix, logger: opts.logger }));
 }
 
 function newLease(): string {
