@@ -75,7 +75,7 @@ describe('two instances sharing Redis', () => {
   it('a key limited to 60 requests per minute gets exactly 60 of 200 admitted across both', async () => {
     const [a, b] = await pair({ keys: [{ name: 'sixty', value: SIXTY, rpm: 60 }] });
     const started = Date.now();
-    const statuses = await pool(200, 20, async (i) => (await createMessage({ client: client(i % 2 ? a.url : b.url, SIXTY), body: message() })).response.status);
+    const statuses = await pool(200, 20, async (i) => (await createMessage({ client: client(i % 2 ? a.url : b.url, SIXTY), body: message() })).response!.status);
     expect(Date.now() - started).toBeLessThan(50_000);
     expect(statuses.filter((s) => s === 200)).toHaveLength(60);
     expect(statuses.filter((s) => s === 429)).toHaveLength(140);
@@ -84,7 +84,7 @@ describe('two instances sharing Redis', () => {
     const { data } = await getUsage({ client: client(a.url, ADMIN_KEY) });
     expect(data!.data.reduce((n, r) => n + r.requests, 0)).toBe(60);
     const last = await createMessage({ client: client(b.url, SIXTY), body: message() });
-    expect(last.response.status).toBe(429);
+    expect(last.response!.status).toBe(429);
     expect(rateHeaders(last.response)).toMatchObject({ requestsLimit: 60, requestsRemaining: 0 });
     expectContractResponse(MESSAGES, 'post', 429, last.error);
   }, 60_000);
@@ -92,8 +92,8 @@ describe('two instances sharing Redis', () => {
   it('a key made on one instance works on the other at once; a change and a revocation reach both within a second', async () => {
     const [a, b] = await pair({});
     const { data: key } = await createKey({ client: client(a.url, ADMIN_KEY), body: { name: 'roaming', rpm: 100 } });
-    expect((await createMessage({ client: client(b.url, key!.key), body: message() })).response.status).toBe(200);
-    expect((await createMessage({ client: client(a.url, key!.key), body: message() })).response.status).toBe(200);
+    expect((await createMessage({ client: client(b.url, key!.key), body: message() })).response!.status).toBe(200);
+    expect((await createMessage({ client: client(a.url, key!.key), body: message() })).response!.status).toBe(200);
 
     await updateKey({ client: client(a.url, ADMIN_KEY), path: { key_id: key!.id }, body: { rpm: 7 } });
     const changedAt = Date.now();
@@ -105,7 +105,7 @@ describe('two instances sharing Redis', () => {
     }
 
     const { response } = await revokeKey({ client: client(a.url, ADMIN_KEY), path: { key_id: key!.id } });
-    expect(response.status).toBe(200);
+    expect(response!.status).toBe(200);
     const revokedAt = Date.now();
     // Each instance's first answer after the revocation is already a refusal, on every route.
     const refusals = await Promise.all(
@@ -116,7 +116,7 @@ describe('two instances sharing Redis', () => {
     );
     expect(Date.now() - revokedAt).toBeLessThan(1000);
     for (const r of refusals) {
-      expect(r.response.status).toBe(401);
+      expect(r.response!.status).toBe(401);
       expect(r.error?.error.message).toMatch(/revoked/);
     }
   }, 30_000);
@@ -132,12 +132,12 @@ describe('two instances sharing Redis', () => {
         const c = client(i % 2 ? a.url : b.url, BUDGET);
         for (let n = 0; n < 100; n++) {
           const { response } = await createMessage({ client: c, body: message() });
-          if (response.status === 200) seen.ok++;
-          else if (response.status === 429) seen.held++;
-          else if (response.status === 402) {
+          if (response!.status === 200) seen.ok++;
+          else if (response!.status === 429) seen.held++;
+          else if (response!.status === 402) {
             seen.spent++;
             return;
-          } else throw new Error(`unexpected ${response.status}`);
+          } else throw new Error(`unexpected ${response!.status}`);
           await sleep(5);
         }
       }),
@@ -160,15 +160,15 @@ describe('Redis unreachable', () => {
     const gw = await startGateway(config(prefix, { keys: [{ name: 'k', value: key, rpm: 1000 }] }, `redis://127.0.0.1:${proxy.port}`));
     running.push(gw);
     await request(gw.url).post(MESSAGES).send({});
-    expect((await createMessage({ client: client(gw.url, key), body: message() })).response.status).toBe(200);
+    expect((await createMessage({ client: client(gw.url, key), body: message() })).response!.status).toBe(200);
 
     proxy.cut();
     const started = Date.now();
     const refused = await createMessage({ client: client(gw.url, key), body: message() });
-    expect(refused.response.status).toBe(503);
+    expect(refused.response!.status).toBe(503);
     expect(refused.error?.error.type).toBe('overloaded_error');
     expect(refused.error?.error.message).toMatch(/refusing rather than serving without limits/);
-    expect(refused.response.headers.get('retry-after')).toBe('1');
+    expect(refused.response!.headers.get('retry-after')).toBe('1');
     expect(Date.now() - started).toBeLessThan(5_000);
     expectContractResponse(MESSAGES, 'post', 503, refused.error);
     const upstreamCalls = upstream.requests.length;
@@ -177,7 +177,7 @@ describe('Redis unreachable', () => {
     const deadline = Date.now() + 15_000;
     let status = 0;
     while (Date.now() < deadline) {
-      status = (await createMessage({ client: client(gw.url, key), body: message() })).response.status;
+      status = (await createMessage({ client: client(gw.url, key), body: message() })).response!.status;
       if (status === 200) break;
       expect(status).toBe(503);
       await sleep(200);

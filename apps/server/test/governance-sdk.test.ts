@@ -91,7 +91,7 @@ describe('401 authentication_error', () => {
       [SECRETS.expired, /key "expired" expired at 2020-01-01T00:00:00.000Z/],
     ] as const) {
       const { error, response } = await createMessage({ client: client(gw.url, key), body: message() });
-      expect(response.status).toBe(401);
+      expect(response!.status).toBe(401);
       expect(error?.error.type).toBe('authentication_error');
       expect(error?.error.message).toMatch(text);
       expectContractResponse(MESSAGES, 'post', 401, error);
@@ -102,9 +102,9 @@ describe('401 authentication_error', () => {
   it('after the key is revoked through the admin API', async () => {
     const { data: created } = await createKey({ client: admin(), body: { name: 'short-lived' } });
     made.push(created!.key);
-    expect((await createMessage({ client: client(gw.url, created!.key), body: message() })).response.status).toBe(200);
+    expect((await createMessage({ client: client(gw.url, created!.key), body: message() })).response!.status).toBe(200);
     const { data: revoked, response } = await revokeKey({ client: admin(), path: { key_id: created!.id } });
-    expect(response.status).toBe(200);
+    expect(response!.status).toBe(200);
     expect(revoked!.revoked_at).not.toBeNull();
     const { error } = await createMessage({ client: client(gw.url, created!.key), body: message() });
     expect(error?.error).toEqual({ type: 'authentication_error', message: 'key "short-lived" has been revoked' });
@@ -112,17 +112,17 @@ describe('401 authentication_error', () => {
 
   it('the admin key is refused on the messages route, and a client key on the admin API', async () => {
     const asClient = await createMessage({ client: admin(), body: message() });
-    expect(asClient.response.status).toBe(401);
+    expect(asClient.response!.status).toBe(401);
     expect(asClient.error?.error.message).toMatch(/admin key/);
     const asAdmin = await listKeys({ client: client(gw.url, SECRETS.open) });
-    expect(asAdmin.response.status).toBe(401);
+    expect(asAdmin.response!.status).toBe(401);
     expect(asAdmin.error?.error.type).toBe('authentication_error');
     expectContractResponse('/admin/v1/keys', 'get', 401, asAdmin.error);
   });
 
   it('count_tokens and the model list need a key too', async () => {
-    expect((await countTokens({ client: client(gw.url), body: { model: 'anthropic/claude-haiku-4-5', messages: message().messages } })).response.status).toBe(401);
-    expect((await listModels({ client: client(gw.url) })).response.status).toBe(401);
+    expect((await countTokens({ client: client(gw.url), body: { model: 'anthropic/claude-haiku-4-5', messages: message().messages } })).response!.status).toBe(401);
+    expect((await listModels({ client: client(gw.url) })).response!.status).toBe(401);
     const listed = await listModels({ client: client(gw.url, SECRETS.open) });
     expect(listed.data?.data.map((m) => m.id)).toEqual(['anthropic/claude-haiku-4-5']);
   });
@@ -132,7 +132,7 @@ describe('a key in x-api-key or as a bearer token, configured as the secret or a
   it('serves the request with the provider key; the client key never travels upstream', async () => {
     for (const c of [client(gw.url, SECRETS.open), bearerClient(gw.url, SECRETS.open), client(gw.url, SECRETS.hashed)]) {
       const { response } = await createMessage({ client: c, body: message() });
-      expect(response.status).toBe(200);
+      expect(response!.status).toBe(200);
     }
     expect(upstream.requests).toHaveLength(3);
     for (const r of upstream.requests) {
@@ -147,15 +147,15 @@ describe('403 permission_error', () => {
   it('for a model, or a fallback, the key may not use; an alias passes by what it resolves to', async () => {
     const c = client(gw.url, SECRETS.haikuOnly);
     const denied = await createMessage({ client: c, body: message('anthropic/claude-sonnet-4-5') });
-    expect(denied.response.status).toBe(403);
+    expect(denied.response!.status).toBe(403);
     expect(denied.error?.error).toEqual({ type: 'permission_error', message: 'key "haiku-only" may not use model "anthropic/claude-sonnet-4-5"' });
     expectContractResponse(MESSAGES, 'post', 403, denied.error);
     const fallback = await createMessage({ client: c, body: message('anthropic/claude-haiku-4-5', { fallbacks: ['anthropic/claude-opus-4-1'] }) });
     expect(fallback.error?.error.message).toBe('key "haiku-only" may not use model "anthropic/claude-opus-4-1" in fallbacks[0]');
     const counted = await countTokens({ client: c, body: { model: 'anthropic/claude-sonnet-4-5', messages: message().messages } });
-    expect(counted.response.status).toBe(403);
-    expect((await createMessage({ client: c, body: message('fast') })).response.status).toBe(200);
-    expect((await createMessage({ client: c, body: message('claude-haiku-4-5') })).response.status).toBe(200);
+    expect(counted.response!.status).toBe(403);
+    expect((await createMessage({ client: c, body: message('fast') })).response!.status).toBe(200);
+    expect((await createMessage({ client: c, body: message('claude-haiku-4-5') })).response!.status).toBe(200);
     expect(upstream.requests).toHaveLength(2);
   });
 });
@@ -173,10 +173,10 @@ describe('429 rate_limit_error and the rate-limit headers', () => {
     expect(reset).toBeLessThanOrEqual(before + 62_000);
 
     const third = await createMessage({ client: c, body: message() });
-    expect(third.response.status).toBe(429);
+    expect(third.response!.status).toBe(429);
     expect(third.error?.error.type).toBe('rate_limit_error');
     expect(third.error?.error.message).toMatch(/key "two-per-minute" is over its limit of 2 requests per minute/);
-    const retryAfter = Number(third.response.headers.get('retry-after'));
+    const retryAfter = Number(third.response!.headers.get('retry-after'));
     expect(retryAfter).toBeGreaterThanOrEqual(55);
     expect(retryAfter).toBeLessThanOrEqual(61);
     expect(rateHeaders(third.response)).toMatchObject({ requestsLimit: 2, requestsRemaining: 0 });
@@ -187,9 +187,9 @@ describe('429 rate_limit_error and the rate-limit headers', () => {
   it('count_tokens and the model list are not counted against requests per minute, but say where the limit stands', async () => {
     const c = client(gw.url, SECRETS.teamA);
     const counted = await countTokens({ client: c, body: { model: 'anthropic/claude-haiku-4-5', messages: message().messages } });
-    expect(counted.response.status).toBe(200);
+    expect(counted.response!.status).toBe(200);
     expect(rateHeaders(counted.response)).toMatchObject({ requestsLimit: 1, requestsRemaining: 1 });
-    expect((await listModels({ client: c })).response.status).toBe(200);
+    expect((await listModels({ client: c })).response!.status).toBe(200);
   });
 
   it('tokens per minute: debited with the real usage once known; admission needs some left', async () => {
@@ -204,10 +204,10 @@ describe('429 rate_limit_error and the rate-limit headers', () => {
     expect(events.at(-1)?.type).toBe('message_stop');
 
     const refused = await createMessage({ client: c, body: message() });
-    expect(refused.response.status).toBe(429);
+    expect(refused.response!.status).toBe(429);
     expect(refused.error?.error.message).toMatch(/key "tokens" has used its 1000 tokens per minute/);
     expect(rateHeaders(refused.response)).toMatchObject({ tokensLimit: 1000, tokensRemaining: 0 });
-    expect(Number(refused.response.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(Number(refused.response!.headers.get('retry-after'))).toBeGreaterThan(0);
   });
 
   it('concurrent requests: one in flight at a time', async () => {
@@ -216,17 +216,17 @@ describe('429 rate_limit_error and the rate-limit headers', () => {
     const slow = createMessage({ client: c, body: message() });
     await sleep(150);
     const second = await createMessage({ client: c, body: message() });
-    expect(second.response.status).toBe(429);
+    expect(second.response!.status).toBe(429);
     expect(second.error?.error.message).toMatch(/already has 1 requests in flight/);
-    expect((await slow).response.status).toBe(200);
+    expect((await slow).response!.status).toBe(200);
     // Once the first finished, its place is free again.
-    expect((await createMessage({ client: c, body: message() })).response.status).toBe(200);
+    expect((await createMessage({ client: c, body: message() })).response!.status).toBe(200);
   });
 
   it('a team limit applies to every key of the team', async () => {
-    expect((await createMessage({ client: client(gw.url, SECRETS.teamA), body: message() })).response.status).toBe(200);
+    expect((await createMessage({ client: client(gw.url, SECRETS.teamA), body: message() })).response!.status).toBe(200);
     const refused = await createMessage({ client: client(gw.url, SECRETS.teamB), body: message() });
-    expect(refused.response.status).toBe(429);
+    expect(refused.response!.status).toBe(429);
     expect(refused.error?.error.message).toMatch(/team "research" is over its limit of 1 requests per minute/);
   });
 });
@@ -238,10 +238,10 @@ describe('402 billing_error', () => {
     const reply = () => upstream.enqueue({ kind: 'json', body: anthropicMessage({ usage: { input_tokens: 20, output_tokens: 10 } }) });
     reply();
     reply();
-    expect((await createMessage({ client: c, body: message() })).response.status).toBe(200);
-    expect((await createMessage({ client: c, body: message() })).response.status).toBe(200);
+    expect((await createMessage({ client: c, body: message() })).response!.status).toBe(200);
+    expect((await createMessage({ client: c, body: message() })).response!.status).toBe(200);
     const spent = await createMessage({ client: c, body: message() });
-    expect(spent.response.status).toBe(402);
+    expect(spent.response!.status).toBe(402);
     expect(spent.error?.error.type).toBe('billing_error');
     expect(spent.error?.error.message).toMatch(/key "budget" has spent its budget of \$0.05 for this day; it renews at \d{4}-\d\d-\d\dT00:00:00.000Z/);
     expectContractResponse(MESSAGES, 'post', 402, spent.error);
@@ -258,13 +258,13 @@ describe('402 billing_error', () => {
 describe('the admin API', () => {
   it('creates a key shown once, lists it without secret or hash, changes and revokes it; teams the same', async () => {
     const { data: team, response: teamRes } = await createTeam({ client: admin(), body: { name: 'platform', rpm: 100, metadata: { cost_centre: '42' } } });
-    expect(teamRes.status).toBe(201);
+    expect(teamRes!.status).toBe(201);
     expectContractResponse('/admin/v1/teams', 'post', 201, team);
     const { data: created, response } = await createKey({
       client: admin(),
       body: { name: 'ci-bot', team_id: team!.id, models: ['fast'], rpm: 5, budget_usd: 10, metadata: { owner: 'ci' } },
     });
-    expect(response.status).toBe(201);
+    expect(response!.status).toBe(201);
     expectContractResponse('/admin/v1/keys', 'post', 201, created);
     made.push(created!.key);
     expect(created).toMatchObject({ name: 'ci-bot', team_id: team!.id, models: ['fast'], rpm: 5, budget_usd: 10, budget_period: 'month', source: 'api', revoked_at: null });
@@ -284,7 +284,7 @@ describe('the admin API', () => {
     const changed = await updateKey({ client: admin(), path: { key_id: created!.id }, body: { rpm: 50, models: null } });
     expect(changed.data).toMatchObject({ rpm: 50, models: null });
     const after = await createMessage({ client: c, body: message('anthropic/claude-haiku-4-5') });
-    expect(after.response.status).toBe(200);
+    expect(after.response!.status).toBe(200);
     expect(rateHeaders(after.response)).toMatchObject({ requestsLimit: 50, requestsRemaining: 48 });
 
     expect((await getKey({ client: admin(), path: { key_id: created!.id } })).data?.rpm).toBe(50);
@@ -298,20 +298,20 @@ describe('the admin API', () => {
 
   it('answers 400 naming a misspelt field, 404 for an unknown id, 409 for a taken name and for config keys', async () => {
     const typo = await createKey({ client: admin(), body: { name: 'x', budget: 5 } as never });
-    expect(typo.response.status).toBe(400);
+    expect(typo.response!.status).toBe(400);
     expect(typo.error?.error.message).toMatch(/budget/);
     const badName = await createKey({ client: admin(), body: { name: 'has spaces' } });
-    expect(badName.response.status).toBe(400);
+    expect(badName.response!.status).toBe(400);
     expect(badName.error?.error.message).toMatch(/name/);
-    expect((await getKey({ client: admin(), path: { key_id: 'key_nope' } })).response.status).toBe(404);
+    expect((await getKey({ client: admin(), path: { key_id: 'key_nope' } })).response!.status).toBe(404);
     const taken = await createKey({ client: admin(), body: { name: 'open' } });
-    expect(taken.response.status).toBe(409);
+    expect(taken.response!.status).toBe(409);
     expect(taken.error?.error.type).toBe('conflict_error');
     const configKey = await revokeKey({ client: admin(), path: { key_id: 'cfg_open' } });
-    expect(configKey.response.status).toBe(409);
+    expect(configKey.response!.status).toBe(409);
     expect(configKey.error?.error.message).toMatch(/defined in the config file/);
     const unknownTeam = await createKey({ client: admin(), body: { name: 'orphan', team_id: 'team_nope' } });
-    expect(unknownTeam.response.status).toBe(404);
+    expect(unknownTeam.response!.status).toBe(404);
   });
 });
 
@@ -367,9 +367,9 @@ describe('/metrics behind the admin key (auth.metrics: admin)', () => {
     });
     try {
       const refused = await getMetrics({ client: client(locked.url) });
-      expect(refused.response.status).toBe(401);
+      expect(refused.response!.status).toBe(401);
       expectContractResponse('/metrics', 'get', 401, refused.error);
-      expect((await getMetrics({ client: client(locked.url, ADMIN_KEY), parseAs: 'text' })).response.status).toBe(200);
+      expect((await getMetrics({ client: client(locked.url, ADMIN_KEY), parseAs: 'text' })).response!.status).toBe(200);
       expect((await request(locked.url).get('/metrics').set('authorization', `Bearer ${ADMIN_KEY}`)).status).toBe(200);
       // Health and readiness stay open for probes.
       expect((await request(locked.url).get('/health')).status).toBe(200);
@@ -386,7 +386,7 @@ describe('without an auth section', () => {
       const res = await request(open.url).post('/admin/v1/keys').set('x-api-key', ADMIN_KEY).send({ name: 'x' });
       expect(res.status).toBe(404);
       const msg = await createMessage({ client: client(open.url, 'sk-ant-client-own'), body: message() });
-      expect(msg.response.status).toBe(200);
+      expect(msg.response!.status).toBe(200);
       expect(rateHeaders(msg.response)).toMatchObject({ requestsLimit: null, tokensLimit: null });
       expect(upstream.requests[0]!.headers['x-api-key']).toBe('sk-ant-client-own');
     } finally {
