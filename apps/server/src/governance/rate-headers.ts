@@ -13,7 +13,17 @@ function put(res: Pick<Response, 'setHeader'>, what: 'requests' | 'tokens', s: L
   res.setHeader(`anthropic-ratelimit-${what}-reset`, rfc3339(s.resetAt));
 }
 
+/** The last few times written: consecutive answers mostly share their reset times. */
+const written = new Map<number, string>();
+
 /** RFC 3339 in whole seconds, as Anthropic writes it. */
 function rfc3339(ms: number): string {
-  return new Date(Math.ceil(ms / 1000) * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const s = Math.ceil(ms / 1000);
+  let text = written.get(s);
+  if (text === undefined) {
+    text = new Date(s * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    if (written.size >= 8) written.clear();
+    written.set(s, text);
+  }
+  return text;
 }

@@ -4,45 +4,80 @@
  * hold exactly across the fleet. Each request costs one script call to be admitted and one to
  * settle. The rules are memory-limiter.ts's, in the same order; both stores pass the same tests.
  *
- * Rate windows are hashes of one-second buckets (field = second, value = count), as in window.ts.
+ * Rate windows are one-second buckets, as in window.ts.
  */
 
+/*
+ * Keys: each subject (a key `k:<id>` or a team `t:<id>`) has one base key, `<prefix>:s:<id>`,
+ * passed in KEYS; the scripts add suffixes to it (`:rq` requests window, `:tk` tokens window, `:fl`
+ * in-flight leases, `:rs` reservations, `:sp:<period>` spend). All of a request's keys are touched
+ * in one script, so the store needs a single Redis (not Redis Cluster).
+ *
+ * A window is a hash: one field per second (its count), `t` the total of the fields, `o` the
+ * oldest second that may still hold a count and `n` the newest. Seconds that left the window are
+ * subtracted and deleted when it is next read, a few per call, so reading a window costs the
+ * same whatever its traffic (the fields themselves are read only to say when a refused request
+ * may retry).
+ */
 const WINDOW = `
 local function window(key, nowS)
+  local v = redis.call('HMGET', key, 't', 'o', 'n')
+  local total, o, newest = tonumber(v[1]) or 0, tonumber(v[2]), tonumber(v[3]) or -1
+  if o and o <= nowS - 60 then
+    if newest <= nowS - 60 then
+      redis.call('DEL', key)
+      return 0, -1
+    end
+    for s = o, nowS - 60 do
+      local c = redis.call('HGET', key, s)
+      if c then
+        total = total - tonumber(c)
+        redis.call('HDEL', key, s)
+      end
+    end
+    redis.call('HSET', key, 't', total, 'o', nowS - 59)
+  end
+  return total, newest
+end
+local function add(key, nowS, n)
+  redis.call('HINCRBY', key, nowS, n)
+  redis.call('HINCRBY', key, 't', n)
+  redis.call('HSETNX', key, 'o', nowS)
+  local newest = tonumber(redis.call('HGET', key, 'n'))
+  if not newest or nowS > newest then redis.call('HSET', key, 'n', nowS) end
+  redis.call('EXPIRE', key, 61)
+end
+local function emptyAt(newest, nowS)
+  if newest > nowS - 60 then return newest + 60 end
+  return nowS
+end
+local function untilBelow(key, total, limit, nowS)
   local all = redis.call('HGETALL', key)
-  local total, list = 0, {}
+  local list = {}
   for i = 1, #all, 2 do
     local s = tonumber(all[i])
-    local c = tonumber(all[i + 1])
-    if s <= nowS - 60 then
-      redis.call('HDEL', key, all[i])
-    elseif c > 0 then
-      total = total + c
-      list[#list + 1] = { s, c }
-    end
+    if s and s > nowS - 60 then list[#list + 1] = { s, tonumber(all[i + 1]) } end
   end
   table.sort(list, function(a, b) return a[1] < b[1] end)
-  return total, list
-end
-local function emptyAt(list, nowS)
-  if #list == 0 then return nowS end
-  return list[#list][1] + 60
-end
-local function untilBelow(list, total, limit, nowS)
   for _, b in ipairs(list) do
     total = total - b[2]
     if total < limit then return b[1] + 60 - nowS end
   end
   return 60
 end
+local function release(base, lease)
+  local r = tonumber(redis.call('HGET', base .. ':rs', lease) or '0')
+  if r > 0 then redis.call('HINCRBY', base .. ':rs', '_t', 0 - r) end
+  redis.call('HDEL', base .. ':rs', lease)
+  redis.call('ZREM', base .. ':fl', lease)
+end
 `;
 
 /**
- * KEYS, 6 per subject: requests window, tokens window, in-flight leases (zset: lease → expiry ms),
- * reservations (hash: lease → nano-USD), day spend, month spend; then the revoked hash.
+ * KEYS: each subject's base key, then the revoked hash.
  * ARGV: now ms, mode (consume | budget | peek), lease ('' = none), lease expiry ms, reserve nano-USD,
- * subject count, then 7 per subject: id, rpm, tpm, max_concurrent, budget nano-USD ('' = none),
- * period (day | month), period end ms.
+ * day period id, month period id, subject count, then 6 per subject: id, rpm, tpm, max_concurrent,
+ * budget nano-USD ('' = none), budget period (day | month).
  * Returns: { outcome, subject index (1-based, 0 = none), retry-after s, then per subject
  * requests used, requests empty-at s, tokens used, tokens empty-at s }.
  * Outcomes: ok, revoked, rpm, tpm, concurrency, budget, reserved.
@@ -54,46 +89,44 @@ local mode = ARGV[2]
 local lease = ARGV[3]
 local leaseUntil = tonumber(ARGV[4])
 local reserve = tonumber(ARGV[5])
-local n = tonumber(ARGV[6])
-local revoked = KEYS[6 * n + 1]
+local n = tonumber(ARGV[8])
 local consume = mode == 'consume'
-local states = {}
-local function arg(i, j) return ARGV[6 + (i - 1) * 7 + j] end
+local function arg(i, j) return ARGV[8 + (i - 1) * 6 + j] end
 local function num(v) if v == '' then return nil end return tonumber(v) end
 
+local ids = {}
+for i = 1, n do ids[i] = arg(i, 1) end
+local revoked = redis.call('HMGET', KEYS[n + 1], unpack(ids))
 for i = 1, n do
-  if redis.call('HEXISTS', revoked, arg(i, 1)) == 1 then return { 'revoked', i, 0 } end
+  if revoked[i] then return { 'revoked', i, 0 } end
 end
 
 local outcome, at, retry = 'ok', 0, 0
+local states = {}
 for i = 1, n do
-  local base = (i - 1) * 6
+  local base = KEYS[i]
   local rpm, tpm, conc, budget = num(arg(i, 2)), num(arg(i, 3)), num(arg(i, 4)), num(arg(i, 5))
-  local st = { rUsed = 0, rEmpty = nowS, tUsed = 0, tEmpty = nowS }
+  local st = { rUsed = 0, rNewest = -1, tUsed = 0, tNewest = -1 }
   states[i] = st
-  local rList, tList
-  if rpm then st.rUsed, rList = window(KEYS[base + 1], nowS); st.rEmpty = emptyAt(rList, nowS) end
-  if tpm then st.tUsed, tList = window(KEYS[base + 2], nowS); st.tEmpty = emptyAt(tList, nowS) end
+  if rpm then st.rUsed, st.rNewest = window(base .. ':rq', nowS) end
+  if tpm then st.tUsed, st.tNewest = window(base .. ':tk', nowS) end
   if outcome == 'ok' and mode ~= 'peek' then
     if consume and rpm and st.rUsed >= rpm then
-      outcome, at, retry = 'rpm', i, untilBelow(rList, st.rUsed, rpm, nowS)
+      outcome, at, retry = 'rpm', i, untilBelow(base .. ':rq', st.rUsed, rpm, nowS)
     elseif consume and tpm and st.tUsed >= tpm then
-      outcome, at, retry = 'tpm', i, untilBelow(tList, st.tUsed, tpm, nowS)
+      outcome, at, retry = 'tpm', i, untilBelow(base .. ':tk', st.tUsed, tpm, nowS)
     else
       local held, reserved = 0, 0
       if lease ~= '' and (conc or budget) then
-        local expired = redis.call('ZRANGEBYSCORE', KEYS[base + 3], '-inf', now)
-        for _, l in ipairs(expired) do
-          redis.call('ZREM', KEYS[base + 3], l)
-          redis.call('HDEL', KEYS[base + 4], l)
-        end
-        held = redis.call('ZCARD', KEYS[base + 3])
-        for _, v in ipairs(redis.call('HVALS', KEYS[base + 4])) do reserved = reserved + tonumber(v) end
+        for _, l in ipairs(redis.call('ZRANGEBYSCORE', base .. ':fl', '-inf', now)) do release(base, l) end
+        held = redis.call('ZCARD', base .. ':fl')
+        reserved = tonumber(redis.call('HGET', base .. ':rs', '_t') or '0')
       end
       if lease ~= '' and conc and held >= conc then
         outcome, at = 'concurrency', i
       elseif budget then
-        local spent = tonumber(redis.call('GET', KEYS[base + (arg(i, 6) == 'day' and 5 or 6)]) or '0')
+        local period = arg(i, 6) == 'day' and ARGV[6] or ARGV[7]
+        local spent = tonumber(redis.call('GET', base .. ':sp:' .. period) or '0')
         if spent >= budget then
           outcome, at = 'budget', i
         elseif consume and reserved > 0 and spent + reserved >= budget then
@@ -106,19 +139,19 @@ end
 
 if outcome == 'ok' and consume then
   for i = 1, n do
-    local base = (i - 1) * 6
+    local base = KEYS[i]
     if num(arg(i, 2)) then
-      redis.call('HINCRBY', KEYS[base + 1], nowS, 1)
-      redis.call('EXPIRE', KEYS[base + 1], 61)
+      add(base .. ':rq', nowS, 1)
       states[i].rUsed = states[i].rUsed + 1
-      states[i].rEmpty = nowS + 60
+      states[i].rNewest = nowS
     end
     if lease ~= '' then
-      redis.call('ZADD', KEYS[base + 3], leaseUntil, lease)
-      redis.call('HSET', KEYS[base + 4], lease, reserve)
+      redis.call('ZADD', base .. ':fl', leaseUntil, lease)
+      redis.call('HSET', base .. ':rs', lease, reserve)
+      redis.call('HINCRBY', base .. ':rs', '_t', reserve)
       local ttl = math.ceil((leaseUntil - now) / 1000) + 60
-      redis.call('EXPIRE', KEYS[base + 3], ttl)
-      redis.call('EXPIRE', KEYS[base + 4], ttl)
+      redis.call('EXPIRE', base .. ':fl', ttl)
+      redis.call('EXPIRE', base .. ':rs', ttl)
     end
   end
 end
@@ -127,48 +160,41 @@ local out = { outcome, at, retry }
 for i = 1, n do
   local st = states[i]
   out[#out + 1] = st.rUsed
-  out[#out + 1] = st.rEmpty
+  out[#out + 1] = emptyAt(st.rNewest, nowS)
   out[#out + 1] = st.tUsed
-  out[#out + 1] = st.tEmpty
+  out[#out + 1] = emptyAt(st.tNewest, nowS)
 end
 return out
 `;
 
 /**
- * KEYS, 5 per subject: tokens window, in-flight leases, reservations, day spend, month spend;
- * then the ledger hash of the day.
- * ARGV: now ms, lease ('' = none), tokens, nano-USD, day spend TTL s, month spend TTL s, subject
- * count, then per subject: whether it has a tpm limit (1 | 0); then the ledger field prefix
- * ('' = no entry), requests, input, output, cache read, cache write, nano-USD.
+ * KEYS: each subject's base key, then the ledger hash of the day.
+ * ARGV: now ms, lease ('' = none), tokens, nano-USD, day period id, month period id, day spend TTL s,
+ * month spend TTL s, subject count, then per subject whether it has a tpm limit (1 | 0); then the
+ * ledger field prefix ('' = no entry), requests, input, output, cache read, cache write, nano-USD.
  */
-export const SETTLE = `
+export const SETTLE = `${WINDOW}
 local now = tonumber(ARGV[1])
 local nowS = math.floor(now / 1000)
 local lease = ARGV[2]
 local tokens = tonumber(ARGV[3])
 local nusd = tonumber(ARGV[4])
-local n = tonumber(ARGV[7])
+local n = tonumber(ARGV[9])
 for i = 1, n do
-  local base = (i - 1) * 5
-  if tokens > 0 and ARGV[7 + i] == '1' then
-    redis.call('HINCRBY', KEYS[base + 1], nowS, tokens)
-    redis.call('EXPIRE', KEYS[base + 1], 61)
-  end
+  local base = KEYS[i]
+  if tokens > 0 and ARGV[9 + i] == '1' then add(base .. ':tk', nowS, tokens) end
   if nusd > 0 then
-    redis.call('INCRBY', KEYS[base + 4], nusd)
-    redis.call('EXPIRE', KEYS[base + 4], ARGV[5])
-    redis.call('INCRBY', KEYS[base + 5], nusd)
-    redis.call('EXPIRE', KEYS[base + 5], ARGV[6])
+    redis.call('INCRBY', base .. ':sp:' .. ARGV[5], nusd)
+    redis.call('EXPIRE', base .. ':sp:' .. ARGV[5], ARGV[7])
+    redis.call('INCRBY', base .. ':sp:' .. ARGV[6], nusd)
+    redis.call('EXPIRE', base .. ':sp:' .. ARGV[6], ARGV[8])
   end
-  if lease ~= '' then
-    redis.call('ZREM', KEYS[base + 2], lease)
-    redis.call('HDEL', KEYS[base + 3], lease)
-  end
+  if lease ~= '' then release(base, lease) end
 end
-local l = 7 + n
+local l = 9 + n
 local prefix = ARGV[l + 1]
 if prefix ~= '' then
-  local ledger = KEYS[5 * n + 1]
+  local ledger = KEYS[n + 1]
   local names = { 'requests', 'input', 'output', 'cache_read', 'cache_write', 'nusd' }
   for j, name in ipairs(names) do
     local v = tonumber(ARGV[l + 1 + j])

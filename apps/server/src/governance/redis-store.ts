@@ -86,24 +86,27 @@ export class RedisGovernanceStore implements GovernanceStore {
     return `${this.p}:changed`;
   }
 
-  private subjectKeys(id: string): string[] {
-    const s = `${this.p}:s:${id}`;
-    return [`${s}:rq`, `${s}:tk`, `${s}:fl`, `${s}:rs`];
-  }
-
-  private spendKeys(id: string, now: number): [string, string] {
-    const s = `${this.p}:s:${id}`;
-    return [`${s}:sp:${periodOf('day', now).id}`, `${s}:sp:${periodOf('month', now).id}`];
+  private base(id: string): string {
+    return `${this.p}:s:${id}`;
   }
 
   async admit(a: Admission): Promise<AdmitResult> {
+    const n = a.subjects.length;
     const keys: string[] = [];
-    const args: Array<string | number> = [a.now, a.mode, a.lease ?? '', a.now + LEASE_MS, a.reserveNusd, a.subjects.length];
+    const args: Array<string | number> = [
+      a.now,
+      a.mode,
+      a.lease ?? '',
+      a.now + LEASE_MS,
+      Math.round(a.reserveNusd),
+      periodOf('day', a.now).id,
+      periodOf('month', a.now).id,
+      n,
+    ];
     for (const s of a.subjects) {
-      keys.push(...this.subjectKeys(s.id), ...this.spendKeys(s.id, a.now));
+      keys.push(this.base(s.id));
       const l = s.limits;
-      const period = periodOf(l.budgetPeriod, a.now);
-      args.push(s.id, l.rpm ?? '', l.tpm ?? '', l.maxConcurrent ?? '', l.budgetUsd === null ? '' : Math.round(l.budgetUsd * 1e9), l.budgetPeriod, period.endsAt);
+      args.push(s.id, l.rpm ?? '', l.tpm ?? '', l.maxConcurrent ?? '', l.budgetUsd === null ? '' : Math.round(l.budgetUsd * 1e9), l.budgetPeriod);
     }
     keys.push(`${this.p}:revoked`);
     const out = await this.redis.govAdmit(keys.length, ...keys, ...args);
@@ -122,16 +125,17 @@ export class RedisGovernanceStore implements GovernanceStore {
 
   async settle(s: Settlement): Promise<void> {
     if (s.lease !== null) this.leases.delete(s.lease);
+    const day = periodOf('day', s.now);
+    const month = periodOf('month', s.now);
     const keys: string[] = [];
-    const args: Array<string | number> = [s.now, s.lease ?? '', s.tokens, s.nusd, ttl(periodOf('day', s.now).endsAt, s.now), ttl(periodOf('month', s.now).endsAt, s.now), s.subjects.length];
+    const args: Array<string | number> = [s.now, s.lease ?? '', Math.round(s.tokens), Math.round(s.nusd), day.id, month.id, ttl(day.endsAt, s.now), ttl(month.endsAt, s.now), s.subjects.length];
     for (const subject of s.subjects) {
-      const [, tk, fl, rs] = this.subjectKeys(subject.id);
-      keys.push(tk!, fl!, rs!, ...this.spendKeys(subject.id, s.now));
+      keys.push(this.base(subject.id));
       args.push(subject.limits.tpm === null ? '0' : '1');
     }
     const e = s.ledger;
     keys.push(`${this.p}:ledger:${e?.day ?? 'none'}`);
-    if (e) args.push(ledgerPrefix(e), e.requests, e.input, e.output, e.cacheRead, e.cacheWrite, e.nusd);
+    if (e) args.push(ledgerPrefix(e), e.requests, e.input, e.output, e.cacheRead, e.cacheWrite, Math.round(e.nusd));
     else args.push('', 0, 0, 0, 0, 0, 0);
     await this.redis.govSettle(keys.length, ...keys, ...args);
   }
@@ -258,7 +262,7 @@ export class RedisGovernanceStore implements GovernanceStore {
     const until = Date.now() + LEASE_MS;
     const pipeline = this.redis.pipeline();
     for (const [lease, subjects] of this.leases) {
-      for (const s of subjects) pipeline.zadd(this.subjectKeys(s.id)[2]!, 'XX', until, lease);
+      for (const s of subjects) pipeline.zadd(`${this.base(s.id)}:fl`, 'XX', until, lease);
     }
     await pipeline.exec().catch(() => undefined);
   }

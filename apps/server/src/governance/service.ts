@@ -15,7 +15,7 @@ import type { AuthConfig } from './config.js';
 import { dayOf, toNusd } from './periods.js';
 import { setRateHeaders } from './rate-headers.js';
 import { Registry } from './registry.js';
-import { configuredHash, hashSecret, presentedCredential, sameHash } from './secrets.js';
+import { configuredHash, hashPresented, presentedCredential, sameHash, sameHashConstantTime } from './secrets.js';
 import { SqliteGovernanceStore } from './sqlite-store.js';
 import type { AdmitResult, Caller, GovernanceStore, KeyRecord, LedgerEntry, Refusal, Settlement, Subject, TeamRecord } from './types.js';
 
@@ -109,7 +109,7 @@ export class Governance {
   authenticate(req: Request, res: Response): GatewayError | undefined | Promise<GatewayError | undefined> {
     const credential = presentedCredential(req.headers);
     if (!credential) return unauthorized('no key: send your Conduit key in the x-api-key header or as Authorization: Bearer <key>');
-    const hash = hashSecret(credential.secret);
+    const hash = hashPresented(credential.secret);
     if (this.adminHash !== undefined && sameHash(hash, this.adminHash)) {
       return unauthorized('this is the admin key, which only the admin API takes: send a client key');
     }
@@ -154,7 +154,7 @@ export class Governance {
     if (this.adminHash === undefined) return new GatewayError(403, 'the admin API is off: set auth.admin_key in the config', { type: 'permission_error' });
     const credential = presentedCredential(req.headers);
     if (!credential) return unauthorized('no key: send the admin key in the x-api-key header or as Authorization: Bearer <key>');
-    if (!sameHash(hashSecret(credential.secret), this.adminHash)) return unauthorized('not the admin key: the admin API takes only auth.admin_key');
+    if (!sameHashConstantTime(hashPresented(credential.secret), this.adminHash)) return unauthorized('not the admin key: the admin API takes only auth.admin_key');
     return undefined;
   }
 
@@ -369,8 +369,11 @@ function openStore(opts: GovernanceOptions): GovernanceStore | Promise<Governanc
   return import('./redis-store.js').then(({ RedisGovernanceStore }) => new RedisGovernanceStore({ url: opts.store, prefix: opts.redisPrefix, logger: opts.logger }));
 }
 
+/** Lease ids: this process's random prefix and a counter (unique across instances, no entropy spent per request). */
+const LEASE_PREFIX = randomBytes(9).toString('base64url');
+let leases = 0;
 function newLease(): string {
-  return randomBytes(12).toString('base64url');
+  return `${LEASE_PREFIX}.${(leases++).toString(36)}`;
 }
 
 function unauthorized(message: string): GatewayError {

@@ -113,6 +113,10 @@ export class SqliteGovernanceStore implements GovernanceStore {
       bump: db.prepare(`UPDATE governance_meta SET value = value + 1 WHERE name = 'version'`),
       version: db.prepare<[], { value: number }>(`SELECT value FROM governance_meta WHERE name = 'version'`),
     };
+    const ledger = this.stmts.ledger;
+    this.writeLedger = this.db.transaction((rows: LedgerEntry[]) => {
+      for (const e of rows) ledger.run(e.day, e.keyId, e.teamId ?? '', e.model, e.requests, e.input, e.output, e.cacheRead, e.cacheWrite, e.nusd);
+    });
     this.version = this.stmts.version.get()!.value;
     this.limiter = new MemoryLimiter((subject, period, now) => this.spentSoFar(subject, period, now));
     // Another process on the same file may change keys (its admin API): notice within a second.
@@ -130,11 +134,51 @@ export class SqliteGovernanceStore implements GovernanceStore {
     return this.limiter.admit(a);
   }
 
-  settle(s: Settlement): void {
+  /**
+   * Limits at once; the ledger entry in the next group commit: entries settled in the same turn of
+   * the event loop are added up per row and written in one transaction, and every request waits
+   * for its commit before its answer's last bytes. Under load that is one commit for many
+   * requests instead of one each.
+   */
+  settle(s: Settlement): void | Promise<void> {
     this.limiter.settle(s);
     const e = s.ledger;
-    if (e) this.stmts.ledger.run(e.day, e.keyId, e.teamId ?? '', e.model, e.requests, e.input, e.output, e.cacheRead, e.cacheWrite, e.nusd);
+    if (!e) return;
+    const id = `${e.day}\t${e.keyId}\t${e.teamId ?? ''}\t${e.model}`;
+    const row = this.pending.get(id);
+    if (row) {
+      row.requests += e.requests;
+      row.input += e.input;
+      row.output += e.output;
+      row.cacheRead += e.cacheRead;
+      row.cacheWrite += e.cacheWrite;
+      row.nusd += e.nusd;
+    } else {
+      this.pending.set(id, { ...e });
+    }
+    if (!this.committed) {
+      this.committed = new Promise<void>((resolve, reject) => setImmediate(() => this.commit(resolve, reject)));
+    }
+    return this.committed;
   }
+
+  private readonly pending = new Map<string, LedgerEntry>();
+  private committed: Promise<void> | undefined;
+
+  private commit(resolve: () => void, reject: (err: unknown) => void): void {
+    const rows = [...this.pending.values()];
+    this.pending.clear();
+    this.committed = undefined;
+    try {
+      this.writeLedger(rows);
+      resolve();
+    } catch (err) {
+      reject(err);
+    }
+  }
+
+  /** One transaction for a group of ledger rows (built once: better-sqlite3 compiles a transaction function when it is made). */
+  private readonly writeLedger: (rows: LedgerEntry[]) => void;
 
   async loadRecords(): Promise<{ keys: KeyRecord[]; teams: TeamRecord[] }> {
     return {
@@ -184,6 +228,7 @@ export class SqliteGovernanceStore implements GovernanceStore {
 
   async close(): Promise<void> {
     clearInterval(this.poller);
+    await this.committed?.catch(() => undefined);
     this.db.close();
   }
 

@@ -78,6 +78,9 @@ describe.each(makers)('%s store', (_name, make) => {
     // The first request leaves the window 60 s after it came: one slot again.
     const later = await store.admit(admission([key], { now: T0 + 60_000 }));
     expect(later).toMatchObject({ ok: true, state: { requests: { limit: 3, remaining: 0 } } });
+    // Long idle: everything has left the window.
+    const idle = await store.admit(admission([key], { now: T0 + 300_000 }));
+    expect(idle).toMatchObject({ ok: true, state: { requests: { limit: 3, remaining: 2, resetAt: T0 + 360_000 } } });
   });
 
   it('a request must pass the key and its team; a refusal by the team counts for neither', async () => {

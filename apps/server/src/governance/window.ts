@@ -9,6 +9,11 @@ export const WINDOW_S = 60;
 export class MinuteWindow {
   private readonly seconds = new Float64Array(WINDOW_S).fill(-1);
   private readonly counts = new Float64Array(WINDOW_S);
+  /** The last second anything was added in: the window is empty 60 s after it. */
+  private newest = -1;
+  /** total() of `totalAt`, kept up to date by add(): a busy key asks several times a second. */
+  private totalAt = -1;
+  private totalValue = 0;
 
   add(nowS: number, n: number): void {
     const slot = nowS % WINDOW_S;
@@ -17,11 +22,16 @@ export class MinuteWindow {
       this.counts[slot] = 0;
     }
     this.counts[slot]! += n;
+    if (n > 0 && nowS > this.newest) this.newest = nowS;
+    if (this.totalAt === nowS) this.totalValue += n;
   }
 
   total(nowS: number): number {
+    if (this.totalAt === nowS) return this.totalValue;
     let sum = 0;
     for (let i = 0; i < WINDOW_S; i++) if (this.seconds[i]! > nowS - WINDOW_S) sum += this.counts[i]!;
+    this.totalAt = nowS;
+    this.totalValue = sum;
     return sum;
   }
 
@@ -48,7 +58,6 @@ export class MinuteWindow {
 
   /** The second at which everything now counted has left the window (`nowS` when empty). */
   emptyAt(nowS: number): number {
-    const live = this.live(nowS);
-    return live.length === 0 ? nowS : live[live.length - 1]![0] + WINDOW_S;
+    return this.newest > nowS - WINDOW_S ? this.newest + WINDOW_S : nowS;
   }
 }
