@@ -15,6 +15,7 @@ import {
   updateKey,
   type MessageStreamEvent,
 } from '@conduit/sdk';
+import Anthropic from '@anthropic-ai/sdk';
 import { anthropicMessage, anthropicSseEvents, startFakeAnthropic, type FakeUpstream } from '@conduit/testkit';
 import request from 'supertest';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -228,6 +229,49 @@ describe('429 rate_limit_error and the rate-limit headers', () => {
     const refused = await createMessage({ client: client(gw.url, SECRETS.teamB), body: message() });
     expect(refused.response!.status).toBe(429);
     expect(refused.error?.error.message).toMatch(/team "research" is over its limit of 1 requests per minute/);
+  });
+});
+
+describe('releasing what a request held', () => {
+  it('a client that leaves mid-stream frees its place at once', async () => {
+    const c = client(gw.url, SECRETS.single);
+    upstream.enqueue({ kind: 'sse', events: anthropicSseEvents(anthropicMessage({ text: 'a stream that stalls' }), { textChunks: 4 }), stallAfter: 5 });
+    const controller = new AbortController();
+    const res = await fetch(`${gw.url}${MESSAGES}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': SECRETS.single },
+      body: JSON.stringify(message('anthropic/claude-haiku-4-5', { stream: true })),
+      signal: controller.signal,
+    });
+    await res.body!.getReader().read();
+    expect((await createMessage({ client: c, body: message() })).response!.status).toBe(429);
+    controller.abort();
+    const deadline = Date.now() + 2000;
+    let status = 0;
+    while (Date.now() < deadline && status !== 200) {
+      status = (await createMessage({ client: c, body: message() })).response!.status;
+      if (status !== 200) await sleep(20);
+    }
+    expect(status).toBe(200);
+  });
+});
+
+describe('the official Anthropic SDK, as Claude Code uses it', () => {
+  it('with the key as apiKey (x-api-key) or authToken (Bearer); refusals are its typed errors', async () => {
+    const viaApiKey = new Anthropic({ apiKey: SECRETS.open, baseURL: gw.anthropicBaseUrl, maxRetries: 0 });
+    const viaToken = new Anthropic({ apiKey: null, authToken: SECRETS.open, baseURL: gw.anthropicBaseUrl, maxRetries: 0 });
+    for (const sdk of [viaApiKey, viaToken]) {
+      const reply = await sdk.messages.create(message());
+      expect(reply.type).toBe('message');
+      const streamed = await sdk.messages.stream(message()).finalMessage();
+      expect(streamed.stop_reason).toBe('end_turn');
+      const counted = await sdk.messages.countTokens({ model: 'anthropic/claude-haiku-4-5', messages: message().messages });
+      expect(counted.input_tokens).toBeGreaterThan(0);
+    }
+    const unknown = new Anthropic({ apiKey: 'sk-cdt-not-a-key', baseURL: gw.anthropicBaseUrl, maxRetries: 0 });
+    await expect(unknown.messages.create(message())).rejects.toBeInstanceOf(Anthropic.AuthenticationError);
+    const limited = new Anthropic({ apiKey: SECRETS.haikuOnly, baseURL: gw.anthropicBaseUrl, maxRetries: 0 });
+    await expect(limited.messages.create(message('anthropic/claude-opus-4-1'))).rejects.toBeInstanceOf(Anthropic.PermissionDeniedError);
   });
 });
 

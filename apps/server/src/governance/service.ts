@@ -183,13 +183,29 @@ export class Governance {
       const lease = held ? newLease() : null;
       const reserveNusd = held && subjects.some((s) => s.limits.budgetUsd !== null) ? this.reservation(req) : 0;
       const admission = { subjects, mode: sync || submit ? ('consume' as const) : ('peek' as const), lease, reserveNusd, now: Date.now() };
+      // A sync message is settled once it was admitted: when its usage is known, or when it closes
+      // (failed, aborted, or gone before the store even answered: its lease is released then).
+      let settle: (() => void | Promise<void>) | undefined;
+      let closed = false;
+      if (sync) {
+        res.once('close', () => {
+          closed = true;
+          if (settle) void settle();
+        });
+      }
       const proceed = (result: AdmitResult): void => {
         setRateHeaders(res, result.state);
         if (!result.ok) {
           sendError(res, refusalError(result.refusal));
           return;
         }
-        if (sync) this.settleWhenDone(res, caller, subjects, lease);
+        if (sync) {
+          settle = this.settlementFor(res, caller, subjects, lease);
+          if (closed) {
+            void settle();
+            return;
+          }
+        }
         const ret = handler(req, res, next) as unknown;
         if (ret instanceof Promise) ret.catch(next);
       };
@@ -256,7 +272,8 @@ export class Governance {
 
   // ------------------------------------------------------------------ 3. settle
 
-  private settleWhenDone(res: Response, caller: Caller, subjects: readonly Subject[], lease: string | null): void {
+  /** The request's settlement, run once: by the handler before its last bytes, or when the response closes. */
+  private settlementFor(res: Response, caller: Caller, subjects: readonly Subject[], lease: string | null): () => void | Promise<void> {
     const obs = observationOf(res);
     let settled = false;
     const settle = (): void | Promise<void> => {
@@ -265,7 +282,7 @@ export class Governance {
       return this.settle(this.settlement(caller, subjects, lease, obs));
     };
     obs.beforeComplete = settle;
-    res.once('close', () => void settle());
+    return settle;
   }
 
   /** Writes a settlement; a store failure is logged, never thrown (the answer goes out regardless). */
