@@ -171,6 +171,10 @@ describe('Redis unreachable', () => {
     expect(refused.response!.headers.get('retry-after')).toBe('1');
     expect(Date.now() - started).toBeLessThan(5_000);
     expectContractResponse(MESSAGES, 'post', 503, refused.error);
+    // The admin API cannot write either: 503 too.
+    const made = await createKey({ client: client(gw.url, ADMIN_KEY), body: { name: 'during-outage' } });
+    expect(made.response!.status).toBe(503);
+    expectContractResponse('/admin/v1/keys', 'post', 503, made.error);
     const upstreamCalls = upstream.requests.length;
 
     proxy.restore();

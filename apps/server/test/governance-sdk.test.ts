@@ -39,6 +39,7 @@ const SECRETS = {
   teamA: 'sk-cdt-team-member-a-0000000000000000008',
   teamB: 'sk-cdt-team-member-b-0000000000000000009',
   hashed: 'sk-cdt-configured-as-a-hash-000000000010',
+  bygone: 'sk-cdt-member-of-an-expired-team-0000011',
 };
 const made: string[] = [];
 
@@ -56,7 +57,10 @@ beforeAll(async () => {
       models: { fast: { target: 'anthropic/claude-haiku-4-5' } },
       auth: {
         admin_key: ADMIN_KEY,
-        teams: [{ name: 'research', rpm: 1 }],
+        teams: [
+          { name: 'research', rpm: 1 },
+          { name: 'bygone', expires_at: '2020-01-01T00:00:00Z' },
+        ],
         keys: [
           { name: 'open', value: SECRETS.open },
           { name: 'haiku-only', value: SECRETS.haikuOnly, models: ['anthropic/claude-haiku-*'] },
@@ -68,6 +72,7 @@ beforeAll(async () => {
           { name: 'member-a', value: SECRETS.teamA, team: 'research' },
           { name: 'member-b', value: SECRETS.teamB, team: 'research' },
           { name: 'hashed', value: hashSecret(SECRETS.hashed) },
+          { name: 'in-bygone', value: SECRETS.bygone, team: 'bygone' },
         ],
       },
     },
@@ -90,6 +95,7 @@ describe('401 authentication_error', () => {
       [undefined, /no key/],
       ['sk-cdt-nobody-has-this-key', /unknown key/],
       [SECRETS.expired, /key "expired" expired at 2020-01-01T00:00:00.000Z/],
+      [SECRETS.bygone, /team "bygone" of key "in-bygone" expired at 2020-01-01T00:00:00.000Z/],
     ] as const) {
       const { error, response } = await createMessage({ client: client(gw.url, key), body: message() });
       expect(response!.status).toBe(401);
@@ -333,7 +339,12 @@ describe('the admin API', () => {
 
     expect((await getKey({ client: admin(), path: { key_id: created!.id } })).data?.rpm).toBe(50);
     const teams = await listTeams({ client: admin() });
-    expect(teams.data!.data.map((t) => t.name)).toEqual(['research', 'platform']);
+    expect(teams.data!.data.map((t) => t.name)).toEqual(['bygone', 'research', 'platform']);
+    const active = await listKeys({ client: admin(), query: { active_only: 'true', limit: 1000 } });
+    const activeNames = active.data!.data.map((k) => k.name);
+    expect(activeNames).toContain('ci-bot');
+    expect(activeNames).not.toContain('expired');
+    expect(activeNames).not.toContain('in-bygone');
 
     await revokeTeam({ client: admin(), path: { team_id: team!.id } });
     const refused = await createMessage({ client: c, body: message() });

@@ -12,10 +12,10 @@ import type {
   UsageReport,
   VirtualKey,
 } from '../generated/types.gen.js';
-import { sendError, toGatewayError } from '../http/error-envelope.js';
+import { sendError } from '../http/error-envelope.js';
 import { dayOf, toUsd } from './periods.js';
 import { newId, newSecret, hashSecret } from './secrets.js';
-import type { Governance } from './service.js';
+import { unavailable, type Governance } from './service.js';
 import type { KeyRecord, Limits, TeamRecord } from './types.js';
 
 /** Live keys made through the admin API, and teams, past which creating one is refused (409). */
@@ -31,9 +31,10 @@ const MAX_USAGE_DAYS = 366;
  * store within a second.
  */
 export function mountAdminApi(app: Express, gov: Governance): void {
+  // Anything but a GatewayError comes from the store (Redis unreachable, a full disk): 503.
   const route = (handler: (req: Request, res: Response) => Promise<void>): RequestHandler => {
     return (req, res) => {
-      handler(req, res).catch((err: unknown) => sendError(res, toGatewayError(err)));
+      handler(req, res).catch((err: unknown) => sendError(res, err instanceof GatewayError ? err : unavailable(err)));
     };
   };
 
@@ -73,7 +74,13 @@ export function mountAdminApi(app: Express, gov: Governance): void {
       const now = Date.now();
       let keys = gov.registry.allKeys();
       if (q.team_id !== undefined) keys = keys.filter((k) => k.teamId === q.team_id);
-      if (q.active_only === 'true') keys = keys.filter((k) => k.revokedAt === null && (k.expiresAt === null || k.expiresAt > now));
+      if (q.active_only === 'true') {
+        keys = keys.filter((k) => {
+          const team = k.teamId === null ? undefined : gov.registry.team(k.teamId);
+          const live = (r: { revokedAt: number | null; expiresAt: number | null }) => r.revokedAt === null && (r.expiresAt === null || r.expiresAt > now);
+          return live(k) && (team === undefined || live(team));
+        });
+      }
       const page: KeyList = paged(keys.map(keyView), q.limit, q.after_id);
       res.status(200).json(page);
     }),
@@ -127,6 +134,7 @@ export function mountAdminApi(app: Express, gov: Governance): void {
       const team: TeamRecord = {
         id: newId('team'),
         name: body.name,
+        expiresAt: body.expires_at === undefined ? null : Date.parse(body.expires_at),
         ...limitsOf(body),
         metadata: body.metadata ?? {},
         source: 'api',
@@ -161,7 +169,9 @@ export function mountAdminApi(app: Express, gov: Governance): void {
       const old = existingTeam(gov, String(req.params.team_id));
       if (old.source === 'config') throw fromConfig('team', old.name);
       if (old.revokedAt !== null) throw conflict(`team "${old.name}" has been revoked and cannot change`);
-      const team: TeamRecord = { ...old, ...limitsPatch(old, req.body as TeamUpdateRequest) };
+      const body = req.body as TeamUpdateRequest;
+      const team: TeamRecord = { ...old, ...limitsPatch(old, body) };
+      if (body.expires_at !== undefined) team.expiresAt = body.expires_at === null ? null : Date.parse(body.expires_at);
       await gov.withStore((s) => s.saveTeam(team, false));
       gov.registry.putTeam(team);
       res.status(200).json(teamView(team));
@@ -278,6 +288,7 @@ export function teamView(t: TeamRecord): Team {
   return {
     id: t.id,
     name: t.name,
+    expires_at: iso(t.expiresAt),
     ...limitsView(t),
     metadata: { ...t.metadata },
     source: t.source,

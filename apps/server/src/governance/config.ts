@@ -46,6 +46,8 @@ const configKeySchema = z.strictObject({
 
 const configTeamSchema = z.strictObject({
   name: z.string().regex(NAME_PATTERN, NAME_MESSAGE),
+  /** RFC 3339 time after which every key of the team is refused. */
+  expires_at: z.iso.datetime({ offset: true }).optional(),
   ...limitFields,
 });
 

@@ -113,7 +113,16 @@ function limitsFrom(c: ConfigKey | ConfigTeam): Limits {
 }
 
 function teamFromConfig(t: ConfigTeam): TeamRecord {
-  return { id: CONFIG_ID_PREFIX + t.name, name: t.name, ...limitsFrom(t), metadata: t.metadata ?? {}, source: 'config', createdAt: null, revokedAt: null };
+  return {
+    id: CONFIG_ID_PREFIX + t.name,
+    name: t.name,
+    expiresAt: t.expires_at === undefined ? null : Date.parse(t.expires_at),
+    ...limitsFrom(t),
+    metadata: t.metadata ?? {},
+    source: 'config',
+    createdAt: null,
+    revokedAt: null,
+  };
 }
 
 function keyFromConfig(k: ConfigKey): KeyRecord {

@@ -136,6 +136,9 @@ export class Governance {
       team = this.registry.team(key.teamId) ?? null;
       if (team === null) return unauthorized(`key "${key.name}" belongs to a team that no longer exists`);
       if (team.revokedAt !== null) return unauthorized(`team "${team.name}" of key "${key.name}" has been revoked`);
+      if (team.expiresAt !== null && team.expiresAt <= Date.now()) {
+        return unauthorized(`team "${team.name}" of key "${key.name}" expired at ${new Date(team.expiresAt).toISOString()}`);
+      }
     }
     setCaller(res, { key, team, kind });
     const obs = observationOf(res);
@@ -361,6 +364,7 @@ export class Governance {
     if (key.expiresAt !== null && key.expiresAt <= Date.now()) return unauthorized(`key "${key.name}" expired at ${new Date(key.expiresAt).toISOString()}`);
     const team = key.teamId === null ? null : (this.registry.team(key.teamId) ?? null);
     if (team?.revokedAt) return unauthorized(`team "${team.name}" of key "${key.name}" has been revoked`);
+    if (team?.expiresAt && team.expiresAt <= Date.now()) return unauthorized(`team "${team.name}" of key "${key.name}" has expired`);
     return { key, team, kind: 'x-api-key' };
   }
 

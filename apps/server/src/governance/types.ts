@@ -23,6 +23,8 @@ interface RecordBase extends Limits {
   createdAt: number | null;
   /** ms since epoch once revoked. */
   revokedAt: number | null;
+  /** ms since epoch after which it is refused (a team: every key in it). */
+  expiresAt: number | null;
 }
 
 export type TeamRecord = RecordBase;
@@ -31,8 +33,6 @@ export interface KeyRecord extends RecordBase {
   /** `sha256:<hex>` of the secret. The secret itself is never kept. */
   hash: string;
   teamId: string | null;
-  /** ms since epoch after which the key is refused. */
-  expiresAt: number | null;
 }
 
 /** Who is calling: set by authentication, read by the limits, the ledger, the logs and job ownership. */
