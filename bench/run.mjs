@@ -1,12 +1,13 @@
 #!/usr/bin/env node
 // Conduit's benchmark: fake upstreams, Conduit and (when installed) the peer gateways, each driven
 // by autocannon in one run; prints one table and writes bench/RESULTS.md. See bench/README.md.
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
+import { Redis } from 'ioredis';
 import { installPeers, peerInstalled, PEERS, startCcr, startPortkey } from './lib/peers.mjs';
 import { cpuMs, freePort, startNode, watchRss } from './lib/procs.mjs';
 import { summarizeProfile } from './lib/profile.mjs';
@@ -30,6 +31,8 @@ const { values: opt } = parseArgs({
     profile: { type: 'boolean', default: false },
     'no-build': { type: 'boolean', default: false },
     'no-write': { type: 'boolean', default: false },
+    'no-keyed': { type: 'boolean', default: false },
+    redis: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
@@ -48,7 +51,11 @@ if (opt.help) {
   --only REGEX        only the groups whose id matches (a2a-json, a2a-stream, a2o-json, a2o-stream)
   --profile           run Conduit under node --cpu-prof and print the hottest functions
   --no-build          use the existing dist/ builds
-  --no-write          do not rewrite bench/RESULTS.md`);
+  --no-write          do not rewrite bench/RESULTS.md
+  --no-keyed          leave out the keyed rows (Conduit with gateway auth, limits and the ledger)
+  --redis URL         Redis for the keyed Redis row. Default: a redis-server of its own on a free
+                      port (so its command count is the gateway's alone); without redis-server on
+                      the PATH the row is left out`);
   process.exit(0);
 }
 
@@ -81,6 +88,17 @@ const openaiBody = (stream) =>
     messages: [{ role: 'user', content: PROMPT }],
   });
 const ANTHROPIC_HEADERS = { 'content-type': 'application/json', 'x-api-key': 'sk-bench', 'anthropic-version': '2023-06-01' };
+// The keyed rows: a Conduit key in a team, both with every kind of limit (set too high to refuse),
+// so each request is authenticated, checked against rpm, tpm, concurrency and budget twice, and
+// settled into the ledger.
+const BENCH_KEY = 'sk-cdt-bench-key-00000000000000000000000000000';
+const KEYED_HEADERS = { ...ANTHROPIC_HEADERS, 'x-api-key': BENCH_KEY };
+const HIGH_LIMITS = { rpm: 100_000_000, tpm: 1_000_000_000_000, max_concurrent: 100_000, budget_usd: 1_000_000_000, budget_period: 'month' };
+const BENCH_AUTH = {
+  admin_key: 'sk-cdt-bench-admin-0000000000000000000000000000',
+  teams: [{ name: 'bench-team', ...HIGH_LIMITS }],
+  keys: [{ name: 'bench', value: BENCH_KEY, team: 'bench-team', ...HIGH_LIMITS }],
+};
 const OPENAI_HEADERS = { 'content-type': 'application/json', authorization: 'Bearer sk-bench' };
 
 /** What a correct answer looks like: a fast error must never pass for throughput. */
@@ -119,11 +137,15 @@ async function measure(group, target, round) {
 
   const pid = target.proc?.pid;
   const rss = pid ? watchRss(pid) : null;
+  const commandsBefore = target.redis ? await redisCommands(target.redis) : null;
+  const redisCpuBefore = target.redisProc ? cpuMs(target.redisProc.pid) : 0;
   const cpuBefore = pid ? cpuMs(pid) : 0;
   const startedAt = Date.now();
   const result = await autocannon({ ...opts, duration: DURATION });
   const endedAt = Date.now();
   const cpuAfter = pid ? cpuMs(pid) : 0;
+  const commandsAfter = target.redis ? await redisCommands(target.redis) : null;
+  const redisCpuAfter = target.redisProc ? cpuMs(target.redisProc.pid) : 0;
   const rssSeen = rss?.stop();
   const ok = result['2xx'];
   const failed = result.non2xx + result.errors + result.timeouts;
@@ -139,10 +161,17 @@ async function measure(group, target, round) {
     requests: ok,
     failed,
     window: [startedAt, endedAt],
+    // Script calls (round trips for admission and settlement) and commands in all, per answer; the INFO call itself is one command.
+    redisPerReq: target.redis && ok > 0 ? (commandsAfter.scripts - commandsBefore.scripts) / ok : null,
+    redisCommandsPerReq: target.redis && ok > 0 ? (commandsAfter.total - commandsBefore.total - 1) / ok : null,
+    // The benchmark's own redis-server: its CPU per answer.
+    redisCpuPerReq: target.redisProc && ok > 0 ? (redisCpuAfter - redisCpuBefore) / ok : null,
   };
   console.log(
     `  ${`${target.name}${ROUNDS > 1 ? ` #${round + 1}` : ''}`.padEnd(34)} ${row.rps.toFixed(0).padStart(7)} req/s  p50 ${row.p50} ms  p99 ${row.p99} ms` +
       (row.cpuPerReq !== null ? `  cpu ${row.cpuPerReq.toFixed(3)} ms/req  rss ${row.rssMb.toFixed(0)} MB` : '') +
+      (row.redisPerReq !== null ? `  redis ${row.redisPerReq.toFixed(2)} scripts/req, ${row.redisCommandsPerReq.toFixed(1)} commands/req` : '') +
+      (row.redisCpuPerReq !== null ? `, redis cpu ${row.redisCpuPerReq.toFixed(3)} ms/req` : '') +
       (failed ? `  FAILED ${failed}` : ''),
   );
   return row;
@@ -193,6 +222,9 @@ function combineRounds(runs) {
     p99: pick('p99'),
     cpuPerReq: first.cpuPerReq === null ? null : pick('cpuPerReq'),
     cpuRounds: first.cpuPerReq === null ? [] : runs.map((r) => r.cpuPerReq),
+    redisPerReq: first.redisPerReq === null ? null : pick('redisPerReq'),
+    redisCommandsPerReq: first.redisCommandsPerReq === null ? null : pick('redisCommandsPerReq'),
+    redisCpuPerReq: first.redisCpuPerReq === null ? null : pick('redisCpuPerReq'),
     rssMb: first.rssMb === null ? null : Math.max(...runs.map((r) => r.rssMb)),
     requests: runs.reduce((n, r) => n + r.requests, 0),
     failed: runs.reduce((n, r) => n + r.failed, 0),
@@ -213,6 +245,8 @@ async function main() {
 
   const work = mkdtempSync(join(tmpdir(), 'conduit-bench-'));
   const procs = [];
+  let benchPrefix = null;
+  let redisForCleanup = null;
   const stopAll = () => Promise.all(procs.map((p) => p.stop().catch(() => {})));
   process.on('SIGINT', () => {
     void stopAll().then(() => process.exit(130));
@@ -260,6 +294,44 @@ async function main() {
     procs.push(conduit);
     const conduitUrl = `http://127.0.0.1:${pc}/anthropic/v1/messages`;
 
+    // Keyed Conduit: the same config with gateway auth, once with the embedded store and once with Redis.
+    const keyed = [];
+    if (!opt['no-keyed']) {
+      const conduitConfig = JSON.parse(readFileSync(configPath, 'utf8'));
+      const startKeyed = async (name, store, extra = {}) => {
+        const port = await freePort();
+        const path = join(work, `${name}.json`);
+        writeFileSync(path, JSON.stringify({ ...conduitConfig, listen: { host: '127.0.0.1', port }, store, auth: BENCH_AUTH, ...extra }, null, 2));
+        const proc = await startNode(name, [join(ROOT, 'apps/server/dist/main.js'), '--config', path], { cwd: work, probe: `http://127.0.0.1:${port}/health` });
+        procs.push(proc);
+        return { proc, url: `http://127.0.0.1:${port}/anthropic/v1/messages` };
+      };
+      keyed.push({ name: 'Conduit keyed (embedded)', ...(await startKeyed('conduit-keyed', `sqlite:${join(work, 'keyed.db')}`)) });
+      let redisUrl = opt.redis;
+      let redisProc = null;
+      if (!redisUrl) {
+        redisProc = await startRedis(work);
+        if (redisProc) {
+          procs.push(redisProc);
+          redisUrl = redisProc.url;
+        }
+      }
+      if (redisUrl && (await redisAnswers(redisUrl))) {
+        benchPrefix = `conduit-bench-${process.pid}-${Date.now()}`;
+        redisForCleanup = redisUrl;
+        keyed.push({
+          name: 'Conduit keyed (Redis)',
+          redis: redisUrl,
+          redisProc,
+          ...(await startKeyed('conduit-keyed-redis', redisUrl, { async: { redis_prefix: benchPrefix } })),
+        });
+      } else {
+        console.log('no Redis (no redis-server on the PATH, or --redis does not answer): no keyed Redis row');
+      }
+    }
+    const keyedTargets = (model, stream, check) =>
+      keyed.map((k) => ({ name: k.name, kind: 'keyed', proc: k.proc, url: k.url, redis: k.redis, redisProc: k.redisProc, headers: KEYED_HEADERS, body: anthropicBody(model, stream), check }));
+
     const floor = await startNode('stack floor', [join(BENCH, 'lib/floor.mjs'), '--port', String(pfl), '--upstream', upA], {
       cwd: ROOT,
       probe: `http://127.0.0.1:${pfl}/health`,
@@ -283,6 +355,7 @@ async function main() {
         targets: [
           { name: 'direct (fake Anthropic)', kind: 'direct', proc: fakeA, url: `${upA}/v1/messages`, headers: ANTHROPIC_HEADERS, body: anthropicBody('claude-sonnet-4-5', stream), check: aCheck },
           { name: 'Conduit', kind: 'conduit', proc: conduit, url: conduitUrl, headers: ANTHROPIC_HEADERS, body: anthropicBody('anthropic/claude-sonnet-4-5', stream), check: aCheck },
+          ...keyedTargets('anthropic/claude-sonnet-4-5', stream, aCheck),
           // Express 5 + express-openapi-validator + undici, passing bytes through: what the stack costs before Conduit does anything.
           {
             name: 'stack floor (pass-through)',
@@ -310,6 +383,7 @@ async function main() {
         targets: [
           { name: 'direct (fake OpenAI)', kind: 'direct', proc: fakeO, url: `${upO}/v1/chat/completions`, headers: OPENAI_HEADERS, body: openaiBody(stream), check: oCheck },
           { name: 'Conduit', kind: 'conduit', proc: conduit, url: conduitUrl, headers: ANTHROPIC_HEADERS, body: anthropicBody('openai/gpt-4o-mini', stream), check: aCheck },
+          ...keyedTargets('openai/gpt-4o-mini', stream, aCheck),
           ccr && {
             name: PEERS.ccr.label,
             kind: 'peer',
@@ -341,7 +415,10 @@ async function main() {
       // Rounds interleave the targets, so a slow spell of the (shared) machine hits them alike.
       const runs = new Map(group.targets.map((t) => [t, []]));
       for (let round = 0; round < ROUNDS; round++) {
-        for (const target of group.targets) {
+        // Each round starts one target later: a row's place in the round (e.g. right after the
+        // direct row, when the machine is busiest) moved its CPU figure by up to 0.1 ms.
+        const order = group.targets.map((_, i) => group.targets[(i + round) % group.targets.length]);
+        for (const target of order) {
           const mine = runs.get(target);
           if (mine.some((r) => r.error)) continue;
           try {
@@ -390,8 +467,78 @@ async function main() {
       }
     }
   } finally {
+    for (const c of infoClients.values()) c.disconnect();
     await stopAll();
     rmSync(work, { recursive: true, force: true });
+    if (benchPrefix && opt.redis) await deleteRedisPrefix(redisForCleanup, benchPrefix);
+  }
+}
+
+/** A redis-server of the benchmark's own (no persistence), or null when there is none to run. */
+async function startRedis(dir) {
+  const probe = spawnSync('redis-server', ['--version'], { encoding: 'utf8' });
+  if (probe.status !== 0) return null;
+  const port = await freePort();
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
+  const url = `redis://127.0.0.1:${port}`;
+  for (let i = 0; i < 50 && !(await redisAnswers(url)); i++) await new Promise((r) => setTimeout(r, 100));
+  return {
+    name: 'redis',
+    pid: child.pid,
+    url,
+    async stop() {
+      if (child.exitCode !== null) return;
+      const done = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await done;
+    },
+  };
+}
+
+async function redisAnswers(url) {
+  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, connectTimeout: 1000, retryStrategy: () => null });
+  redis.on('error', () => {});
+  try {
+    await redis.connect();
+    await redis.ping();
+    return true;
+  } catch {
+    return false;
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/**
+ * What Redis has done since it started, read on one connection kept for it: script calls (each one
+ * round trip from the gateway) and commands in all (those inside scripts included).
+ */
+const infoClients = new Map();
+async function redisCommands(url) {
+  let redis = infoClients.get(url);
+  if (!redis) {
+    redis = new Redis(url, { maxRetriesPerRequest: 1, enableReadyCheck: false });
+    redis.on('error', () => {});
+    infoClients.set(url, redis);
+  }
+  const info = await redis.info('commandstats');
+  const calls = (name) => Number(new RegExp(`cmdstat_${name}:calls=(\\d+)`).exec(info)?.[1] ?? 0);
+  let total = 0;
+  for (const m of info.matchAll(/cmdstat_[a-z|]+:calls=(\d+)/g)) total += Number(m[1]);
+  return { scripts: calls('evalsha') + calls('eval'), total };
+}
+
+async function deleteRedisPrefix(url, prefix) {
+  const redis = new Redis(url, { maxRetriesPerRequest: 1 });
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
+      cursor = next;
+      if (keys.length) await redis.del(...keys);
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
   }
 }
 

@@ -6,7 +6,13 @@ export const TARGETS = {
   peerRatio: 3, // Conduit req/s over each peer's, Anthropic→OpenAI non-stream
   rssMb: 120, // under load
   soakGrowthMb: 10, // "flat": the last third's median RSS at most this above the first third's
+  keyedCpuMs: 0.03, // gateway auth + limits + ledger (embedded store), CPU per request over the unkeyed row
 };
+
+function median(values) {
+  const v = [...values].sort((a, b) => a - b);
+  return v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+}
 
 const fmt = (v, digits = 0) => (v === null || v === undefined || Number.isNaN(v) ? '—' : v.toFixed(digits));
 const ratio = (a, b) => (a && b ? `${(a / b).toFixed(2)}×` : '—');
@@ -107,6 +113,27 @@ export function targetChecks(rows, soak, chunks = 0) {
           text: `(why) ${g}: the same request without streaming costs ${json.cpuPerReq.toFixed(3)} ms; each of the ${chunks} chunks adds ${perChunkUs.toFixed(1)} µs`,
         });
       }
+    }
+  }
+  // Keyed rows: what gateway auth, limits and the ledger add, against the unkeyed Conduit of the
+  // same group. The rounds interleave, so each round's difference is taken and the median shown.
+  for (const g of ['a2a-json', 'a2a-stream', 'a2o-json', 'a2o-stream']) {
+    const [c] = find(g, 'conduit');
+    if (!c) continue;
+    for (const k of find(g, 'keyed')) {
+      const paired = k.cpuRounds.map((v, i) => v - c.cpuRounds[i]).filter((v) => Number.isFinite(v));
+      const delta = paired.length ? median(paired) : k.cpuPerReq - c.cpuPerReq;
+      const redis = k.redisPerReq !== null && k.redisPerReq !== undefined;
+      out.push({
+        pass: redis ? null : delta <= TARGETS.keyedCpuMs,
+        text:
+          `(keyed) ${g}, ${k.name}: ${k.cpuPerReq.toFixed(3)} ms CPU/request, ${delta >= 0 ? '+' : ''}${delta.toFixed(3)} ms over unkeyed Conduit ` +
+          `(${(k.cpuPerReq / c.cpuPerReq).toFixed(2)}× its CPU, ${(k.rps / c.rps).toFixed(2)}× its req/s; rounds ${paired.map((v) => v.toFixed(3)).join(', ')})` +
+          (redis
+            ? `; ${k.redisPerReq.toFixed(2)} Redis script calls (round trips) per request, ${k.redisCommandsPerReq.toFixed(1)} Redis commands in all` +
+              (k.redisCpuPerReq !== null && k.redisCpuPerReq !== undefined ? `, Redis CPU ${k.redisCpuPerReq.toFixed(3)} ms per request` : '')
+            : `; target ≤ +${TARGETS.keyedCpuMs}`),
+      });
     }
   }
   const conduitRows = rows.filter((r) => r.kind === 'conduit' && !r.error);

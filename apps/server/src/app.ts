@@ -10,6 +10,7 @@ import { Redactor } from './redaction.js';
 import { redactingLogger } from './observability/redacting-logger.js';
 import { useRedactor } from './http/response-redaction.js';
 import { answerClientErrors } from './http/client-error.js';
+import { createGovernance, mountAdminApi, type Governance } from './governance/index.js';
 import { countTokensHandler } from './http/count-tokens.js';
 import { rejectEmptyContent } from './http/empty-content.js';
 import { errorHandler, sendError } from './http/error-envelope.js';
@@ -74,9 +75,20 @@ export function createGateway(config: Config, opts: AppOptions): Gateway {
     }),
   });
   for (const [provider, model] of configuredModels(config, (m) => router.resolve(m))) metrics.configureModel(provider, model);
-  const jobs = createJobService({ store: config.store, config: config.async, router, logger, metrics, redactor });
+  // Who may spend what: undefined without an `auth` section (no gateway auth, as before).
+  const governance = createGovernance(config, { router, prices: observability.prices, logger });
+  const jobs = createJobService({
+    store: config.store,
+    config: config.async,
+    router,
+    logger,
+    metrics,
+    redactor,
+    gate: governance && { admit: (keyId) => governance.admitJob(keyId), settle: (keyId, served) => governance.settleJob(keyId, served) },
+  });
   jobs.start();
   observability.readiness.register('store', () => jobs.ping());
+  if (governance) observability.readiness.register('governance', () => governance.ping());
   const app = express();
   useRedactor(app, redactor);
   app.disable('x-powered-by');
@@ -98,7 +110,7 @@ export function createGateway(config: Config, opts: AppOptions): Gateway {
       },
     ],
     ['/ready', observability.ready],
-    ['/metrics', observability.scrape],
+    ['/metrics', governance?.auth.metrics === 'admin' ? adminOnly(governance, observability.scrape) : observability.scrape],
     // Clients open a connection to their base URL before the first request (Claude Code: HEAD).
     ['/anthropic', preconnect],
     ['/anthropic/', preconnect],
@@ -114,11 +126,23 @@ export function createGateway(config: Config, opts: AppOptions): Gateway {
       void probe(req, res, next);
       return;
     }
-    observability.observe(req, res, () => {
+    const readBody = () => {
       readJsonBody(req, bodyLimit, bodyMaxDepth).then((body) => {
         req.body = body;
         next();
       }, next);
+    };
+    if (governance === undefined) {
+      observability.observe(req, res, readBody);
+      return;
+    }
+    // With auth, the caller is known before the body is read: nobody without a key makes the
+    // gateway read and validate a body.
+    observability.observe(req, res, () => {
+      const refused = req.path.startsWith('/admin/') ? governance.authenticateAdmin(req) : req.path.startsWith('/anthropic/') ? governance.authenticate(req, res) : undefined;
+      if (refused === undefined) readBody();
+      else if (refused instanceof GatewayError) sendError(res, refused);
+      else refused.then((err) => (err ? sendError(res, err) : readBody()), next);
     });
   });
   // The validator's middlewares run as one chain (runInOrder), not as an express.Router of their own:
@@ -140,15 +164,25 @@ export function createGateway(config: Config, opts: AppOptions): Gateway {
     rejectEmptyContent,
   ]);
   // An async poll's body is optional and ignored (openapi.yaml, x-bf-async-id): it skips body validation.
-  app.use((req, res, next) => (skipsRequestValidation(req) ? next() : validator(req, res, next)));
+  app.use(
+    governance
+      ? (req, res, next) => (skipsRequestValidation(req) ? next() : validator(req, res, next))
+      : // No admin API without auth: its paths stay unknown routes (404), as they always were.
+        (req, res, next) => (skipsRequestValidation(req) || req.path.startsWith('/admin/') ? next() : validator(req, res, next)),
+  );
 
   const startedAt = new Date().toISOString();
-  app.post('/anthropic/v1/messages', createMessageHandler({ router, pingIntervalMs: opts.pingIntervalMs ?? 15_000, stalledReaderMs: config.limits.stalled_reader_ms, jobs }));
-  app.post('/anthropic/v1/messages/count_tokens', countTokensHandler(router));
+  const messages = createMessageHandler({ router, pingIntervalMs: opts.pingIntervalMs ?? 15_000, stalledReaderMs: config.limits.stalled_reader_ms, jobs });
+  const countTokens = countTokensHandler(router);
   const catalogue = modelCatalogue(providers, config.models, startedAt);
-  app.get('/anthropic/v1/models', listModelsHandler(catalogue));
+  const listModels = listModelsHandler(catalogue);
+  const getModel = getModelHandler(catalogue);
+  app.post('/anthropic/v1/messages', governance ? governance.guard('messages', messages) : messages);
+  app.post('/anthropic/v1/messages/count_tokens', governance ? governance.guard('count_tokens', countTokens) : countTokens);
+  app.get('/anthropic/v1/models', governance ? governance.guard('models', listModels) : listModels);
   // The official SDKs send a provider/model id URL-encoded (one path segment); the raw form has slashes.
-  app.get(['/anthropic/v1/models/:model_id', '/anthropic/v1/models/*model_id'], getModelHandler(catalogue));
+  app.get(['/anthropic/v1/models/:model_id', '/anthropic/v1/models/*model_id'], governance ? governance.guard('models', getModel) : getModel);
+  if (governance) mountAdminApi(app, governance);
 
   app.use((req, res) => {
     sendError(res, new GatewayError(404, `no route for ${req.method} ${quote(req.path)}`));
@@ -165,8 +199,18 @@ export function createGateway(config: Config, opts: AppOptions): Gateway {
     createServer: () => serverFor(app, { headersTimeoutMs: config.limits.headers_timeout_ms, requestTimeoutMs: config.limits.request_timeout_ms }, logger),
     async close() {
       await jobs.close();
+      await governance?.close();
       await Promise.all([...providers.values()].map((p) => p.close()));
     },
+  };
+}
+
+/** /metrics behind the admin key (`auth.metrics: admin`). */
+function adminOnly(governance: Governance, handler: RequestHandler): RequestHandler {
+  return (req, res, next) => {
+    const refused = governance.authenticateAdmin(req);
+    if (refused) sendError(res, refused);
+    else void handler(req, res, next);
   };
 }
 

@@ -27,6 +27,26 @@ describe('Redactor', () => {
     expect(redactor.redact('sent "Bearer hdr-token-0002"')).toBe(`sent "${REDACTED}"`);
   });
 
+  it("replaces the gateway's own keys given as secrets, not their hashes", () => {
+    const keyed = Redactor.fromConfig(
+      parseConfig(
+        {
+          providers: { a: { type: 'anthropic', keys: [{ value: 'sk-provider-0005' }] } },
+          auth: {
+            admin_key: 'sk-cdt-admin-0006-secret',
+            keys: [
+              { name: 'alice', value: 'sk-cdt-alice-0007-secret' },
+              { name: 'bob', value: `sha256:${'a'.repeat(64)}` },
+            ],
+          },
+        },
+        {},
+      ),
+    );
+    expect(keyed.redact('sk-cdt-admin-0006-secret sk-cdt-alice-0007-secret sk-provider-0005')).toBe(`${REDACTED} ${REDACTED} ${REDACTED}`);
+    expect(keyed.redact(`sha256:${'a'.repeat(64)}`)).toBe(`sha256:${'a'.repeat(64)}`);
+  });
+
   it('leaves values too short to be secrets, and other headers, alone', () => {
     expect(redactor.redact('a short answer from conduit-tests/1.0')).toBe('a short answer from conduit-tests/1.0');
   });

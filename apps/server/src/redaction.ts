@@ -29,8 +29,14 @@ export class Redactor {
     this.secrets = [...all].sort((a, b) => b.length - a.length);
   }
 
-  static fromConfig(config: Pick<Config, 'providers'> & { async?: { credential_key?: string } }): Redactor {
+  static fromConfig(
+    config: Pick<Config, 'providers'> & { async?: { credential_key?: string }; auth?: { admin_key?: string; keys?: ReadonlyArray<{ value: string }> } },
+  ): Redactor {
     const secrets: string[] = [];
+    // Gateway keys given as the secret itself (a `sha256:` hash is no secret).
+    for (const value of [config.auth?.admin_key, ...(config.auth?.keys ?? []).map((k) => k.value)]) {
+      if (value !== undefined && !value.startsWith('sha256:')) secrets.push(value);
+    }
     for (const provider of Object.values(config.providers)) {
       for (const key of provider.keys) secrets.push(key.value);
       for (const [name, value] of Object.entries(provider.headers ?? {})) {

@@ -460,6 +460,7 @@ describe('openapi.yaml response schemas in ajv (JSON Schema 2020-12)', () => {
     ajv.addKeyword('discriminator');
     ajv.addKeyword('components');
     ajv.addFormat('date-time', true);
+    ajv.addFormat('date', true);
     ajv.addSchema({ $id: 'conduit', components: { schemas: doc.components.schemas } });
     validatorFor = (name) => {
       const validate = ajv.getSchema(`conduit#/components/schemas/${name}`);

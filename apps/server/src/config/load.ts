@@ -4,6 +4,7 @@ import { applyCloudDefaults, checkCloudProviders, cloudProvidersFromEnv } from '
 import { applyGeminiDefaults, checkGeminiProviders, geminiProvidersFromEnv } from './gemini.js';
 import { applyPresets, openaiProviderErrors, presetProvidersFromEnv } from './presets.js';
 import { configSchema, type Config } from './schema.js';
+import { authConfigErrors } from '../governance/config.js';
 import { aliasConfigErrors } from '../routing/aliases.js';
 
 export class ConfigError extends Error {
@@ -66,6 +67,8 @@ export function parseConfig(raw: unknown, env: Env = process.env): Config {
   if (providerErrors.length > 0) throw new ConfigError(`invalid config:\n${providerErrors.map((l) => `  ${l}`).join('\n')}`);
   const aliasErrors = aliasConfigErrors(config);
   if (aliasErrors.length > 0) throw new ConfigError(`invalid config:\n${aliasErrors.map((l) => `  ${l}`).join('\n')}`);
+  const authErrors = authConfigErrors(config);
+  if (authErrors.length > 0) throw new ConfigError(`invalid config:\n${authErrors.map((l) => `  ${l}`).join('\n')}`);
   return config;
 }
 
@@ -91,6 +94,10 @@ export function configFromEnv(env: Env = process.env): Config {
       ...geminiProvidersFromEnv(env),
     },
   };
+  // Gateway auth without a file: the admin key from CONDUIT_ADMIN_KEY (client keys are then made
+  // through the admin API), or CONDUIT_OPEN=true to say that a gateway reachable from elsewhere is open on purpose.
+  if (env.CONDUIT_ADMIN_KEY) raw.auth = { admin_key: env.CONDUIT_ADMIN_KEY };
+  else if (env.CONDUIT_OPEN === 'true') raw.auth = { mode: 'open' };
   return parseConfig(raw, env);
 }
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { authSchema } from '../governance/config.js';
 import { asyncSchema, storeSchema } from '../jobs/config.js';
 
 export const PROVIDER_TYPES = ['anthropic', 'openai', 'bedrock', 'vertex', 'gemini'] as const;
@@ -211,6 +212,8 @@ export const configSchema = z.strictObject({
    * fallback, with that text as an assistant prefill, in the same client stream. Off: it ends with `event: error`.
    */
   stream_fallback_prefill: z.boolean().default(false),
+  /** Virtual keys, teams, limits and budgets. Absent: no gateway authentication (loopback, or no provider keys). */
+  auth: authSchema,
 });
 
 export type ConfigInput = z.input<typeof configSchema>;

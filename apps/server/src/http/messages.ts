@@ -51,6 +51,8 @@ export function createMessageHandler(deps: MessagesDeps): RequestHandler {
       obs.served(result.served);
       obs.usage(result.message.usage);
       setServedHeaders(res, result.served, result.headers);
+      // With gateway auth, the ledger entry is written before the answer is complete.
+      if (obs.beforeComplete !== null) await obs.beforeComplete();
       res.setHeader('content-type', 'application/json');
       res.status(200).end(result.raw ?? JSON.stringify(result.message));
       closeIfUnread(res, deps.stalledReaderMs, () => obs.failed(stalledReaderError(deps.stalledReaderMs)));
@@ -106,6 +108,7 @@ async function stream(
     obs.beginWait();
     for await (const batch of result.events) {
       obs.frames(batch);
+      if (obs.beforeComplete !== null && endsMessage(batch)) await obs.beforeComplete();
       writer.writeAll(batch);
       // Backpressure: the next upstream read waits until the client has taken what it was sent.
       const drained = writer.drained();
@@ -122,4 +125,9 @@ async function stream(
   } finally {
     writer.end();
   }
+}
+
+/** The batch that completes the message (its usage is final by then). */
+function endsMessage(batch: readonly { event: string }[]): boolean {
+  return batch.some((frame) => frame.event === 'message_stop');
 }

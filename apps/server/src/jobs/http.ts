@@ -1,5 +1,6 @@
 import type { Request, Response } from 'express';
 import { GatewayError, invalidRequest, notFound } from '../errors.js';
+import { callerOf } from '../governance/caller.js';
 import type { CreateMessageRequest, Message } from '../generated/types.gen.js';
 import { clientHeaders } from '../http/client-headers.js';
 import { sendError, toGatewayError } from '../http/error-envelope.js';
@@ -51,12 +52,19 @@ async function submit(jobs: JobService, req: Request, res: Response): Promise<vo
   const id = newJobId();
   const { credential, ...headers } = clientHeaders(req);
   const sealedCredential = credential && forwardsCredential(plan) ? jobs.sealer.seal(credential, id) : undefined;
+  const keyId = callerOf(res)?.key.id;
   await jobs.submit({
     id,
-    owner: jobOwner(req),
+    owner: requestOwner(req, res),
     model: body.model,
     ttlS,
-    request: { body, clientHeaders: headers, ...(sealedCredential ? { sealedCredential } : {}), requestId: String(res.getHeader('request-id')) },
+    request: {
+      body,
+      clientHeaders: headers,
+      ...(sealedCredential ? { sealedCredential } : {}),
+      requestId: String(res.getHeader('request-id')),
+      ...(keyId === undefined ? {} : { keyId }),
+    },
     createdAt: Date.now(),
   });
   sendPending(res, id, body.model, 'queued');
@@ -69,7 +77,7 @@ async function poll(jobs: JobService, req: Request, res: Response, stalledReader
   const job = isJobId(id) ? await jobs.get(id) : undefined;
   // Unknown, expired and someone else's all look the same: existence is not disclosed (and the
   // metrics of such a poll stay `_none`).
-  if (!job || job.owner !== jobOwner(req)) {
+  if (!job || job.owner !== requestOwner(req, res)) {
     throw notFound('x-bf-async-id: no such async job (unknown, expired, or submitted with another credential)');
   }
   obs.requestedModel = job.model;
@@ -141,6 +149,15 @@ function resultTtl(header: string | string[] | undefined, defaultS: number, maxS
 /** Whether some provider in the plan forwards the client's credential (has no keys of its own for the model). */
 function forwardsCredential(plan: RouteTarget[]): boolean {
   return plan.some((t) => chooseKey(t.provider.name, t.provider.config, t.model, () => 0).value === undefined);
+}
+
+/**
+ * Whose job it is. With gateway auth, the authenticated key's (by id: the key itself is not kept);
+ * without, the credential's hash (jobs/owner.ts).
+ */
+function requestOwner(req: Request, res: Response): string {
+  const caller = callerOf(res);
+  return caller ? `key:${caller.key.id}` : jobOwner(req);
 }
 
 /** A poll on the messages route: its (optional) body is not validated against CreateMessageRequest. */

@@ -6,7 +6,7 @@ import { setServedHeaders } from '../http/messages.js';
 import type { Redactor } from '../redaction.js';
 import type { Router } from '../routing/router.js';
 import type { CredentialSealer } from './credential-seal.js';
-import type { ClaimedJob, JobOutcome, JobRunner } from './types.js';
+import type { ClaimedJob, JobGate, JobOutcome, JobRunner } from './types.js';
 
 /** Headers that would mislead on a replayed failure: polling again gives the same stored answer. */
 const NOT_REPLAYED = new Set(['retry-after', 'retry-after-ms', 'x-should-retry']);
@@ -16,6 +16,8 @@ export interface JobRunnerOptions {
   logger: Logger;
   sealer: CredentialSealer;
   redactor: Redactor;
+  /** With gateway auth: checks a job's key when it starts and debits its usage. */
+  gate?: JobGate;
 }
 
 /**
@@ -45,18 +47,27 @@ export function jobRunner(router: Router, opts: JobRunnerOptions): JobRunner {
       }
     }
     const body = job.request.body as CreateMessageRequest;
+    const keyId = opts.gate ? job.request.keyId : undefined;
     try {
+      if (keyId !== undefined) await opts.gate!.admit(keyId);
       const result = await router.createMessage(body, {
         clientHeaders: { ...job.request.clientHeaders, credential },
         signal,
         requestId: job.request.requestId,
       });
+      if (keyId !== undefined) {
+        const { target } = result.served;
+        await opts.gate!.settle(keyId, { provider: target.provider.name, model: target.model, usage: result.message.usage });
+      }
       const headers: Record<string, string> = {};
       setServedHeaders({ setHeader: (name, value) => (headers[name.toLowerCase()] = String(value)) }, result.served, result.headers);
       return { status: 'completed', headers, body: result.raw ?? JSON.stringify(result.message) };
     } catch (err) {
       if (signal.aborted) throw err;
       const error = toGatewayError(err);
+      if (keyId !== undefined && error.upstream) {
+        await opts.gate!.settle(keyId, { provider: error.upstream.provider, model: error.upstream.model, usage: {} }).catch(() => undefined);
+      }
       if (error.status >= 500 && error.origin === 'gateway') opts.logger.error({ err, jobId: job.id }, 'async job failed unexpectedly');
       const own = credential?.secret;
       const headers = Object.fromEntries(

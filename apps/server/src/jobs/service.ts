@@ -8,7 +8,7 @@ import { Redactor } from '../redaction.js';
 import { CredentialSealer } from './credential-seal.js';
 import { jobRunner } from './run-job.js';
 import { SqliteJobStore } from './sqlite-store.js';
-import { QueueFullError, StoreUnavailableError, type JobStore, type JobView, type NewJob } from './types.js';
+import { QueueFullError, StoreUnavailableError, type JobGate, type JobStore, type JobView, type NewJob } from './types.js';
 
 /** Seconds a client is told to wait when the queue is full, or the store is unavailable. */
 const QUEUE_FULL_RETRY_AFTER_S = 5;
@@ -32,6 +32,8 @@ export interface JobServiceOptions {
   metrics?: JobMetrics;
   /** Takes secrets out of job outcomes before they are stored. */
   redactor?: Redactor;
+  /** With gateway auth: checks a job's key when it starts and debits its usage. */
+  gate?: JobGate;
 }
 
 /** The async job service: a store, this instance's workers, and the sweep of expired results. */
@@ -43,6 +45,7 @@ export class JobService {
   private readonly redactor: Redactor;
   private readonly logger: Logger;
   private readonly metrics?: JobMetrics;
+  private readonly gate?: JobGate;
   /** The Redis store (and BullMQ) is loaded only when configured: it weighs on start-up. */
   private readonly store: Promise<JobStore>;
   private sweeper?: NodeJS.Timeout;
@@ -57,6 +60,7 @@ export class JobService {
     this.redactor = opts.redactor ?? new Redactor([]);
     this.logger = opts.logger;
     this.metrics = opts.metrics;
+    this.gate = opts.gate;
   }
 
   /** Starts the workers (jobs left from before a restart run now) and the periodic sweep. */
@@ -66,6 +70,7 @@ export class JobService {
       logger: this.logger,
       sealer: this.sealer,
       redactor: this.redactor,
+      gate: this.gate,
     });
     void this.store.then((store) => {
       if (this.closed) return;

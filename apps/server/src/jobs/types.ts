@@ -1,4 +1,4 @@
-import type { ErrorType } from '../generated/types.gen.js';
+import type { ErrorType, Usage } from '../generated/types.gen.js';
 import type { ClientHeaders } from '../providers/types.js';
 
 export type JobStatus = 'queued' | 'running' | 'completed' | 'failed';
@@ -16,6 +16,8 @@ export interface StoredRequest {
   sealedCredential?: string;
   /** request-id of the submit, so upstream logs tie back to it. */
   requestId: string;
+  /** With gateway auth: the id of the key that submitted the job; its usage is debited to it. */
+  keyId?: string;
 }
 
 /** A job as submitted. */
@@ -93,6 +95,16 @@ export interface JobStore {
   // submit, get, depth and ping throw StoreUnavailableError when the store cannot be reached in time.
   /** Stops taking jobs, hands running ones back to the queue, closes connections. */
   close(): Promise<void>;
+}
+
+/**
+ * With gateway auth, what a job asks of governance: whether its key may still spend when the job
+ * starts (it throws the GatewayError the job then fails with), and the debit of its usage once it
+ * has run (before its outcome is recorded, so no completed job is missing from the ledger).
+ */
+export interface JobGate {
+  admit(keyId: string): Promise<void>;
+  settle(keyId: string, served: { provider: string; model: string; usage: Partial<Usage> } | null): Promise<void>;
 }
 
 export class QueueFullError extends Error {

@@ -99,6 +99,39 @@ export class TargetSeries {
   }
 }
 
+/** Label values of the keyed series: the key's and its team's names (never a secret or a hash). */
+const KEY = 'conduit_key';
+const TEAM = 'conduit_team';
+/** Team label of a key without a team. */
+export const NO_TEAM = '_none';
+
+/** The series of one gateway key (with auth on), looked up once per key and kept. */
+export class KeySeries {
+  readonly inputTokens: CounterSeries;
+  readonly outputTokens: CounterSeries;
+  readonly cost: CounterSeries;
+  private readonly byStatus = new Map<number, CounterSeries>();
+
+  constructor(
+    private readonly metrics: Metrics,
+    readonly key: string,
+    readonly team: string,
+  ) {
+    this.inputTokens = metrics.keyTokens.with({ [KEY]: key, [TEAM]: team, [TOKEN_TYPE]: 'input' });
+    this.outputTokens = metrics.keyTokens.with({ [KEY]: key, [TEAM]: team, [TOKEN_TYPE]: 'output' });
+    this.cost = metrics.keyCost.with({ [KEY]: key, [TEAM]: team });
+  }
+
+  requests(status: number): CounterSeries {
+    let s = this.byStatus.get(status);
+    if (!s) {
+      s = this.metrics.keyRequests.with({ [KEY]: this.key, [TEAM]: this.team, [STATUS]: String(status) });
+      this.byStatus.set(status, s);
+    }
+    return s;
+  }
+}
+
 export interface MetricsOptions {
   /** Also export prom-client's process metrics (CPU, RSS, heap, event-loop lag) from this registry. */
   processMetrics?: boolean;
@@ -107,6 +140,8 @@ export interface MetricsOptions {
    * every other model is counted as `_other`). Default 1000.
    */
   maxTargets?: number;
+  /** Distinct key/team pairs kept before new keys are counted as `_other`. */
+  maxKeys?: number;
 }
 
 /**
@@ -123,6 +158,9 @@ export class Metrics implements RoutingMetrics, JobMetrics {
   readonly upstreamDuration: FastHistogram;
   readonly gatewayOverhead: FastHistogram;
   readonly cost: FastCounter;
+  readonly keyRequests: FastCounter;
+  readonly keyTokens: FastCounter;
+  readonly keyCost: FastCounter;
   private readonly retries: FastCounter;
   private readonly fallbacks: FastCounter;
   private readonly breaker: Gauge;
@@ -137,10 +175,15 @@ export class Metrics implements RoutingMetrics, JobMetrics {
   private readonly targets = new Map<string, Map<string, Map<Operation, TargetSeries>>>();
   /** Which models are labelled by name (configured or served); the rest are `_other`. */
   private readonly models: ModelLabels;
+  /** "team\u0000key" → the key's series. */
+  private readonly keys = new Map<string, KeySeries>();
+  private readonly maxKeys: number;
+  private otherKey?: KeySeries;
 
   constructor(opts: MetricsOptions = {}) {
     const r = this.registry;
     this.models = new ModelLabels(opts.maxTargets ?? 1000);
+    this.maxKeys = opts.maxKeys ?? 1000;
     this.requests = new FastCounter(
       'conduit_requests_total',
       'Requests answered, by operation, the provider/model that served (or last failed) and the HTTP status; error_type is set when the request failed, also mid-stream.',
@@ -183,6 +226,14 @@ export class Metrics implements RoutingMetrics, JobMetrics {
       r,
     );
     this.cost = new FastCounter('conduit_cost_usd_total', 'Estimated spend in USD, from config pricing.', [OPERATION, PROVIDER, MODEL], r);
+    this.keyRequests = new FastCounter(
+      'conduit_key_requests_total',
+      'With gateway auth: requests by the gateway key and team that made them, and the HTTP status (429, 402, 403 included).',
+      [KEY, TEAM, STATUS],
+      r,
+    );
+    this.keyTokens = new FastCounter('conduit_key_tokens_total', 'With gateway auth: tokens used by each gateway key and team.', [KEY, TEAM, TOKEN_TYPE], r);
+    this.keyCost = new FastCounter('conduit_key_cost_usd_total', 'With gateway auth: estimated spend in USD of each gateway key and team.', [KEY, TEAM], r);
     this.retries = new FastCounter('conduit_retries_total', 'Attempts repeated on the same provider/model.', [PROVIDER, MODEL], r);
     this.fallbacks = new FastCounter('conduit_fallbacks_total', 'Requests that moved on from this provider/model to a fallback.', [PROVIDER, MODEL], r);
     this.breaker = new Gauge({
@@ -242,6 +293,19 @@ export class Metrics implements RoutingMetrics, JobMetrics {
       byOperation.set(operation, t);
     }
     return t;
+  }
+
+  /** The series of a gateway key by name and team name; past maxKeys, new keys share `_other`. */
+  key(key: string, team: string | null): KeySeries {
+    const teamLabel = team ?? NO_TEAM;
+    const id = `${teamLabel}\u0000${key}`;
+    let s = this.keys.get(id);
+    if (!s) {
+      if (this.keys.size >= this.maxKeys) return (this.otherKey ??= new KeySeries(this, OTHER_MODEL, OTHER_MODEL));
+      s = new KeySeries(this, key, teamLabel);
+      this.keys.set(id, s);
+    }
+    return s;
   }
 
   retry(provider: string, model: string): void {

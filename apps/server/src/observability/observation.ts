@@ -42,6 +42,16 @@ export class Observation {
   error: GatewayError | null = null;
   /** The gateway key's id, once gateway auth identifies the caller; until then logs show a hash of the credential. */
   gatewayKeyId: string | null = null;
+  /** With gateway auth: the caller's key name and team name, and how the key arrived. */
+  keyName: string | null = null;
+  teamName: string | null = null;
+  keyKind: 'x-api-key' | 'bearer' | null = null;
+  /**
+   * With gateway auth: debits the request's usage to its key's ledger. The handlers call it once
+   * the usage is known and before the answer's last bytes (a JSON body; a stream's message_stop),
+   * so no completed request is missing from the ledger; it runs again harmlessly on close.
+   */
+  beforeComplete: (() => void | Promise<void>) | null = null;
 
   constructor(now = performance.now()) {
     this.startedAt = now;

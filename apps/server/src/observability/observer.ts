@@ -1,6 +1,5 @@
 import type { Request, RequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
-import type { ModelPricing } from '../config/schema.js';
 import { errorTypeForStatus } from '../errors.js';
 import { requestCost } from './cost.js';
 import { clientCredential } from '../client-credential.js';
@@ -8,18 +7,24 @@ import { clip } from '../quote.js';
 import type { Redactor } from '../redaction.js';
 import { MAX_MODEL_ID } from '../routing/model-id.js';
 import { credentialId } from './credential.js';
-import { NO_TARGET, type Metrics, type Operation, type TargetSeries } from './metrics.js';
+import { NO_TARGET, type Metrics, type Operation } from './metrics.js';
 import { attachObservation, Observation } from './observation.js';
+import type { PriceBook } from './prices.js';
 
 export interface ObserverOptions {
   metrics: Metrics;
   logger: Logger;
-  /** Config pricing by "provider/model". */
-  pricing: Readonly<Record<string, ModelPricing>>;
+  /** Prices for the cost in logs and metrics (config pricing, else the catalogue). */
+  prices: PriceBook;
   /** Put the request body in the log line (config `log_bodies`). */
   logBodies: boolean;
   /** Takes the request's own credential out of the error it logs (the logger itself removes the config's secrets). */
   redactor: Redactor;
+  /**
+   * Gateway auth is on: lines name the caller by its key's id, name and team, and never carry a
+   * hash of the credential sent (it could identify a key).
+   */
+  gatewayAuth?: boolean;
 }
 
 /** Longest path and requested model a log line repeats (a valid model id is at most 256 characters). */
@@ -36,17 +41,7 @@ export const CLIENT_CLOSED = 499;
  * neither logged nor counted.
  */
 export function observeRequests(opts: ObserverOptions): RequestHandler {
-  const { metrics } = opts;
-  const prices = new Map<TargetSeries, ModelPricing | null>();
-  const priceOf = (t: TargetSeries): ModelPricing | null => {
-    let p = prices.get(t);
-    if (p === undefined) {
-      const key = `${t.provider}/${t.model}`;
-      p = Object.hasOwn(opts.pricing, key) ? opts.pricing[key]! : null;
-      prices.set(t, p);
-    }
-    return p;
-  };
+  const { metrics, prices } = opts;
 
   const finish = (req: Request, res: Response, obs: Observation): void => {
     metrics.inFlight--;
@@ -61,7 +56,7 @@ export function observeRequests(opts: ObserverOptions): RequestHandler {
     // Async submits and polls name a provider/model but never wait on it.
     const reached = obs.provider !== null && obs.operation !== 'async_submit' && obs.operation !== 'async_poll';
     const target = metrics.target(obs.operation, obs.provider ?? NO_TARGET, obs.model ?? NO_TARGET);
-    const cost = reached ? requestCost(priceOf(target), obs) : null;
+    const cost = reached ? requestCost(prices, obs) : null;
     target.requests(status, errorType).inc();
     target.duration.observe(totalMs / 1000);
     target.overhead.observe(Math.max(0, totalMs - obs.upstreamMs) / 1000);
@@ -71,10 +66,17 @@ export function observeRequests(opts: ObserverOptions): RequestHandler {
     if (prompt !== null) target.inputTokens.observe(prompt);
     if (obs.outputTokens !== null) target.outputTokens.observe(obs.outputTokens);
     if (cost !== null) target.cost.inc(cost);
+    if (obs.keyName !== null) {
+      const keySeries = metrics.key(obs.keyName, obs.teamName);
+      keySeries.requests(status).inc();
+      if (prompt !== null) keySeries.inputTokens.inc(prompt);
+      if (obs.outputTokens !== null) keySeries.outputTokens.inc(obs.outputTokens);
+      if (cost !== null) keySeries.cost.inc(cost);
+    }
 
     const level = status >= 500 || (obs.error !== null && obs.error.status >= 500) ? 'warn' : 'info';
     if (!opts.logger.isLevelEnabled(level)) return;
-    const key = credentialId(req.headers);
+    const key = opts.gatewayAuth ? { kind: obs.keyKind ?? 'none', id: obs.gatewayKeyId } : credentialId(req.headers);
     const line: Record<string, unknown> = {
       req_id: res.getHeader('request-id'),
       method: req.method,
@@ -99,6 +101,10 @@ export function observeRequests(opts: ObserverOptions): RequestHandler {
       key_kind: key.kind,
       key_id: obs.gatewayKeyId ?? key.id,
     };
+    if (opts.gatewayAuth) {
+      line.key_name = obs.keyName;
+      line.team = obs.teamName;
+    }
     if (errorType !== null) {
       line.error_type = errorType;
       if (obs.error) {
