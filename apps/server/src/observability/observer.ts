@@ -99,6 +99,7 @@ export function observeRequests(opts: ObserverOptions): RequestHandler {
       key_kind: key.kind,
       key_id: obs.gatewayKeyId ?? key.id,
     };
+    if (obs.continuations !== null) line.continuations = obs.continuations;
     if (errorType !== null) {
       line.error_type = errorType;
       if (obs.error) {
