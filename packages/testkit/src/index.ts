@@ -58,3 +58,5 @@ export { startFakeVertex, vertexError, DEFAULT_VERTEX_TEXT } from './vertex/fake
 export type { FakeVertex, FakeVertexOptions } from './vertex/fake.js';
 export { createFakeServiceAccount } from './vertex/service-account.js';
 export type { FakeServiceAccount } from './vertex/service-account.js';
+export { anthropicAnswer, assistantPrefix, openaiAnswer, PREFILL_REFUSAL, restOfAnswer } from './continuation.js';
+export type { AnswerFaults } from './continuation.js';
