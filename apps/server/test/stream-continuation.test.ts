@@ -287,4 +287,17 @@ describe('limits', () => {
       await short.close();
     }
   });
+
+  it('stream_fallback_prefill still starts, with a warning naming what replaced it', async () => {
+    const warned = captureLog('warn');
+    const old = await startGateway({ stream_fallback_prefill: true, providers: { main: anthropicProvider(primary.url) } }, { logger: warned.logger });
+    try {
+      const line = warned.lines.find((l) => typeof l.msg === 'string' && l.msg.startsWith('stream_fallback_prefill is deprecated'));
+      expect(line?.level).toBe(40);
+      expect(line?.msg).toContain('providers.<name>.continuation');
+      expect(line?.msg).toContain('limits.max_stream_continuations: 0');
+    } finally {
+      await old.close();
+    }
+  });
 });
