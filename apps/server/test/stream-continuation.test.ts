@@ -164,6 +164,16 @@ describe('other breaks after content are continued the same way', () => {
     expect(comments(reply.text)).toEqual(['x-bf-attempts: 4; continuations: cut on main/claude-x: continued on backup/claude-b (3 attempts)']);
   });
 
+  it('a cut after the final message_delta: the answer was whole, only message_stop is added', async () => {
+    const whole = first('claude-x', {}) as Extract<FakeReply, { kind: 'sse' }>;
+    primary.enqueue({ ...whole, cutAfter: whole.events.length - 1 });
+    continuesFrom(primary);
+    const reply = await ask('main/claude-x');
+    expect(streamedText(expectOneMessage(reply.text))).toBe(LONG_TEXT);
+    expect(primary.requests).toHaveLength(1);
+    expect(comments(reply.text)).toEqual(['x-bf-attempts: 1; continuations: cut on main/claude-x: continued on main/claude-x (0 attempts)']);
+  });
+
   it('a continuation that breaks too is continued again, up to the limit', async () => {
     primary.enqueue(first('claude-x', { cutAfter: HEAD + 10 }));
     primary.enqueue(anthropicAnswer({ messages: [...QUESTION, { role: 'assistant', content: LONG_TEXT.slice(0, 40).trimEnd() }], stream: true }, LONG_TEXT, { cutAfter: HEAD + 10 }));

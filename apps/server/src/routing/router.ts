@@ -1,7 +1,7 @@
 import type { Config, ModelAlias } from '../config/schema.js';
 import { GatewayError } from '../errors.js';
 import type { CountTokensRequest, CreateMessageRequest } from '../generated/types.gen.js';
-import type { AttemptContext, ClientHeaders, MessageResult, Provider, SseBatch, StreamResult } from '../providers/types.js';
+import type { AttemptContext, ClientHeaders, MessageResult, Provider, SseBatch, SseFrame, StreamResult } from '../providers/types.js';
 import { CircuitBreakers } from './breaker.js';
 import { chooseKey, KeyCooldowns } from './keys.js';
 import { modelIdProblem } from './model-id.js';
@@ -168,6 +168,12 @@ export class Router {
         trace.continuations.push(record);
         this.state.metrics?.continuation?.(reason, outcome);
       };
+      // The stop reason and the final usage were sent, only message_stop was lost: the answer is whole.
+      if (usage.delivered) {
+        record.to = record.from;
+        done('continued');
+        return { events: messageStopOnly(), trimmed: '' };
+      }
       const attemptsLeft = this.maxAttempts - trace.attempts;
       // A failure the client must see as it is (a refusal), or no time, calls or continuations left.
       if (reason === 'deadline' || classifyFailure(err, true) === 'final' || !sent.continuable || trace.continuations.length >= run.maxContinuations || attemptsLeft <= 0) {
@@ -281,7 +287,12 @@ export class Router {
 const DEFAULT_MAX_PLAN_TARGETS = 8;
 const DEFAULT_MAX_UPSTREAM_ATTEMPTS = 16;
 const DEFAULT_MAX_STREAM_CONTINUATIONS = 2;
+const MESSAGE_STOP: SseFrame = { event: 'message_stop', data: '{"type":"message_stop"}' };
 const DEFAULT_MAX_CONTINUATION_CHARS = 500_000;
+
+async function* messageStopOnly(): AsyncGenerator<SseBatch> {
+  yield [MESSAGE_STOP];
+}
 
 function planTooLong(what: string, max: number): GatewayError {
   return new GatewayError(400, `fallbacks: ${what}; at most ${max} are allowed (limits.max_plan_targets)`);

@@ -77,6 +77,23 @@ describe('Stitcher', () => {
     // The cut attempt sent 40 characters (10 tokens at four a token) and reported only 1.
     const { stitcher } = setUp([start(0, { type: 'text', text: '' }), text(0, 'x'.repeat(40))]);
     const out = mapAll(stitcher, [messageStart(30), delta(7)]);
-    expect(JSON.parse(out[0]!.data).usage).toEqual({ input_tokens: 50, output_tokens: 17, cache_read_input_tokens: 0, cache_creation_input_tokens: 0 });
+    expect(JSON.parse(out.find((x) => x.event === 'message_delta')!.data).usage).toEqual({ input_tokens: 50, output_tokens: 17, cache_read_input_tokens: 0, cache_creation_input_tokens: 0 });
+  });
+});
+
+describe('Stitcher at the end of an answer', () => {
+  it('a continuation with nothing more to write still closes the block the client has open', () => {
+    const { stitcher } = setUp([start(0, { type: 'text', text: '' }), text(0, 'all of it')]);
+    const out = mapAll(stitcher, [messageStart(30), delta(0), f('message_stop', {})]);
+    expect(out.map((x) => x.event)).toEqual(['content_block_stop', 'message_delta', 'message_stop']);
+    expect(JSON.parse(out[0]!.data).index).toBe(0);
+  });
+
+  it('UsageSum knows when the final message_delta reached the client', () => {
+    const usage = new UsageSum();
+    usage.note(messageStart(10));
+    expect(usage.delivered).toBe(false);
+    usage.note(delta(5));
+    expect(usage.delivered).toBe(true);
   });
 });

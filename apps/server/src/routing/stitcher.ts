@@ -17,6 +17,8 @@ interface Counts {
 export class UsageSum {
   private readonly prior: Counts = { input: 0, output: 0, cacheRead: 0, cacheWrite: 0 };
   private current: Partial<Counts> = {};
+  /** A `message_delta` reached the client: the answer is complete but for its `message_stop`. */
+  delivered = false;
 
   /** Output tokens of the attempts that were cut (what a continuation's max_tokens is lowered by). */
   get priorOutput(): number {
@@ -32,6 +34,7 @@ export class UsageSum {
     } catch {
       return;
     }
+    if (frame.event === 'message_delta') this.delivered = true;
     if (!usage) return;
     const c = this.current;
     if (typeof usage.input_tokens === 'number') c.input = usage.input_tokens;
@@ -116,6 +119,8 @@ export class Stitcher {
       }
       case 'message_delta':
         this.usage.note(frame);
+        // A continuation with nothing more to say still closes the block the client has open.
+        if (this.sent.openIndex !== -1) this.emit(frameOf('content_block_stop', { type: 'content_block_stop', index: this.sent.openIndex }), out);
         this.emit(withTotalUsage(frame, this.usage), out);
         return;
       default:
