@@ -155,8 +155,11 @@ export class SentAnswer {
 /** Characters of a compact delta event that are not content (its type, index and field names). */
 const DELTA_OVERHEAD = 80;
 
-const DELTA_HEAD = '{"type":"content_block_delta","index":';
-const TEXT_FIELD = ',"delta":{"type":"text_delta","text":"';
+/** The start of a compact text delta, up to its text's opening quote (a regex test is several times cheaper than startsWith here). */
+const TEXT_DELTA_HEAD = /^\{"type":"content_block_delta","index":\d+,"delta":\{"type":"text_delta","text":"/;
+/** Characters of that start around the index digits. */
+const HEAD_BEFORE_INDEX = '{"type":"content_block_delta","index":'.length;
+const HEAD_AFTER_INDEX = ',"delta":{"type":"text_delta","text":"'.length;
 const DELTA_TAIL = '"}}';
 
 /**
@@ -165,16 +168,11 @@ const DELTA_TAIL = '"}}';
  * JSON-escaped, without parsing; undefined for any other form (then parsed).
  */
 export function compactTextPiece(data: string): string | undefined {
-  if (!data.startsWith(DELTA_HEAD)) return undefined;
-  let i = DELTA_HEAD.length;
+  if (!TEXT_DELTA_HEAD.test(data) || !data.endsWith(DELTA_TAIL)) return undefined;
+  let i = HEAD_BEFORE_INDEX;
+  while (data.charCodeAt(i) !== 44 /* , */) i++;
+  const from = i + HEAD_AFTER_INDEX;
   const end = data.length - DELTA_TAIL.length;
-  while (i < end) {
-    const c = data.charCodeAt(i);
-    if (c < 48 || c > 57) break;
-    i++;
-  }
-  if (i === DELTA_HEAD.length || !data.startsWith(TEXT_FIELD, i) || !data.endsWith(DELTA_TAIL)) return undefined;
-  const from = i + TEXT_FIELD.length;
   if (from > end) return undefined;
   // A quote that is not escaped would end the string early: other fields follow, not this form.
   for (let q = data.indexOf('"', from); q !== -1 && q < end; q = data.indexOf('"', q + 1)) {

@@ -16,7 +16,9 @@ interface Counts {
  */
 export class UsageSum {
   private readonly prior: Counts = { input: 0, output: 0, cacheRead: 0, cacheWrite: 0 };
-  private current: Partial<Counts> = {};
+  /** The attempt under way: its `message_start` and latest `message_delta`, read only if a continuation needs them. */
+  private startData: string | undefined;
+  private deltaData: string | undefined;
   /** A `message_delta` reached the client: the answer is complete but for its `message_stop`. */
   delivered = false;
 
@@ -25,37 +27,29 @@ export class UsageSum {
     return this.prior.output;
   }
 
-  /** Reads the usage of an attempt's `message_start` or `message_delta` (cumulative: later values win). */
+  /** An attempt's `message_start` or `message_delta` (cumulative: later values win). Kept as it is: parsing waits for a continuation. */
   note(frame: SseFrame): void {
-    let usage: Record<string, unknown> | undefined;
-    try {
-      const data = JSON.parse(frame.data) as { usage?: Record<string, unknown>; message?: { usage?: Record<string, unknown> } };
-      usage = frame.event === 'message_start' ? data.message?.usage : data.usage;
-    } catch {
-      return;
+    if (frame.event === 'message_start') this.startData = frame.data;
+    else {
+      this.deltaData = frame.data;
+      this.delivered = true;
     }
-    if (frame.event === 'message_delta') this.delivered = true;
-    if (!usage) return;
-    const c = this.current;
-    if (typeof usage.input_tokens === 'number') c.input = usage.input_tokens;
-    if (typeof usage.output_tokens === 'number') c.output = usage.output_tokens;
-    if (typeof usage.cache_read_input_tokens === 'number') c.cacheRead = usage.cache_read_input_tokens;
-    if (typeof usage.cache_creation_input_tokens === 'number') c.cacheWrite = usage.cache_creation_input_tokens;
   }
 
   /** The attempt under way was cut after sending `chars` characters of content: its usage is final. */
   cut(chars: number): void {
-    const c = this.current;
+    const c = this.current();
     this.prior.input += c.input ?? 0;
     this.prior.output += Math.max(c.output ?? 0, Math.ceil(chars / 4));
     this.prior.cacheRead += c.cacheRead ?? 0;
     this.prior.cacheWrite += c.cacheWrite ?? 0;
-    this.current = {};
+    this.startData = undefined;
+    this.deltaData = undefined;
   }
 
   /** The usage of the whole answer for a continuation's `message_delta` (which carried `usage`). */
   total(usage: Record<string, unknown>): Record<string, unknown> {
-    const c = this.current;
+    const c = this.current();
     const num = (v: unknown, fallback: number | undefined) => (typeof v === 'number' ? v : (fallback ?? 0));
     return {
       ...usage,
@@ -64,6 +58,30 @@ export class UsageSum {
       cache_read_input_tokens: this.prior.cacheRead + num(usage.cache_read_input_tokens, c.cacheRead),
       cache_creation_input_tokens: this.prior.cacheWrite + num(usage.cache_creation_input_tokens, c.cacheWrite),
     };
+  }
+
+  /** What the attempt under way reported: its message_start's usage, overridden by its message_delta's. */
+  private current(): Partial<Counts> {
+    const c: Partial<Counts> = {};
+    for (const [data, inMessage] of [
+      [this.startData, true],
+      [this.deltaData, false],
+    ] as const) {
+      if (data === undefined) continue;
+      let usage: Record<string, unknown> | undefined;
+      try {
+        const parsed = JSON.parse(data) as { usage?: Record<string, unknown>; message?: { usage?: Record<string, unknown> } };
+        usage = inMessage ? parsed.message?.usage : parsed.usage;
+      } catch {
+        continue;
+      }
+      if (!usage) continue;
+      if (typeof usage.input_tokens === 'number') c.input = usage.input_tokens;
+      if (typeof usage.output_tokens === 'number') c.output = usage.output_tokens;
+      if (typeof usage.cache_read_input_tokens === 'number') c.cacheRead = usage.cache_read_input_tokens;
+      if (typeof usage.cache_creation_input_tokens === 'number') c.cacheWrite = usage.cache_creation_input_tokens;
+    }
+    return c;
   }
 }
 
