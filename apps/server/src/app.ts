@@ -25,8 +25,8 @@ import { createObservability, type Metrics, type ReadinessChecks } from './obser
 import { configuredModels } from './observability/model-labels.js';
 import { createProviders } from './providers/registry.js';
 import type { Provider } from './providers/types.js';
-import { CircuitBreakers } from './routing/breaker.js';
 import { Router } from './routing/router.js';
+import { createRoutingState } from './state/index.js';
 
 /** The contract, at the repo root; the same relative path holds from src/ and from dist/. */
 export const DEFAULT_SPEC_PATH = fileURLToPath(new URL('../../../openapi.yaml', import.meta.url));
@@ -64,16 +64,21 @@ export function createGateway(config: Config, opts: AppOptions): Gateway {
   const redactor = Redactor.fromConfig(config);
   const logger = redactingLogger(opts.logger, redactor);
   const observability = createObservability(config, logger, { processMetrics: opts.processMetrics, redactor });
-  const providers = createProviders(config);
+  if (config.stream_fallback_prefill !== undefined) {
+    logger.warn(
+      'stream_fallback_prefill is deprecated and has no effect: a stream that breaks mid-answer is continued on any target that can ' +
+        'continue it (providers.<name>.continuation); limits.max_stream_continuations: 0 turns continuation off',
+    );
+  }
   const { metrics } = observability;
-  const specPath = opts.specPath ?? DEFAULT_SPEC_PATH;
-  const router = new Router(providers, config, {
-    metrics,
-    breakers: new CircuitBreakers(Date.now, (circuit, state) => {
-      const slash = circuit.indexOf('/');
-      metrics.breakerState(circuit.slice(0, slash), circuit.slice(slash + 1), state);
-    }),
+  // Breakers, key cooldowns and learnt facts: this process's, or shared with the fleet through Redis.
+  const state = createRoutingState(config, logger, (circuit, breaker) => {
+    const slash = circuit.indexOf('/');
+    metrics.breakerState(circuit.slice(0, slash), circuit.slice(slash + 1), breaker);
   });
+  const providers = createProviders(config, state.facts);
+  const specPath = opts.specPath ?? DEFAULT_SPEC_PATH;
+  const router = new Router(providers, config, { metrics, breakers: state.breakers, cooldowns: state.cooldowns, facts: state.facts });
   for (const [provider, model] of configuredModels(config, (m) => router.resolve(m))) metrics.configureModel(provider, model);
   // Who may spend what: undefined without an `auth` section (no gateway auth, as before).
   const governance = createGovernance(config, { router, prices: observability.prices, logger });
@@ -201,6 +206,7 @@ export function createGateway(config: Config, opts: AppOptions): Gateway {
       await jobs.close();
       await governance?.close();
       await Promise.all([...providers.values()].map((p) => p.close()));
+      await state.close();
     },
   };
 }

@@ -250,15 +250,18 @@ describe('invalid requests never reach the upstream', () => {
 });
 
 describe('streams', () => {
-  it('an upstream stream cut mid-way ends with event: error, never message_stop', async () => {
+  it('an upstream stream cut mid-way that nothing can finish ends with event: error, never message_stop', async () => {
     const events = anthropicSseEvents(anthropicMessage({ text: 'one two three four five six seven eight' }), { textChunkSize: 4 });
-    upstream.enqueue({ kind: 'sse', events, cutAfter: 5 });
+    // The continuation on the same target fails as well.
+    const down = anthropicError(503, 'overloaded_error', 'down');
+    upstream.enqueue({ kind: 'sse', events, cutAfter: 5 }, down);
     const res = await request(gw.url).post(MESSAGES).send({ model: 'm', max_tokens: 50, stream: true, messages: [{ role: 'user', content: 'x' }] });
     const parsed = expectContractStream(res.text);
     expect(parsed.at(-1)!.event).toBe('error');
     expect(parsed.some((e) => e.event === 'message_stop')).toBe(false);
+    expect(upstream.requests).toHaveLength(2);
 
-    upstream.enqueue({ kind: 'sse', events, cutAfter: 5 });
+    upstream.enqueue({ kind: 'sse', events, cutAfter: 5 }, down);
     const err = await client.messages.stream({ model: 'm', max_tokens: 50, messages: [{ role: 'user', content: 'x' }] }).finalMessage().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(Error);
   });

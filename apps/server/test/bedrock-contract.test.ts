@@ -13,6 +13,7 @@ import {
   bedrockExceptionFrame,
   bedrockInvokeFrames,
   bedrockStreamReply,
+  restOfAnswer,
   converseResponse,
   converseStreamFrames,
   parseSse,
@@ -209,29 +210,39 @@ describe('Claude on Bedrock (InvokeModel) through the official Anthropic SDK', (
     expect(fake.requests).toHaveLength(1);
   });
 
-  it('an exception inside the stream after content: event: error with its type, never message_stop', async () => {
+  it('an exception inside the stream after content, and the continuation refused too: event: error with its type, never message_stop', async () => {
     const frames = bedrockInvokeFrames(anthropicMessage({ text: 'This answer will be interrupted by throttling.' }));
-    fake.enqueue(bedrockStreamReply([...frames.slice(0, 4), bedrockExceptionFrame('throttlingException', 'Too many tokens, please wait before trying again.')]));
+    fake.enqueue(
+      bedrockStreamReply([...frames.slice(0, 4), bedrockExceptionFrame('throttlingException', 'Too many tokens, please wait before trying again.')]),
+      bedrockError(400, 'ValidationException', 'messages: final assistant content cannot end with trailing whitespace'),
+    );
     const res = await rawStream({ model: `bedrock/${CLAUDE}`, max_tokens: 50, messages: [{ role: 'user', content: 'Hi' }] });
     const raw = await res.text();
     const events = parseSse(raw);
     expect(events.at(-1)).toMatchObject({ event: 'error', data: { type: 'error', error: { type: 'rate_limit_error' } } });
     expect(events.map((e) => e.event)).not.toContain('message_stop');
     expectContractStream(raw);
+    expect(fake.requests).toHaveLength(2);
   });
 
-  it('a stream cut mid-way: the SDK stream rejects; the raw stream ends with event: error', async () => {
-    const frames = bedrockInvokeFrames(anthropicMessage({ text: 'This answer is going to be cut off before it ends.' }));
-    const cut = bedrockStreamReply(frames, { cutAfter: 5 });
-    fake.enqueue(cut, cut);
+  it("a stream cut mid-way is continued on Bedrock itself with an assistant prefill (Claude's own body): the SDK's finalMessage is the whole answer", async () => {
+    const story = 'This answer is going to be cut off before it ends, and then finished all the same.';
     const params: Params = { model: `bedrock/${CLAUDE}`, max_tokens: 100, messages: [{ role: 'user', content: 'Tell me a story' }] };
-    await expect(client.messages.stream(params).finalMessage()).rejects.toThrow();
-    const raw = await (await rawStream(params)).text();
-    const events = parseSse(raw);
-    expect(events.at(-1)!.event).toBe('error');
-    expect(events.map((e) => e.event)).not.toContain('message_stop');
-    expect(events.some((e) => e.event === 'content_block_delta')).toBe(true);
-    expectContractStream(raw);
+    fake.enqueue(bedrockStreamReply(bedrockInvokeFrames(anthropicMessage({ text: story }), { textChunkSize: 4 }), { cutAfter: 6 }));
+    fake.setResponder((req) => bedrockStreamReply(bedrockInvokeFrames(anthropicMessage({ text: restOfAnswer(req.body, story) }), { textChunkSize: 4 })));
+    const message = await client.messages.stream(params).finalMessage();
+    expect(message.content).toEqual([{ type: 'text', text: story }]);
+    expect(fake.requests).toHaveLength(2);
+    expect(fake.requests[1]!.path).toMatch(/invoke-with-response-stream$/);
+    expect(fake.requests[1]!.body.messages).toEqual([params.messages[0], { role: 'assistant', content: story.slice(0, 16).trimEnd() }]);
+  });
+
+  it('Converse models are not continued: a cut stream ends with event: error', async () => {
+    const cut = bedrockStreamReply(converseStreamFrames({ text: 'A Llama answer that is going to be cut off.' }), { cutAfter: 4 });
+    fake.enqueue(cut);
+    const raw = await (await rawStream({ model: 'bedrock/meta.llama3-3-70b-instruct-v1:0', max_tokens: 100, messages: [{ role: 'user', content: 'Hi' }] })).text();
+    expect(parseSse(raw).at(-1)!.event).toBe('error');
+    expect(fake.requests).toHaveLength(1);
   });
 
   it('count_tokens through Bedrock’s CountTokens, on the foundation model behind a profile', async () => {

@@ -3,7 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { submitJob } from './helpers/async.js';
 import { expectContractResponse } from './helpers/contract.js';
 import { startGateway, type RunningGateway } from './helpers/gateway.js';
-import { anthropicProvider, MESSAGES, send, warmUp } from './helpers/routing.js';
+import { anthropicProvider, streamedText, MESSAGES, send, warmUp } from './helpers/routing.js';
 
 // A client must not be able to turn one request into a hundred upstream calls: the plan's length and
 // the upstream calls per request are capped (limits.max_plan_targets, limits.max_upstream_attempts).
@@ -96,7 +96,7 @@ describe('upstream calls per request (limits.max_upstream_attempts)', () => {
   });
 });
 
-describe('a stream continued on a fallback (stream_fallback_prefill)', () => {
+describe('a stream continued after it broke', () => {
   const sentence = 'The quick brown fox jumps over the lazy dog.';
   const cut = { kind: 'sse' as const, events: anthropicSseEvents(anthropicMessage({ model: 'claude-cont', text: sentence }), { textChunkSize: 4 }), cutAfter: 6 };
   const rest = { kind: 'sse' as const, events: anthropicSseEvents(anthropicMessage({ model: 'claude-b', text: 'own fox jumps over the lazy dog.' }), { textChunkSize: 5 }) };
@@ -109,14 +109,15 @@ describe('a stream continued on a fallback (stream_fallback_prefill)', () => {
     const gw = await startGateway({
       default_provider: 'up',
       providers: { up: anthropicProvider(upstream.url) },
-      stream_fallback_prefill: true,
       limits: { max_upstream_attempts: max },
     });
     try {
       upstream.enqueue(cut, rest);
       const r = await send(gw, body);
-      expect(upstream.requests.map((q) => q.body.model)).toEqual(continued ? ['claude-cont', 'claude-b'] : ['claude-cont']);
+      // The same target continues first.
+      expect(upstream.requests.map((q) => q.body.model)).toEqual(continued ? ['claude-cont', 'claude-cont'] : ['claude-cont']);
       expect(r.events!.at(-1)!.event).toBe(continued ? 'message_stop' : 'error');
+      if (continued) expect(streamedText(r.events!)).toBe(sentence);
     } finally {
       await gw.close();
     }

@@ -118,7 +118,8 @@ describe('/metrics after traffic through the gateway', () => {
 
   it('counts a stream cut mid-way as a failure even though its status was 200', async () => {
     const cut = anthropicSseEvents(anthropicMessage({ model: MODEL, text: 'This answer will be cut short.' }), { textChunks: 5 });
-    upstream.enqueue({ kind: 'sse', events: cut, cutAfter: 4 });
+    // Its continuation fails too: the stream ends with event: error.
+    upstream.enqueue({ kind: 'sse', events: cut, cutAfter: 4 }, { kind: 'json', status: 503, body: { type: 'error', error: { type: 'overloaded_error', message: 'down' } } });
     const res = await request(gw.url)
       .post('/anthropic/v1/messages')
       .send({ model: MODEL, max_tokens: 10, stream: true, messages: [{ role: 'user', content: 'x' }] });
@@ -130,6 +131,7 @@ describe('/metrics after traffic through the gateway', () => {
       (s) => s.labels.error_type !== '',
     );
     expect(failures.map((s) => [s.labels.error_type, s.value])).toEqual([['api_error', 1]]);
+    expect(sample(all, 'conduit_stream_continuations_total', { reason: 'cut', outcome: 'failed' })).toBe(1);
   });
 
   it('exposes the hooks routing and async jobs report to', async () => {

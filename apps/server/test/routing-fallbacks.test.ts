@@ -3,7 +3,7 @@ import { anthropicError, anthropicMessage, anthropicSseEvents, startFakeAnthropi
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { expectContractResponse, expectContractStream } from './helpers/contract.js';
 import { startGateway, type RunningGateway } from './helpers/gateway.js';
-import { anthropicProvider, MESSAGES, send, served, streamedText, warmUp } from './helpers/routing.js';
+import { anthropicProvider, MESSAGES, send, served, warmUp } from './helpers/routing.js';
 
 let primary: FakeUpstream;
 let backup: FakeUpstream;
@@ -25,7 +25,6 @@ beforeAll(async () => {
       'claude-sonnet-4-5': { target: 'flaky/claude-primary-x', fallbacks: ['backup/claude-backup-y'] },
       'claude-haiku-4-5': { target: 'backup/claude-haiku-backup' },
     },
-    stream_fallback_prefill: true,
   });
   await warmUp(gw);
 });
@@ -190,57 +189,5 @@ describe('fail-over accounting: the body is the serving attempt’s', () => {
     const client = new Anthropic({ apiKey: 'client-key', baseURL: gw.anthropicBaseUrl, maxRetries: 0 });
     const final = await client.messages.stream({ model: 'claude-sonnet-4-5', max_tokens: 20, messages: [{ role: 'user', content: 'hi' }] }).finalMessage();
     expect(final).toMatchObject({ id: 'msg_backup_1', model: 'claude-backup-y', content: fallbackMessage.content, usage: { input_tokens: 77, output_tokens: 6 } });
-  });
-});
-
-describe('stretch: a stream cut mid-way continues on a fallback (stream_fallback_prefill)', () => {
-  const sentence = 'The quick brown fox jumps over the lazy dog.';
-  const primaryEvents = anthropicSseEvents(anthropicMessage({ model: 'claude-cont', text: sentence }), { textChunkSize: 4 });
-  // message_start, ping, content_block_start, then deltas "The ", "quic", "k br", ...
-  const cutAfterThreeDeltas = 6;
-  const body = { model: 'flaky/claude-cont', fallbacks: ['backup/claude-b'], stream: true };
-
-  it('the fallback gets the sent text as a prefill; the client gets one seamless message', async () => {
-    primary.enqueue({ kind: 'sse', events: primaryEvents, cutAfter: cutAfterThreeDeltas });
-    backup.enqueue({ kind: 'sse', events: anthropicSseEvents(anthropicMessage({ model: 'claude-b', text: 'own fox jumps over the lazy dog.' }), { textChunkSize: 5 }) });
-    const r = await send(gw, body);
-    const events = expectContractStream(r.text);
-    expect(events.filter((e) => e.event === 'message_start')).toHaveLength(1);
-    expect(events.at(-1)!.event).toBe('message_stop');
-    expect(events.some((e) => e.event === 'error')).toBe(false);
-    expect(streamedText(events)).toBe(sentence);
-    const continued = backup.requests[0]!.body;
-    expect(continued.messages.at(-1)).toEqual({ role: 'assistant', content: 'The quick br' });
-    expect(continued.model).toBe('claude-b');
-    expect(continued.fallbacks).toBeUndefined();
-    // The headers went out with the first attempt.
-    expect(served(r).provider).toBe('flaky');
-  });
-
-  it('not when a tool call was cut in half: event: error, the fallback is not asked', async () => {
-    const tool = anthropicMessage({ model: 'claude-cont', content: [{ type: 'tool_use', id: 'toolu_1', name: 'lookup', input: { query: 'a long query string here' } }] });
-    primary.enqueue({ kind: 'sse', events: anthropicSseEvents(tool, { textChunkSize: 4 }), cutAfter: 6 });
-    const r = await send(gw, body);
-    const events = expectContractStream(r.text);
-    expect(events.at(-1)!.event).toBe('error');
-    expect(backup.requests).toHaveLength(0);
-  });
-
-  it('not with extended thinking (Anthropic refuses a prefill there)', async () => {
-    primary.enqueue({ kind: 'sse', events: primaryEvents, cutAfter: cutAfterThreeDeltas });
-    const r = await send(gw, { ...body, max_tokens: 2048, thinking: { type: 'enabled', budget_tokens: 1024 } });
-    expect(expectContractStream(r.text).at(-1)!.event).toBe('error');
-    expect(backup.requests).toHaveLength(0);
-  });
-
-  it('a continuation that cannot start leaves the original failure', async () => {
-    primary.enqueue({ kind: 'sse', events: primaryEvents, cutAfter: cutAfterThreeDeltas });
-    backup.setResponder(() => anthropicError(503, 'api_error', 'Service unavailable'));
-    const r = await send(gw, body);
-    const events = expectContractStream(r.text);
-    expect(events.at(-1)!.event).toBe('error');
-    expect(events.some((e) => e.event === 'message_stop')).toBe(false);
-    expect(streamedText(events)).toBe('The quick br');
-    expect(backup.requests).toHaveLength(3);
   });
 });

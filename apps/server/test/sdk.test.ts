@@ -82,7 +82,8 @@ describe('the generated SDK against the gateway', () => {
 
   it('streamMessage throws a ConduitError when the stream is cut', async () => {
     const msg = anthropicMessage({ text: 'this answer will be cut short' });
-    upstream.enqueue({ kind: 'sse', events: anthropicSseEvents(msg, { textChunkSize: 4 }), cutAfter: 4 });
+    // Its continuation fails too: the stream ends with event: error.
+    upstream.enqueue({ kind: 'sse', events: anthropicSseEvents(msg, { textChunkSize: 4 }), cutAfter: 4 }, { kind: 'json', status: 503, body: { type: 'error', error: { type: 'overloaded_error', message: 'down' } } });
     const client = createConduitClient({ baseUrl: gw.url });
     const seen: string[] = [];
     const err = await (async () => {

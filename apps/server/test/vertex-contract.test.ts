@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Anthropic from '@anthropic-ai/sdk';
 import {
+  anthropicAnswer,
   anthropicError,
   anthropicErrorEvent,
   anthropicMessage,
@@ -179,26 +180,26 @@ describe('Claude on Vertex AI through the official Anthropic SDK', () => {
     expect(predictions()).toHaveLength(0);
   });
 
-  it('a stream that fails after content: event: error, never message_stop', async () => {
+  it('a stream that fails after content, and whose continuation fails too: the original event: error, never message_stop', async () => {
     const events = anthropicSseEvents(anthropicMessage({ text: 'This will be interrupted by an overload.' }), { textChunkSize: 5 });
-    fake.enqueue({ kind: 'sse', events: [...events.slice(0, 5), anthropicErrorEvent('overloaded_error', 'Overloaded')] });
+    fake.enqueue({ kind: 'sse', events: [...events.slice(0, 5), anthropicErrorEvent('overloaded_error', 'Overloaded')] }, vertexError(503, 'UNAVAILABLE', 'unavailable'));
     const raw = await (await rawStream({ model: `vertex/${MODEL}`, max_tokens: 50, messages: [{ role: 'user', content: 'Hi' }] })).text();
     const parsed = parseSse(raw);
-    expect(parsed.at(-1)).toMatchObject({ event: 'error', data: { error: { type: 'overloaded_error' } } });
+    expect(parsed.at(-1)).toMatchObject({ event: 'error', data: { error: { type: 'overloaded_error', message: 'Overloaded' } } });
     expect(parsed.map((e) => e.event)).not.toContain('message_stop');
     expectContractStream(raw);
   });
 
-  it('a stream cut mid-way: the SDK stream rejects; the raw stream ends with event: error', async () => {
-    const cut: FakeReply = { kind: 'sse', events: anthropicSseEvents(anthropicMessage({ text: 'This answer is going to be cut off.' }), { textChunkSize: 4 }), cutAfter: 6 };
-    fake.enqueue(cut, cut);
+  it("a stream cut mid-way is continued on Vertex itself with an assistant prefill (Claude's own body): the SDK's finalMessage is the whole answer", async () => {
+    const story = 'Once upon a time a fox met a dog, and they talked until the sun went down.';
     const params: Params = { model: `vertex/${MODEL}`, max_tokens: 100, messages: [{ role: 'user', content: 'Tell me a story' }] };
-    await expect(client.messages.stream(params).finalMessage()).rejects.toThrow();
-    const raw = await (await rawStream(params)).text();
-    const parsed = parseSse(raw);
-    expect(parsed.at(-1)!.event).toBe('error');
-    expect(parsed.map((e) => e.event)).not.toContain('message_stop');
-    expectContractStream(raw);
+    fake.enqueue(anthropicAnswer({ ...params, stream: true }, story, { cutAfter: 8 }));
+    fake.setResponder((req) => anthropicAnswer(req.body, story));
+    const message = await client.messages.stream(params).finalMessage();
+    expect(message.content).toEqual([{ type: 'text', text: story }]);
+    const calls = predictions();
+    expect(calls.map((c) => c.path.split(':').at(-1))).toEqual(['streamRawPredict', 'streamRawPredict']);
+    expect(calls[1]!.body).toMatchObject({ anthropic_version: 'vertex-2023-10-16', messages: [params.messages[0], { role: 'assistant', content: story.slice(0, 20).trimEnd() }] });
   });
 
   it('count_tokens through count-tokens:rawPredict, with the model in the body', async () => {

@@ -78,3 +78,5 @@ export type { GeminiCheckOptions, GeminiViolation } from './gemini/strict.js';
 export { SKIP_THOUGHT_SIGNATURE, geminiThoughtSignature, isValidThoughtSignature } from './gemini/signatures.js';
 export { createTokenEndpoint } from './vertex/token-endpoint.js';
 export type { TokenEndpoint, TokenEndpointOptions } from './vertex/token-endpoint.js';
+export { anthropicAnswer, assistantPrefix, openaiAnswer, PREFILL_REFUSAL, restOfAnswer } from './continuation.js';
+export type { AnswerFaults } from './continuation.js';

@@ -106,3 +106,20 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ path: bad, env: {} })).toThrow(/cannot parse config file/);
   });
 });
+
+describe('stream continuation settings', () => {
+  const providers = { a: { type: 'anthropic' } };
+
+  it('limits: two continuations of at most 500 000 characters by default, within bounds', () => {
+    const limits = parseConfig({ providers }, {}).limits;
+    expect([limits.max_stream_continuations, limits.max_continuation_chars]).toEqual([2, 500_000]);
+    expect(parseConfig({ providers, limits: { max_stream_continuations: 0 } }, {}).limits.max_stream_continuations).toBe(0);
+    expect(() => parseConfig({ providers, limits: { max_stream_continuations: 11 } }, {})).toThrow(/limits\.max_stream_continuations/);
+    expect(() => parseConfig({ providers, limits: { max_continuation_chars: 0 } }, {})).toThrow(/limits\.max_continuation_chars/);
+  });
+
+  it('stream_fallback_prefill is still accepted (deprecated; the gateway warns)', () => {
+    expect(parseConfig({ providers, stream_fallback_prefill: true }, {}).stream_fallback_prefill).toBe(true);
+    expect(() => parseConfig({ providers, stream_fallback_prefill: 'yes' }, {})).toThrow(/stream_fallback_prefill/);
+  });
+});

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { configFromEnv, parseConfig } from './load.js';
 import { OPENAI_PRESETS } from './presets.js';
+import { configuredContinuation } from './continuation.js';
 
 describe('openai presets by provider name', () => {
   it('`groq: { type: openai }` gets the Groq URL and GROQ_API_KEY, read at load time', () => {
@@ -120,5 +121,41 @@ describe('zero-config presets', () => {
 
   it('nothing set: only anthropic', () => {
     expect(Object.keys(configFromEnv({}).providers)).toEqual(['anthropic']);
+  });
+});
+
+describe('continuation by preset', () => {
+  it('vLLM continue_final_message, Mistral and DeepSeek prefix, OpenRouter a trailing assistant message; others none', () => {
+    const config = parseConfig(
+      { providers: { vllm: { type: 'openai' }, mistral: { type: 'openai' }, deepseek: { type: 'openai' }, openrouter: { type: 'openai' }, openai: { type: 'openai' } } },
+      { MISTRAL_API_KEY: 'm', DEEPSEEK_API_KEY: 'd', OPENROUTER_API_KEY: 'r', OPENAI_API_KEY: 'o' },
+    );
+    const modes = Object.fromEntries(Object.entries(config.providers).map(([n, p]) => [n, configuredContinuation(p)]));
+    expect(modes).toEqual({ vllm: 'continue_final_message', mistral: 'prefix', deepseek: 'prefix', openrouter: 'assistant_prefill', openai: 'none' });
+  });
+
+  it("DeepSeek continues on its beta endpoint, only when the preset's own server is used", () => {
+    const own = parseConfig({ providers: { deepseek: { type: 'openai' } } }, { DEEPSEEK_API_KEY: 'd' });
+    expect(own.providers.deepseek!.continuation_base_url).toBe('https://api.deepseek.com/beta');
+    const proxied = parseConfig({ providers: { deepseek: { type: 'openai' } } }, { DEEPSEEK_API_KEY: 'd', DEEPSEEK_BASE_URL: 'http://127.0.0.1:9/v1' });
+    expect(proxied.providers.deepseek!.continuation_base_url).toBeUndefined();
+    const mine = parseConfig({ providers: { deepseek: { type: 'openai', base_url: 'http://127.0.0.1:9/v1' } } }, { DEEPSEEK_API_KEY: 'd' });
+    expect(mine.providers.deepseek!.continuation_base_url).toBeUndefined();
+  });
+
+  it('the entry wins over the preset, and Anthropic-type providers default to the assistant prefill', () => {
+    const config = parseConfig(
+      { providers: { vllm: { type: 'openai', continuation: 'none' }, anthropic: { type: 'anthropic' }, vertex: { type: 'vertex', project: 'p', region: 'us-east5' }, off: { type: 'anthropic', continuation: 'none' } } },
+      {},
+    );
+    expect(Object.values(config.providers).map((p) => configuredContinuation(p))).toEqual(['none', 'assistant_prefill', 'assistant_prefill', 'none']);
+  });
+
+  it('an Anthropic-type provider cannot take an OpenAI way of continuing, nor a continuation URL', () => {
+    expect(() => parseConfig({ providers: { a: { type: 'anthropic', continuation: 'prefix' } } }, {})).toThrow(
+      'providers.a.continuation: "prefix" is for type openai; type anthropic takes assistant_prefill or none',
+    );
+    expect(() => parseConfig({ providers: { a: { type: 'anthropic', continuation_base_url: 'http://127.0.0.1:9' } } }, {})).toThrow('providers.a.continuation_base_url: only for type openai');
+    expect(() => parseConfig({ providers: { a: { type: 'openai', base_url: 'http://127.0.0.1:9/v1', continuation: 'sometimes' } } }, {})).toThrow(/providers\.a\.continuation/);
   });
 });

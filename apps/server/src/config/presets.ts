@@ -28,6 +28,10 @@ export interface OpenAIPreset {
   pdf_files?: boolean;
   /** Earlier thinking goes back as `reasoning_content` (the server requires it). */
   reasoning_content?: boolean;
+  /** How the server continues an answer from a prefix of it (config `continuation`); absent: it cannot. */
+  continuation?: 'assistant_prefill' | 'prefix' | 'continue_final_message';
+  /** Where continuation requests go, when the server serves them elsewhere; used only with the preset's own base URL. */
+  continuation_base_url?: string;
   azure?: Record<string, unknown>;
 }
 
@@ -41,15 +45,42 @@ export const OPENAI_PRESETS: Readonly<Record<string, OpenAIPreset>> = {
     base_url_env: 'MISTRAL_BASE_URL',
     max_tokens_field: 'max_tokens',
     omit_params: ['stream_options', 'user', 'reasoning_effort'],
+    // A final assistant message with `prefix: true` is continued.
+    continuation: 'prefix',
   },
   // DeepSeek's thinking mode refuses a tool-call turn whose reasoning_content was not sent back.
-  deepseek: { base_url: 'https://api.deepseek.com/v1', key_env: 'DEEPSEEK_API_KEY', base_url_env: 'DEEPSEEK_BASE_URL', max_tokens_field: 'max_tokens', reasoning_content: true },
+  // Its prefix completion (`prefix: true` on the final assistant message) is served on the beta endpoint only.
+  deepseek: {
+    base_url: 'https://api.deepseek.com/v1',
+    key_env: 'DEEPSEEK_API_KEY',
+    base_url_env: 'DEEPSEEK_BASE_URL',
+    max_tokens_field: 'max_tokens',
+    reasoning_content: true,
+    continuation: 'prefix',
+    continuation_base_url: 'https://api.deepseek.com/beta',
+  },
   together: { base_url: 'https://api.together.xyz/v1', key_env: 'TOGETHER_API_KEY', base_url_env: 'TOGETHER_BASE_URL', max_tokens_field: 'max_tokens' },
   fireworks: { base_url: 'https://api.fireworks.ai/inference/v1', key_env: 'FIREWORKS_API_KEY', base_url_env: 'FIREWORKS_BASE_URL', max_tokens_field: 'max_tokens' },
-  openrouter: { base_url: 'https://openrouter.ai/api/v1', key_env: 'OPENROUTER_API_KEY', base_url_env: 'OPENROUTER_BASE_URL', max_tokens_field: 'max_tokens', pdf_files: true },
+  // A trailing assistant message is continued (a prefill, passed on to the models that take one).
+  openrouter: {
+    base_url: 'https://openrouter.ai/api/v1',
+    key_env: 'OPENROUTER_API_KEY',
+    base_url_env: 'OPENROUTER_BASE_URL',
+    max_tokens_field: 'max_tokens',
+    pdf_files: true,
+    continuation: 'assistant_prefill',
+  },
   xai: { base_url: 'https://api.x.ai/v1', key_env: 'XAI_API_KEY', base_url_env: 'XAI_BASE_URL', max_tokens_field: 'max_tokens' },
   ollama: { base_url: 'http://127.0.0.1:11434/v1', key_env: 'OLLAMA_API_KEY', base_url_env: 'OLLAMA_BASE_URL', local: true, max_tokens_field: 'max_tokens' },
-  vllm: { base_url: 'http://127.0.0.1:8000/v1', key_env: 'VLLM_API_KEY', base_url_env: 'VLLM_BASE_URL', local: true, max_tokens_field: 'max_tokens' },
+  // `continue_final_message: true` (with `add_generation_prompt: false`) continues the final assistant message.
+  vllm: {
+    base_url: 'http://127.0.0.1:8000/v1',
+    key_env: 'VLLM_API_KEY',
+    base_url_env: 'VLLM_BASE_URL',
+    local: true,
+    max_tokens_field: 'max_tokens',
+    continuation: 'continue_final_message',
+  },
   lmstudio: { base_url: 'http://127.0.0.1:1234/v1', key_env: 'LMSTUDIO_API_KEY', base_url_env: 'LMSTUDIO_BASE_URL', local: true, max_tokens_field: 'max_tokens' },
   // Azure OpenAI: the resource endpoint varies, so it comes from the environment (or the entry's base_url).
   azure: {
@@ -79,7 +110,11 @@ export function applyPresets(raw: unknown, env: Env): unknown {
 function withPreset(entry: Record<string, unknown>, preset: OpenAIPreset, env: Env): Record<string, unknown> {
   const out = { ...entry };
   const baseUrl = env[preset.base_url_env] || preset.base_url;
+  // The preset's continuation URL belongs to its own server: not when the entry or the environment names another.
+  const ownServer = out.base_url === undefined && !env[preset.base_url_env];
   if (out.base_url === undefined && baseUrl) out.base_url = baseUrl;
+  if (out.continuation === undefined && preset.continuation) out.continuation = preset.continuation;
+  if (out.continuation_base_url === undefined && preset.continuation_base_url && ownServer) out.continuation_base_url = preset.continuation_base_url;
   const key = env[preset.key_env];
   if (out.keys === undefined && key) out.keys = [{ value: key }];
   if (out.max_tokens_field === undefined && preset.max_tokens_field) out.max_tokens_field = preset.max_tokens_field;
@@ -118,11 +153,18 @@ function isObject(v: unknown): v is Record<string, any> {
 }
 
 /** Start-up checks for openai-type settings that the schema alone cannot express; each line names the field. */
-export function openaiProviderErrors(providers: Record<string, { type: string; base_url?: string; azure?: { deployment?: string } }>): string[] {
+export function openaiProviderErrors(
+  providers: Record<string, { type: string; base_url?: string; azure?: { deployment?: string }; continuation?: string; continuation_base_url?: string }>,
+): string[] {
   const errors: string[] = [];
   for (const [name, p] of Object.entries(providers)) {
     if (p.type !== 'openai') {
       if (p.azure !== undefined) errors.push(`providers.${name}.azure: only for type openai`);
+      if (p.continuation_base_url !== undefined) errors.push(`providers.${name}.continuation_base_url: only for type openai`);
+      // Anthropic's body has one way to continue an answer: the assistant prefill.
+      if (p.continuation === 'prefix' || p.continuation === 'continue_final_message') {
+        errors.push(`providers.${name}.continuation: "${p.continuation}" is for type openai; type ${p.type} takes assistant_prefill or none`);
+      }
       continue;
     }
     const deployment = p.azure?.deployment;

@@ -4,6 +4,18 @@ import { asyncSchema, storeSchema } from '../jobs/config.js';
 
 export const PROVIDER_TYPES = ['anthropic', 'openai', 'bedrock', 'vertex', 'gemini'] as const;
 
+/**
+ * How a provider continues an answer whose stream broke after the client got part of it: the text
+ * already sent goes back as the start of the assistant's answer, and the model writes the rest.
+ * - `assistant_prefill`: a final assistant message (Anthropic's prefill; OpenRouter takes it too);
+ * - `prefix`: a final assistant message marked `prefix: true` (DeepSeek, Mistral);
+ * - `continue_final_message`: a final assistant message and `continue_final_message: true`,
+ *   `add_generation_prompt: false` (vLLM);
+ * - `none`: the provider cannot continue an answer (OpenAI itself would start a new one).
+ */
+export const CONTINUATION_MODES = ['assistant_prefill', 'prefix', 'continue_final_message', 'none'] as const;
+export type ContinuationMode = (typeof CONTINUATION_MODES)[number];
+
 const keySchema = z.strictObject({
   /** The secret. `env.NAME` reads it from the environment. */
   value: z.string().min(1),
@@ -65,6 +77,17 @@ const providerSchema = z.strictObject({
       deployment: z.string().min(1).optional(),
     })
     .optional(),
+  /**
+   * How this provider continues a stream that broke after part of the answer reached the client
+   * (CONTINUATION_MODES). Absent: `assistant_prefill` for anthropic, bedrock (Claude models) and
+   * vertex; `none` for openai unless its preset says otherwise (config/continuation.ts).
+   */
+  continuation: z.enum(CONTINUATION_MODES).optional(),
+  /**
+   * openai type: where continuation requests go when the server serves them on another base URL
+   * (DeepSeek: prefix completion only on its beta endpoint). Absent: `base_url`.
+   */
+  continuation_base_url: z.url({ protocol: /^https?$/ }).optional(),
   /** bedrock, vertex: the cloud region (bedrock: e.g. us-east-1; vertex: e.g. us-east5, or `global`). */
   region: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'a region is lower-case letters, digits and -').optional(),
   /** bedrock: static AWS credentials, signed with SigV4. Absent: `api_key`/`keys`, else the standard AWS chain. */
@@ -168,6 +191,13 @@ const limitsSchema = z
     max_upstream_attempts: z.number().int().positive().max(1000).default(16),
     /** count_tokens (openai type): characters tokenized exactly per request; the rest is estimated. */
     count_tokens_exact_chars: z.number().int().positive().default(1_000_000),
+    /** Times one stream may be continued after it broke mid-answer (0: never; the stream ends with `event: error`). */
+    max_stream_continuations: z.number().int().min(0).max(10).default(2),
+    /**
+     * Characters of answer text a stream keeps to continue from. An answer longer than this when it
+     * breaks is not continued: it ends with `event: error`.
+     */
+    max_continuation_chars: z.number().int().positive().max(10_000_000).default(500_000),
   })
   .refine((l) => l.headers_timeout_ms <= l.request_timeout_ms, {
     message: 'headers_timeout_ms must not exceed request_timeout_ms',
@@ -208,10 +238,11 @@ export const configSchema = z.strictObject({
   /** Model aliases: a request whose `model` is a key here goes to its target, then its fallbacks. */
   models: z.record(z.string().min(1), modelAliasSchema).default({}),
   /**
-   * A stream that fails after text reached the client continues on the next Anthropic-type
-   * fallback, with that text as an assistant prefill, in the same client stream. Off: it ends with `event: error`.
+   * Deprecated, without effect: streams that break mid-answer are continued per provider
+   * (`providers.<name>.continuation`, `limits.max_stream_continuations`). Still accepted so that
+   * existing configs start; the gateway logs a warning naming the replacement.
    */
-  stream_fallback_prefill: z.boolean().default(false),
+  stream_fallback_prefill: z.boolean().optional(),
   /** Virtual keys, teams, limits and budgets. Absent: no gateway authentication (loopback, or no provider keys). */
   auth: authSchema,
 });

@@ -123,6 +123,12 @@ async function stream(
       writer.error(error);
     }
   } finally {
+    // The headers named the first attempt; a stream that broke says here what became of it.
+    const trace = result.trace;
+    if (trace.continuations.length > 0) {
+      obs.continued(trace);
+      if (!ctx.signal.aborted) writer.comment(trace.comment());
+    }
     writer.end();
   }
 }

@@ -87,6 +87,14 @@ export class SseWriter {
     this.raw(`event: error\ndata: ${JSON.stringify({ type: 'error', error: { type, message } })}\n\n`);
   }
 
+  /**
+   * An SSE comment (`: text`): clients and SDKs skip it. Line breaks in `text` become spaces: a
+   * comment is one line.
+   */
+  comment(text: string): void {
+    this.raw(`: ${text.replace(/[\r\n]+/g, ' ')}\n\n`);
+  }
+
   end(): void {
     if (this.ended) return;
     this.ended = true;

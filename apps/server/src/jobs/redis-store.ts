@@ -42,6 +42,24 @@ const PENDING_RECORD_TTL_MS = 7 * 24 * 3600 * 1000;
 
 const QUEUE_NAME = 'jobs';
 
+/**
+ * The queue-depth check and the place it grants, in one step, so instances cannot pass the cap
+ * together: the jobs waiting (BullMQ's wait and paused lists, delayed, prioritized and
+ * waiting-children sets) plus the places granted to submits still under way (KEYS[6], a set
+ * scored by expiry: a submit whose instance died gives its place back after ARGV[4] ms).
+ * 1: granted; 0: the queue is full.
+ */
+const RESERVE_SCRIPT = `
+redis.call('ZREMRANGEBYSCORE', KEYS[6], '-inf', ARGV[2])
+local n = redis.call('LLEN', KEYS[1]) + redis.call('LLEN', KEYS[2]) + redis.call('ZCARD', KEYS[3]) + redis.call('ZCARD', KEYS[4]) + redis.call('ZCARD', KEYS[5]) + redis.call('ZCARD', KEYS[6])
+if n >= tonumber(ARGV[1]) then return 0 end
+redis.call('ZADD', KEYS[6], tonumber(ARGV[2]) + tonumber(ARGV[4]), ARGV[3])
+redis.call('PEXPIRE', KEYS[6], ARGV[4])
+return 1`;
+
+/** How long a place granted to a submit is held if the submit never finishes (its instance died). */
+const RESERVATION_MS = 60_000;
+
 /** A worker starts a job: -1 when it already finished (a second delivery), else the start count. */
 const START_SCRIPT = `
 local s = redis.call('HGET', KEYS[1], 'status')
@@ -141,8 +159,33 @@ export class RedisJobStore implements JobStore {
   }
 
   private async store(job: NewJob): Promise<void> {
-    // Not atomic across instances: under a burst the cap can be passed by a few jobs.
-    if ((await this.queue.count()) >= this.opts.maxQueued) throw new QueueFullError(this.opts.maxQueued);
+    // Atomic across instances: the job's place in the queue is granted before it is added.
+    const q = (type: string) => this.queue.toKey(type);
+    const reservations = `${this.opts.prefix}:queue-reservations`;
+    const granted = await this.redis.eval(
+      RESERVE_SCRIPT,
+      6,
+      q('wait'),
+      q('paused'),
+      q('delayed'),
+      q('prioritized'),
+      q('waiting-children'),
+      reservations,
+      this.opts.maxQueued,
+      Date.now(),
+      job.id,
+      RESERVATION_MS,
+    );
+    if (Number(granted) !== 1) throw new QueueFullError(this.opts.maxQueued);
+    try {
+      await this.enqueue(job);
+    } finally {
+      // Queued (and counted as such) or failed: either way the place is no longer held for it.
+      await this.redis.zrem(reservations, job.id).catch(() => undefined);
+    }
+  }
+
+  private async enqueue(job: NewJob): Promise<void> {
     const key = this.key(job.id);
     // The record first: if the process dies before the queue has the job, the record is one
     // nobody was told about and it expires.

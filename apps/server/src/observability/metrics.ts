@@ -42,6 +42,8 @@ export interface RoutingMetrics {
   breakerState(provider: string, model: string, state: BreakerState): void;
   /** An upstream served a request on provider/model (its answer, or a stream's first content). */
   served(provider: string, model: string): void;
+  /** A stream broke mid-answer: why (a fixed set) and what became of it (continued, failed, impossible). */
+  continuation(reason: string, outcome: string): void;
 }
 
 /** What the async jobs layer reports. */
@@ -164,6 +166,7 @@ export class Metrics implements RoutingMetrics, JobMetrics {
   private readonly retries: FastCounter;
   private readonly fallbacks: FastCounter;
   private readonly breaker: Gauge;
+  private readonly continuations: Counter;
   private readonly jobsQueued: Counter;
   private readonly jobOutcomes: Counter;
   private readonly queueDepth: Gauge;
@@ -240,6 +243,12 @@ export class Metrics implements RoutingMetrics, JobMetrics {
       name: 'conduit_circuit_breaker_state',
       help: 'Circuit breaker per provider/model: 0 closed, 1 half-open, 2 open.',
       labelNames: [PROVIDER, MODEL],
+      registers: [r],
+    });
+    this.continuations = new Counter({
+      name: 'conduit_stream_continuations_total',
+      help: 'Streams that broke after content reached the client, by reason (cut, stall, malformed, upstream_error, aborted, deadline, other) and outcome (continued, failed, impossible).',
+      labelNames: ['reason', 'outcome'],
       registers: [r],
     });
     this.jobsQueued = new Counter({ name: 'conduit_async_jobs_queued_total', help: 'Async jobs accepted.', registers: [r] });
@@ -320,6 +329,11 @@ export class Metrics implements RoutingMetrics, JobMetrics {
   breakerState(provider: string, model: string, state: BreakerState): void {
     if (this.models.label(provider, model) !== model) return;
     this.breaker.set({ [PROVIDER]: provider, [MODEL]: model }, BREAKER_VALUE[state]);
+  }
+
+  /** Both labels come from fixed sets (routing/stream-continue.ts, continuing-stream.ts). */
+  continuation(reason: string, outcome: string): void {
+    this.continuations.inc({ reason, outcome });
   }
 
   jobQueued(): void {

@@ -52,6 +52,8 @@ export class Observation {
    * so no completed request is missing from the ledger; it runs again harmlessly on close.
    */
   beforeComplete: (() => void | Promise<void>) | null = null;
+  /** Streams that broke mid-answer: what became of each break (routing/continuing-stream.ts). */
+  continuations: ReadonlyArray<{ reason: string; outcome: string; from: string; to?: string; attempts: number }> | null = null;
 
   constructor(now = performance.now()) {
     this.startedAt = now;
@@ -63,6 +65,12 @@ export class Observation {
     this.model = s.target.model;
     this.attempts = s.attempts;
     this.fallbackIndex = s.fallbackIndex;
+  }
+
+  /** A stream broke mid-answer: the attempts in all, and each break's fate. */
+  continued(trace: { attempts: number; continuations: NonNullable<Observation['continuations']> }): void {
+    this.attempts = trace.attempts;
+    this.continuations = trace.continuations;
   }
 
   /** The provider/model the request is about, before (or without) any attempt on it. */

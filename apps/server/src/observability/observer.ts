@@ -105,6 +105,7 @@ export function observeRequests(opts: ObserverOptions): RequestHandler {
       line.key_name = obs.keyName;
       line.team = obs.teamName;
     }
+    if (obs.continuations !== null) line.continuations = obs.continuations;
     if (errorType !== null) {
       line.error_type = errorType;
       if (obs.error) {

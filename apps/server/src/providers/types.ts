@@ -1,6 +1,6 @@
 import type { CountTokensRequest, CreateMessageRequest, Message } from '../generated/types.gen.js';
 import type { ClientCredential } from '../client-credential.js';
-import type { ProviderConfig } from '../config/schema.js';
+import type { ContinuationMode, ProviderConfig } from '../config/schema.js';
 
 /** One server-sent event, as written on the wire: `event: <event>\ndata: <data>\n\n`. */
 export interface SseFrame {
@@ -26,6 +26,12 @@ export interface AttemptContext {
   clientHeaders: ClientHeaders;
   signal: AbortSignal;
   requestId: string;
+  /**
+   * The request's final assistant message is an answer the client already has part of: the
+   * provider asks the model to continue it, in the way its `continuationMode` says (a stream that
+   * broke mid-answer, continued).
+   */
+  continuation?: boolean;
 }
 
 export interface ClientHeaders {
@@ -79,6 +85,11 @@ export interface Provider {
    * it cannot be), or undefined. Resolving a model asks before any call: the answer is a 400.
    */
   checkModel?(model: string): string | undefined;
+  /**
+   * How this provider continues an answer on `model` (see AttemptContext.continuation). Absent: the
+   * config's `continuation`, with its default for the type (config/continuation.ts).
+   */
+  continuationMode?(model: string): ContinuationMode;
   createMessage(body: CreateMessageRequest, ctx: AttemptContext): Promise<MessageResult>;
   /** Resolves once the upstream has answered 2xx; rejects with a GatewayError before that. */
   streamMessage(body: CreateMessageRequest, ctx: AttemptContext): Promise<StreamResult>;

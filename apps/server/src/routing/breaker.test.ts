@@ -69,3 +69,55 @@ describe('CircuitBreakers', () => {
     expect(b.acquire('p/m', settings)).toBe('open');
   });
 });
+
+describe('CircuitBreakers shared with other instances', () => {
+  it('tells of openings and closings only, not of every call', () => {
+    const c = clock();
+    const told: string[] = [];
+    const b = new CircuitBreakers(c.now, undefined, { opened: (k, at, ms) => told.push(`open ${k} ${at} ${ms}`), closed: (k) => told.push(`closed ${k}`) });
+    b.success('p/m');
+    b.failure('p/m', settings);
+    b.failure('p/m', settings);
+    expect(told).toEqual([]);
+    b.failure('p/m', settings);
+    expect(told).toEqual(['open p/m 1000000 1000']);
+    c.advance(1000);
+    expect(b.acquire('p/m', settings)).toBe('probe');
+    b.failure('p/m', settings);
+    expect(told.at(-1)).toBe('open p/m 1001000 1000');
+    c.advance(1000);
+    b.acquire('p/m', settings);
+    b.success('p/m');
+    b.success('p/m');
+    expect(told.slice(2)).toEqual(['closed p/m']);
+  });
+
+  it("applies another instance's opening (only ever later) and closing, telling the metric", () => {
+    const c = clock();
+    const states: string[] = [];
+    const b = new CircuitBreakers(c.now, (k, s) => states.push(`${k} ${s}`));
+    b.applyRemote('p/m', c.now() - 200);
+    expect(b.acquire('p/m', settings)).toBe('open');
+    expect(b.retryInMs('p/m', settings)).toBe(800);
+    b.applyRemote('p/m', c.now() - 900); // older news changes nothing
+    expect(b.retryInMs('p/m', settings)).toBe(800);
+    c.advance(800);
+    expect(b.acquire('p/m', settings)).toBe('probe');
+    b.applyRemote('p/m', null);
+    expect(b.acquire('p/m', settings)).toBe('closed');
+    b.applyRemote('p/x', null); // closing a circuit it never had: nothing
+    expect(states).toEqual(['p/m open', 'p/m half_open', 'p/m closed']);
+  });
+
+  it('refuses() says what acquire() would, without taking the probe', () => {
+    const c = clock();
+    const b = new CircuitBreakers(c.now);
+    for (let i = 0; i < 3; i++) b.failure('p/m', settings);
+    expect(b.refuses('p/m', settings)).toBe(true);
+    c.advance(1000);
+    expect(b.refuses('p/m', settings)).toBe(false);
+    expect(b.refuses('p/m', settings)).toBe(false);
+    expect(b.acquire('p/m', settings)).toBe('probe');
+    expect(b.refuses('p/m', settings)).toBe(true);
+  });
+});

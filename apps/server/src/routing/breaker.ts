@@ -14,6 +14,14 @@ interface Circuit {
   probing: boolean;
 }
 
+/** Told of the state changes other instances must learn (state/shared-state.ts); never of counting. */
+export interface BreakerShare {
+  /** The circuit opened (or a probe failed) at `openedAt`, epoch ms, for `cooldownMs`. */
+  opened(key: string, openedAt: number, cooldownMs: number): void;
+  /** The circuit closed: the upstream answers again. */
+  closed(key: string): void;
+}
+
 /**
  * Circuit breakers keyed by "provider/model". Closed: calls go out, consecutive failures are
  * counted. At `failureThreshold` the circuit opens: calls are refused (the router moves straight
@@ -31,6 +39,8 @@ export class CircuitBreakers {
     private readonly now: () => number = Date.now,
     /** Told of every state change (for the breaker-state metric). */
     private readonly onChange?: (key: string, state: 'closed' | 'open' | 'half_open') => void,
+    /** Told of openings and closings, to share them; calls that change nothing tell nothing. */
+    private readonly share?: BreakerShare,
   ) {}
 
   acquire(key: string, settings: BreakerSettings): BreakerDecision {
@@ -46,7 +56,10 @@ export class CircuitBreakers {
     const c = this.circuits.get(key);
     if (!c) return;
     this.circuits.delete(key);
-    if (c.openedAt !== undefined) this.onChange?.(key, 'closed');
+    if (c.openedAt !== undefined) {
+      this.onChange?.(key, 'closed');
+      this.share?.closed(key);
+    }
   }
 
   failure(key: string, settings: BreakerSettings): void {
@@ -54,7 +67,10 @@ export class CircuitBreakers {
     this.circuits.set(key, c);
     if (c.openedAt !== undefined) {
       // A failed probe (or a late failure of a call sent before the circuit opened): another cooldown.
-      if (c.probing || this.now() - c.openedAt >= settings.cooldownMs) c.openedAt = this.now();
+      if (c.probing || this.now() - c.openedAt >= settings.cooldownMs) {
+        c.openedAt = this.now();
+        this.share?.opened(key, c.openedAt, settings.cooldownMs);
+      }
       if (c.probing) this.onChange?.(key, 'open');
       c.probing = false;
       return;
@@ -63,7 +79,31 @@ export class CircuitBreakers {
     if (c.consecutiveFailures >= settings.failureThreshold) {
       c.openedAt = this.now();
       this.onChange?.(key, 'open');
+      this.share?.opened(key, c.openedAt, settings.cooldownMs);
     }
+  }
+
+  /**
+   * Another instance opened the circuit at `openedAt` (null: closed it). An opening only moves
+   * the cooldown later; a probe this instance has in flight still reports its own outcome.
+   */
+  applyRemote(key: string, openedAt: number | null): void {
+    const c = this.circuits.get(key);
+    if (openedAt === null) {
+      if (!c || c.openedAt === undefined) return;
+      this.circuits.delete(key);
+      this.onChange?.(key, 'closed');
+      return;
+    }
+    if (!c) {
+      this.circuits.set(key, { consecutiveFailures: 0, openedAt, probing: false });
+      this.onChange?.(key, 'open');
+      return;
+    }
+    if (c.openedAt !== undefined && c.openedAt >= openedAt) return;
+    const wasOpen = c.openedAt !== undefined;
+    c.openedAt = openedAt;
+    if (!wasOpen) this.onChange?.(key, 'open');
   }
 
   /** The call ended without telling whether the upstream is healthy. */
@@ -71,6 +111,13 @@ export class CircuitBreakers {
     if (decision !== 'probe') return;
     const c = this.circuits.get(key);
     if (c) c.probing = false;
+  }
+
+  /** Whether `acquire` would refuse a call now (open, or a probe in flight), without taking the probe slot. */
+  refuses(key: string, settings: BreakerSettings): boolean {
+    const c = this.circuits.get(key);
+    if (!c || c.openedAt === undefined) return false;
+    return c.probing || this.now() - c.openedAt < settings.cooldownMs;
   }
 
   /** Milliseconds until an open circuit lets a probe through (0 when it would now), undefined when closed. */

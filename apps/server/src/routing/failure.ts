@@ -24,6 +24,11 @@ export function classifyFailure(err: unknown, usedConfiguredKey: boolean): Failu
   return 'final';
 }
 
+/** An attempt that ended because the upstream was silent too long (connect, headers, first token, idle, deadline). */
+export function isTimeout(err: unknown): boolean {
+  return err instanceof GatewayError && err.upstream !== undefined && err.upstream.kind.startsWith('timeout_');
+}
+
 const KIND_LABELS: Record<string, string> = {
   connect: 'connect failed',
   reset: 'connection reset',

@@ -65,3 +65,42 @@ describe('KeyCooldowns.served', () => {
     expect(cooldowns.get('p#1', 'm')?.reason).toBe('auth');
   });
 });
+
+describe('KeyCooldowns shared with other instances', () => {
+  it('tells of cooldowns, and of a rate limit ending only when there was one', () => {
+    const c = clock();
+    const told: string[] = [];
+    const cooldowns = new KeyCooldowns(c.now, { cooled: (k, m, until, r) => told.push(`${k} ${m} ${until} ${r}`), freed: (k, m) => told.push(`freed ${k} ${m}`) });
+    cooldowns.served('p#0', 'm');
+    cooldowns.coolDown('p#0', 'm', 100, 'rate_limit');
+    cooldowns.served('p#0', 'm');
+    cooldowns.served('p#0', 'm');
+    cooldowns.coolDown('p#1', 'm', 100, 'auth');
+    cooldowns.served('p#1', 'm');
+    expect(told).toEqual(['p#0 m 5100 rate_limit', 'freed p#0 m', 'p#1 m 5100 auth']);
+  });
+
+  it("applies another instance's cooldowns, never shortening one, and its ends of rate limits", () => {
+    const c = clock();
+    const cooldowns = new KeyCooldowns(c.now);
+    cooldowns.applyRemote('p#0', 'm', c.now() + 500, 'rate_limit');
+    expect(cooldowns.get('p#0', 'm')).toEqual({ remainingMs: 500, reason: 'rate_limit' });
+    cooldowns.applyRemote('p#0', 'm', c.now() + 100, 'rate_limit');
+    expect(cooldowns.get('p#0', 'm')!.remainingMs).toBe(500);
+    cooldowns.applyRemote('p#0', 'm', null, 'rate_limit');
+    expect(cooldowns.get('p#0', 'm')).toBeUndefined();
+    cooldowns.applyRemote('p#1', 'm', c.now() + 500, 'auth');
+    cooldowns.applyRemote('p#1', 'm', null, 'rate_limit');
+    expect(cooldowns.get('p#1', 'm')!.reason).toBe('auth');
+    cooldowns.applyRemote('p#2', 'm', c.now() - 1, 'auth');
+    expect(cooldowns.get('p#2', 'm')).toBeUndefined();
+  });
+
+  it('is bounded: model names are the clients\'', () => {
+    const c = clock();
+    const cooldowns = new KeyCooldowns(c.now);
+    for (let i = 0; i < 10_001; i++) cooldowns.coolDown('p#0', `model-${i}`, 1000, 'auth');
+    expect(cooldowns.get('p#0', 'model-0')).toBeUndefined();
+    expect(cooldowns.get('p#0', 'model-10000')).toBeDefined();
+  });
+});

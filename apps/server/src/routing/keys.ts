@@ -4,27 +4,73 @@ import type { AttemptKey } from '../providers/types.js';
 /** Why a key sits out: a refused key (401/403) is not used at all; a rate-limited one only when nothing else is free. */
 export type CooldownReason = 'auth' | 'rate_limit';
 
-/** Per key and model: until when a key sits out after a 429 or a 401/403. In memory, per process. */
+/** Cooldowns kept at most (keys × models); see KeyCooldowns.set. */
+const MAX_COOLDOWNS = 10_000;
+
+/** Told of cooldowns to share with other instances (state/shared-state.ts). */
+export interface CooldownShare {
+  /** The key sits out for `model` until `until` (epoch ms). */
+  cooled(keyId: string, model: string, until: number, reason: CooldownReason): void;
+  /** The key's rate-limit cooldown for `model` is over (it served). */
+  freed(keyId: string, model: string): void;
+}
+
+/**
+ * Per key and model: until when a key sits out after a 429 or a 401/403. In this process's memory,
+ * shared with other instances through `share` when they share Redis.
+ */
 export class KeyCooldowns {
   private readonly entries = new Map<string, { until: number; reason: CooldownReason }>();
 
-  constructor(private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly now: () => number = Date.now,
+    private readonly share?: CooldownShare,
+  ) {}
 
   /** Extends (never shortens) the key's cooldown for `model`. */
   coolDown(keyId: string, model: string, ms: number, reason: CooldownReason): void {
     if (ms <= 0) return;
     const id = `${keyId}|${model}`;
     const current = this.get(keyId, model);
-    this.entries.set(id, {
+    const entry = {
       until: this.now() + Math.max(ms, current?.remainingMs ?? 0),
-      reason: current?.reason === 'auth' ? 'auth' : reason,
-    });
+      reason: current?.reason === 'auth' ? ('auth' as const) : reason,
+    };
+    this.set(id, entry);
+    this.share?.cooled(keyId, model, entry.until, entry.reason);
   }
 
   /** The key just served `model`: whatever rate limit cooled it is over. A refused key stays refused. */
   served(keyId: string, model: string): void {
+    // Most calls find nothing: the map is empty, and a lookup there is cheaper than building the id.
+    if (this.entries.size === 0) return;
     const id = `${keyId}|${model}`;
-    if (this.entries.get(id)?.reason === 'rate_limit') this.entries.delete(id);
+    if (this.entries.get(id)?.reason !== 'rate_limit') return;
+    this.entries.delete(id);
+    this.share?.freed(keyId, model);
+  }
+
+  /** Another instance cooled the key for `model` until `until` (null: its rate limit is over). Never shortens a cooldown. */
+  applyRemote(keyId: string, model: string, until: number | null, reason: CooldownReason): void {
+    const id = `${keyId}|${model}`;
+    const current = this.entries.get(id);
+    if (until === null) {
+      if (current?.reason === 'rate_limit') this.entries.delete(id);
+      return;
+    }
+    if (until <= this.now()) return;
+    if (current && current.until >= until) return;
+    this.set(id, { until, reason: current?.reason === 'auth' ? 'auth' : reason });
+  }
+
+  /** Model names are the clients': past MAX_COOLDOWNS entries the expired ones go, and if that is not enough, all. */
+  private set(id: string, entry: { until: number; reason: CooldownReason }): void {
+    if (this.entries.size >= MAX_COOLDOWNS && !this.entries.has(id)) {
+      const now = this.now();
+      for (const [k, e] of this.entries) if (e.until <= now) this.entries.delete(k);
+      if (this.entries.size >= MAX_COOLDOWNS) this.entries.clear();
+    }
+    this.entries.set(id, entry);
   }
 
   /** The key's cooldown for `model`, or undefined when it is free. */

@@ -1,18 +1,25 @@
 import type { Config, ModelAlias } from '../config/schema.js';
 import { GatewayError } from '../errors.js';
 import type { CountTokensRequest, CreateMessageRequest } from '../generated/types.gen.js';
-import type { AttemptContext, ClientHeaders, MessageResult, Provider, SseBatch, StreamResult } from '../providers/types.js';
+import type { AttemptContext, ClientHeaders, MessageResult, Provider, SseBatch, SseFrame, StreamResult } from '../providers/types.js';
 import { CircuitBreakers } from './breaker.js';
 import { chooseKey, KeyCooldowns } from './keys.js';
 import { modelIdProblem } from './model-id.js';
 import { resolveModel, type RouteTarget } from './resolve.js';
 import { runPlan, type AttemptScope, type RoutingState, type Served } from './run-plan.js';
 import { classifyFailure } from './failure.js';
+import { MemoryFactsStore } from '../state/model-facts.js';
+import { continuationModeOf } from './continuation-mode.js';
+import { ContinuingStream, StreamTrace, type ContinuationRecord, type Continuer } from './continuing-stream.js';
+import { SentAnswer } from './sent-answer.js';
+import { UsageSum } from './stitcher.js';
 import { committedStream, readUntilContent } from './stream-commit.js';
-import { acceptsPrefill, SentContent, Stitcher, withPrefill } from './stream-continue.js';
+import { acceptsContinuation, continuationReason, continuationRequest, refusesContinuation } from './stream-continue.js';
 import { GuardedStream, timeoutError } from './stream-guard.js';
 
 export type { Served } from './run-plan.js';
+export type { ContinuationRecord } from './continuing-stream.js';
+export { StreamTrace } from './continuing-stream.js';
 
 export interface RequestContext {
   clientHeaders: ClientHeaders;
@@ -29,13 +36,14 @@ export class Router {
 
   constructor(
     private readonly providers: ReadonlyMap<string, Provider>,
-    private readonly config: Pick<Config, 'default_provider'> & Partial<Pick<Config, 'models' | 'stream_fallback_prefill' | 'limits'>>,
+    private readonly config: Pick<Config, 'default_provider'> & Partial<Pick<Config, 'models'>> & { limits?: Partial<Config['limits']> },
     state: Partial<RoutingState> = {},
   ) {
     const now = state.now ?? Date.now;
     this.state = {
       cooldowns: state.cooldowns ?? new KeyCooldowns(now),
       breakers: state.breakers ?? new CircuitBreakers(now),
+      facts: state.facts ?? new MemoryFactsStore(),
       metrics: state.metrics,
       random: state.random,
       now,
@@ -99,61 +107,125 @@ export class Router {
   /**
    * Resolves once a stream has produced its first content event (message_start and ping do not
    * count): failures before that are retried and sent to fallbacks like any other. The returned
-   * events replay what was read, then follow the upstream; after that a failure (cut, stall,
-   * malformed event) makes the iterator throw, which the HTTP layer turns into `event: error`.
+   * events replay what was read, then follow the upstream. A failure after that (cut, stall,
+   * malformed event, an upstream error, an aborted generation) is continued when it can be: the
+   * answer goes on in the same stream, first on the same target, else on the next fallback that can
+   * continue it (continuer). When it cannot, the iterator throws the original failure, which the
+   * HTTP layer turns into `event: error`. `trace` names the attempts as the stream goes.
    */
-  async streamMessage(body: CreateMessageRequest, ctx: RequestContext): Promise<StreamResult & { served: Served }> {
+  async streamMessage(body: CreateMessageRequest, ctx: RequestContext): Promise<StreamResult & { served: Served; trace: StreamTrace }> {
     const plan = this.plan(body);
+    const startedAt = (this.state.now ?? Date.now)();
     const { value, served } = await runPlan(plan, ctx, this.state, (target, attempt, scope) => this.openStream(body, target, attempt, scope), {
       callOwnsAttempt: true,
       maxAttempts: this.maxAttempts,
+      startedAt,
     });
-    if (this.config.stream_fallback_prefill && acceptsPrefill(body)) {
-      const rest = plan.slice(served.fallbackIndex + 1).filter((t) => t.provider.type === 'anthropic');
-      // The continuation's calls count towards the request's limit too.
-      const attemptsLeft = this.maxAttempts - served.attempts;
-      if (rest.length > 0 && attemptsLeft > 0) value.events = this.continueOnFailure(body, value.events, rest, ctx, attemptsLeft);
+    const trace = new StreamTrace(served.attempts);
+    const maxContinuations = this.config.limits?.max_stream_continuations ?? DEFAULT_MAX_STREAM_CONTINUATIONS;
+    // Only a stream some target could take up is watched: the others cost nothing more.
+    if (maxContinuations > 0 && plan.slice(served.fallbackIndex).some((t) => this.canContinue(body, t))) {
+      const sent = new SentAnswer(this.config.limits?.max_continuation_chars ?? DEFAULT_MAX_CONTINUATION_CHARS);
+      const usage = new UsageSum();
+      value.events = new ContinuingStream(value.events, sent, usage, this.continuer({ body, ctx, plan, startedAt, trace, sent, usage, servedIndex: served.fallbackIndex, maxContinuations }));
     }
-    return Object.assign(value, { served });
+    return Object.assign(value, { served, trace });
+  }
+
+  /** Whether `target` can continue an answer to `body`: its provider can, the request allows it, the model did not refuse. */
+  private canContinue(body: CreateMessageRequest, target: RouteTarget): boolean {
+    const mode = continuationModeOf(target.provider, target.model);
+    return acceptsContinuation(body, mode) && !this.state.facts.forProvider(target.provider.name).refusesContinuation(target.model);
   }
 
   /**
-   * Relays `events`; if they fail after the client got only text, the message continues on the
-   * first of `rest` that serves it, with that text as an assistant prefill. When that is not
-   * possible, or the continuation fails before its first content, the original failure stands.
+   * What a broken stream does next (see streamMessage). The targets asked: the one whose stream
+   * broke, when the failure is one it may be retried after, then the plan's later targets that can
+   * continue; each with its retries, key choice and breaker, like any plan, within the request's
+   * attempts (`limits.max_upstream_attempts`), its deadline, and `limits.max_stream_continuations`.
+   * A target that answers the continuation with a refusal is passed over (a refusal to continue at
+   * all is remembered for its model); when none takes it up, the original failure stands.
    */
-  private async *continueOnFailure(
-    body: CreateMessageRequest,
-    events: AsyncIterable<SseBatch>,
-    rest: RouteTarget[],
-    ctx: RequestContext,
-    maxAttempts: number,
-  ): AsyncGenerator<SseBatch> {
-    const sent = new SentContent();
-    try {
-      for await (const batch of events) {
-        for (const frame of batch) sent.observe(frame);
-        yield batch;
+  private continuer(run: {
+    body: CreateMessageRequest;
+    ctx: RequestContext;
+    plan: RouteTarget[];
+    startedAt: number;
+    trace: StreamTrace;
+    sent: SentAnswer;
+    usage: UsageSum;
+    servedIndex: number;
+    maxContinuations: number;
+  }): Continuer {
+    const { body, ctx, plan, trace, sent, usage } = run;
+    let current = run.servedIndex;
+    return async (err) => {
+      if (ctx.signal.aborted) throw err;
+      const reason = continuationReason(err);
+      const record: ContinuationRecord = { reason, outcome: 'impossible', from: plan[current]!.label, attempts: 0 };
+      const done = (outcome: ContinuationRecord['outcome']) => {
+        record.outcome = outcome;
+        trace.continuations.push(record);
+        this.state.metrics?.continuation?.(reason, outcome);
+      };
+      // The stop reason and the final usage were sent, only message_stop was lost: the answer is whole.
+      if (usage.delivered) {
+        record.to = record.from;
+        done('continued');
+        return { events: messageStopOnly(), trimmed: '' };
       }
-      return;
-    } catch (err) {
-      if (ctx.signal.aborted || !sent.textOnly || classifyFailure(err, true) === 'final') throw err;
-      const prefilled = withPrefill(body, sent.text);
-      let continuation: StreamResult;
-      try {
-        ({ value: continuation } = await runPlan(rest, ctx, this.state, (t, a, scope) => this.openStream(prefilled, t, a, scope), {
-          callOwnsAttempt: true,
-          maxAttempts,
-        }));
-      } catch {
+      const attemptsLeft = this.maxAttempts - trace.attempts;
+      // A failure the client must see as it is (a refusal), or no time, calls or continuations left.
+      if (reason === 'deadline' || classifyFailure(err, true) === 'final' || !sent.continuable || trace.continuations.length >= run.maxContinuations || attemptsLeft <= 0) {
+        done('impossible');
         throw err;
       }
-      const stitcher = new Stitcher(sent);
-      for await (const batch of continuation.events) {
-        const out = batch.flatMap((frame) => stitcher.map(frame));
-        if (out.length > 0) yield out;
+      const indexes: number[] = [];
+      if (classifyFailure(err, true) !== 'next_target' && this.canContinue(body, plan[current]!)) indexes.push(current);
+      for (let i = current + 1; i < plan.length; i++) if (this.canContinue(body, plan[i]!)) indexes.push(i);
+      if (indexes.length === 0) {
+        done('impossible');
+        throw err;
       }
-    }
+      const text = sent.text();
+      usage.cut(sent.takeAttemptChars());
+      let trimmed = '';
+      try {
+        const { value, served } = await runPlan(
+          indexes.map((i) => plan[i]!),
+          ctx,
+          this.state,
+          async (target, attempt, scope) => {
+            record.attempts++;
+            const request = continuationRequest(body, text, continuationModeOf(target.provider, target.model), usage.priorOutput);
+            trimmed = request.trimmed;
+            try {
+              return await this.openStream(request.body, target, { ...attempt, continuation: true }, scope);
+            } catch (refusal) {
+              if (refusesContinuation(refusal)) this.state.facts.forProvider(target.provider.name).learnContinuationRefused(target.model);
+              throw refusal;
+            }
+          },
+          {
+            callOwnsAttempt: true,
+            maxAttempts: attemptsLeft,
+            startedAt: run.startedAt,
+            // Whatever a target answers a continuation (a refusal of the prefill, of its length), the next one may take it.
+            classify: (_failure, cls) => (cls === 'final' ? 'next_target' : cls),
+          },
+        );
+        trace.attempts += record.attempts;
+        current = indexes[served.fallbackIndex]!;
+        record.to = served.target.label;
+        done('continued');
+        return { events: value.events, trimmed };
+      } catch (failure) {
+        trace.attempts += record.attempts;
+        done('failed');
+        if (ctx.signal.aborted) throw failure;
+        throw err;
+      }
+    };
   }
 
   private async openStream(body: CreateMessageRequest, target: RouteTarget, attemptCtx: AttemptContext, scope: AttemptScope): Promise<StreamResult> {
@@ -214,6 +286,13 @@ export class Router {
 /** The schema's defaults, for a Router built without a parsed config (tests, embedders). */
 const DEFAULT_MAX_PLAN_TARGETS = 8;
 const DEFAULT_MAX_UPSTREAM_ATTEMPTS = 16;
+const DEFAULT_MAX_STREAM_CONTINUATIONS = 2;
+const MESSAGE_STOP: SseFrame = { event: 'message_stop', data: '{"type":"message_stop"}' };
+const DEFAULT_MAX_CONTINUATION_CHARS = 500_000;
+
+async function* messageStopOnly(): AsyncGenerator<SseBatch> {
+  yield [MESSAGE_STOP];
+}
 
 function planTooLong(what: string, max: number): GatewayError {
   return new GatewayError(400, `fallbacks: ${what}; at most ${max} are allowed (limits.max_plan_targets)`);

@@ -2,8 +2,9 @@ import { GatewayError } from '../errors.js';
 import type { AttemptContext, ClientHeaders } from '../providers/types.js';
 import { Attempt } from './attempt.js';
 import { backoffDelay, sleep } from './backoff.js';
+import type { FactsStore } from '../state/model-facts.js';
 import type { CircuitBreakers } from './breaker.js';
-import { classifyFailure, describeFailure, exhaustedError, type AttemptRecord } from './failure.js';
+import { classifyFailure, describeFailure, exhaustedError, isTimeout, type AttemptRecord, type FailureClass } from './failure.js';
 import { pickKey, type KeyCooldowns } from './keys.js';
 import { policyFor, type RoutingPolicy } from './policy.js';
 import type { RouteTarget } from './resolve.js';
@@ -18,12 +19,16 @@ export interface RunContext {
 export interface RoutingState {
   cooldowns: KeyCooldowns;
   breakers: CircuitBreakers;
+  /** What models were found to refuse or limit (a refusal to continue an answer among them). */
+  facts: FactsStore;
   /** Told of retries and fallbacks (Prometheus counters). */
   metrics?: {
     retry(provider: string, model: string): void;
     fallback(provider: string, model: string): void;
     /** The attempt succeeded: the upstream serves this model. */
     served?(provider: string, model: string): void;
+    /** A stream broke mid-answer: why, and what became of it (continuing-stream.ts). */
+    continuation?(reason: string, outcome: string): void;
   };
   random?: () => number;
   now?: () => number;
@@ -53,6 +58,13 @@ export interface RunOptions {
   callOwnsAttempt: boolean;
   /** Upstream calls the run may make in all (config `limits.max_upstream_attempts`); unlimited when absent. */
   maxAttempts?: number;
+  /** Epoch ms the request began (the targets' `total_ms` deadlines count from it); default: now. */
+  startedAt?: number;
+  /**
+   * What a failure means for this run, when it differs from classifyFailure's answer (a
+   * continuation moves on from any target that cannot continue, whatever it answered).
+   */
+  classify?: (failure: unknown, cls: FailureClass) => FailureClass;
 }
 
 export type AttemptCall<T> = (target: RouteTarget, ctx: AttemptContext, scope: AttemptScope) => Promise<T>;
@@ -72,7 +84,7 @@ export async function runPlan<T>(
 ): Promise<{ value: T; served: Served }> {
   const now = state.now ?? Date.now;
   const random = state.random ?? Math.random;
-  const requestStart = now();
+  const requestStart = opts.startedAt ?? now();
   const records: AttemptRecord[] = [];
   let attempts = 0;
   let nextProbeInMs: number | undefined;
@@ -156,7 +168,7 @@ export async function runPlan<T>(
         throw ctx.signal.reason;
       }
 
-      const cls = classifyFailure(failure, choice.configured);
+      const cls = opts.classify ? opts.classify(failure, classifyFailure(failure, choice.configured)) : classifyFailure(failure, choice.configured);
       records.push({
         targetIndex: index,
         label: target.label,
@@ -170,6 +182,9 @@ export async function runPlan<T>(
 
       if (cls === 'final') throw failure;
       if (cls === 'next_target') break;
+      // A silent upstream asked again only multiplies the wait: a timeout moves on at once while a
+      // later target can be tried, and is retried here only on the plan's last usable target.
+      if (isTimeout(failure) && laterTargetUsable(plan, index, state)) break;
       if (cls === 'key') {
         state.cooldowns.coolDown(choice.key.id, target.model, policy.keyCooldownMs, 'auth');
         refusedKeys.add(choice.key.id);
@@ -203,4 +218,13 @@ export async function runPlan<T>(
     if (index < plan.length - 1) state.metrics?.fallback(target.provider.name, target.model);
   }
   throw exhaustedError(records, nextProbeInMs);
+}
+
+/** Some target after `index` whose circuit would let a call through now. */
+function laterTargetUsable(plan: RouteTarget[], index: number, state: RoutingState): boolean {
+  for (let i = index + 1; i < plan.length; i++) {
+    const t = plan[i]!;
+    if (!state.breakers.refuses(`${t.provider.name}/${t.model}`, policyFor(t.provider.config).breaker)) return true;
+  }
+  return false;
 }

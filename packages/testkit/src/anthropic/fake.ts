@@ -5,6 +5,7 @@ import { sendPrerendered, sendReply } from '../reply.js';
 import { startFakeServer } from '../server.js';
 import type { FakeProvider } from '../server.js';
 import { compileTemplate } from '../template.js';
+import { assistantPrefix, PREFILL_REFUSAL } from '../continuation.js';
 import { countInputTokens, lastUserText, textForChunks, tokensForChars } from '../text.js';
 import type { FakeOptions, FakeReply, FakeUpstream, RecordedRequest } from '../types.js';
 import {
@@ -18,6 +19,8 @@ import {
 export interface FakeAnthropicOptions extends FakeOptions {
   /** Reject /v1/messages and count_tokens bodies without `model`, `messages` (and `max_tokens`) like the API. Default true. */
   strict?: boolean;
+  /** Models that refuse an assistant prefill with Anthropic's 400 (as Claude Opus 4.6 and later do), before any scripted reply. */
+  noPrefillModels?: readonly string[];
 }
 
 export const FAKE_ANTHROPIC_MODELS = [
@@ -56,7 +59,11 @@ function anthropicProvider(opts: FakeAnthropicOptions): FakeProvider {
         return anthropicError(401, 'authentication_error', 'x-api-key header is required');
       }
       if (req.method === 'POST' && (req.path === '/v1/messages' || req.path === '/v1/messages/count_tokens')) {
-        return checkBody(req, strict);
+        const bad = checkBody(req, strict);
+        if (bad) return bad;
+        if (req.path === '/v1/messages' && opts.noPrefillModels?.includes(req.body.model) && assistantPrefix(req.body) !== undefined) {
+          return anthropicError(400, 'invalid_request_error', PREFILL_REFUSAL);
+        }
       }
       return null;
     },

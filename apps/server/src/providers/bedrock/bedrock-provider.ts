@@ -1,5 +1,6 @@
 import type { Dispatcher } from 'undici';
-import type { ProviderConfig } from '../../config/schema.js';
+import type { ContinuationMode, ProviderConfig } from '../../config/schema.js';
+import { configuredContinuation } from '../../config/continuation.js';
 import type { CountTokensRequest, CreateMessageRequest } from '../../generated/types.gen.js';
 import { AnthropicMessages } from '../anthropic/anthropic-messages.js';
 import { countTokens as countTokensLocally } from '../openai/count-tokens.js';
@@ -51,6 +52,11 @@ export class BedrockProvider implements Provider {
 
   checkModel(model: string): string | undefined {
     return bedrockModelIdProblem(model);
+  }
+
+  /** Claude takes Anthropic's body, prefill included; Converse models are not continued. */
+  continuationMode(model: string): ContinuationMode {
+    return isClaudeModel(model) ? configuredContinuation(this.config) : 'none';
   }
 
   createMessage(body: CreateMessageRequest, ctx: AttemptContext): Promise<MessageResult> {

@@ -1,7 +1,7 @@
 import type { Dispatcher } from 'undici';
 import type { ProviderConfig } from '../../config/schema.js';
 import type { CountTokensRequest, CreateMessageRequest } from '../../generated/types.gen.js';
-import { MemoryModelFacts, type ModelFacts } from '../openai/model-facts.js';
+import { MemoryModelFacts, type ModelFacts } from '../../state/model-facts.js';
 import { MAX_TOKENS_CLAMPED_HEADER } from '../openai/openai-provider.js';
 import { DROPPED_HEADER } from '../openai/unsupported.js';
 import { SseParser } from '../sse-parser.js';
@@ -38,12 +38,15 @@ export class GeminiProvider implements Provider {
   private readonly dispatcher: Dispatcher;
   private readonly endpoint: GeminiEndpoint;
 
+  private readonly facts: ModelFacts;
+
   constructor(
     readonly name: string,
     readonly config: ProviderConfig,
-    /** The most output tokens each model takes, learnt from its refusals (openai/model-facts.ts). */
-    private readonly facts: ModelFacts = new MemoryModelFacts(),
+    /** The most output tokens each model takes, learnt from its refusals (state/model-facts.ts; shared with Redis). */
+    facts: ModelFacts | undefined = undefined,
   ) {
+    this.facts = facts ?? new MemoryModelFacts();
     const timeouts = transportTimeouts(config);
     this.dispatcher = createDispatcher(timeouts);
     this.endpoint = config.vertex ? new VertexGeminiEndpoint(config, config.vertex, name, timeouts.connectMs) : new GeminiApiEndpoint(config);

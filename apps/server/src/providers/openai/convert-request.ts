@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
+import type { ContinuationMode } from '../../config/schema.js';
 import type { CreateMessageRequest, OutputConfig, ThinkingConfig } from '../../generated/types.gen.js';
 import { asKnown } from '../../contract/open-unions.js';
 import { carryFields } from './carry-fields.js';
+import { markContinuation } from './continuation.js';
 import { convertMessages } from './convert-messages.js';
 import type { OpenAIChatRequest, OpenAIReasoningEffort } from './openai-types.js';
 import { prepareTools } from './prepare-tools.js';
@@ -29,6 +31,11 @@ export interface ConvertRequestOptions {
   stopTaken?: boolean;
   /** The most output tokens the model takes, when learnt: a larger max_tokens is lowered to it. */
   outputLimit?: number;
+  /**
+   * The final assistant message is the start of an answer to continue (a stream that broke), and
+   * this is how the server is asked to continue it (continuation.ts).
+   */
+  continuation?: Exclude<ContinuationMode, 'none'>;
 }
 
 export interface ConvertedRequest {
@@ -95,6 +102,7 @@ export function convertRequest(req: CreateMessageRequest, opts: ConvertRequestOp
     body.stream = true;
     body.stream_options = { include_usage: true };
   }
+  if (opts.continuation) markContinuation(body, opts.continuation);
   const dropped = [...fields.dropped];
   // Fields this server never gets (omit_params) are listed too when the request gave them a value,
   // except stop: the gateway then enforces the stop sequences itself.

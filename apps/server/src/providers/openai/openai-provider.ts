@@ -20,7 +20,8 @@ import { convertResponse } from './convert-response.js';
 import { OpenAIStreamConverter } from './convert-stream.js';
 import { countTokens } from './count-tokens.js';
 import { badResponse, openAIErrorInBody, openAIHttpError } from './map-error.js';
-import { MemoryModelFacts, type ModelFacts } from './model-facts.js';
+import { MemoryModelFacts, type ModelFacts } from '../../state/model-facts.js';
+import { configuredContinuation } from '../../config/continuation.js';
 import type { OpenAIChatCompletion } from './openai-types.js';
 import { outputLimitFromError } from './output-limit.js';
 import { REFUSABLE_PARAMS, refusedParam } from './refused-params.js';
@@ -50,6 +51,8 @@ export class OpenAIProvider implements Provider {
   readonly type = 'openai' as const;
   private readonly dispatcher: Dispatcher;
   private readonly baseUrl: string;
+  /** Where continuation requests go (config `continuation_base_url`, else the base URL). */
+  private readonly continuationBaseUrl: string;
 
   private readonly facts: ModelFacts;
   private readonly countTokensExactChars: number | undefined;
@@ -68,6 +71,7 @@ export class OpenAIProvider implements Provider {
     this.countTokensExactChars = opts.countTokensExactChars;
     if (!config.base_url) throw new Error(`providers.${name}.base_url: required for type openai`);
     this.baseUrl = config.base_url.replace(/\/+$/, '');
+    this.continuationBaseUrl = (config.continuation_base_url ?? config.base_url).replace(/\/+$/, '');
     this.dispatcher = createDispatcher(transportTimeouts(config));
   }
 
@@ -139,6 +143,7 @@ export class OpenAIProvider implements Provider {
       reasoningContent: this.config.reasoning_content,
       stopTaken: !refused.has('stop'),
       outputLimit: this.facts.outputLimit(ctx.model),
+      continuation: ctx.continuation ? continuationOf(this.config) : undefined,
     });
     // What this model refused before is left out from the start (stop was never added).
     const fields = converted.body as unknown as Record<string, unknown>;
@@ -154,9 +159,9 @@ export class OpenAIProvider implements Provider {
     return { provider: this.name, model: ctx.model };
   }
 
-  private url(model: string): string {
+  private url(model: string, continuation = false): string {
     const azure = this.config.azure;
-    if (!azure) return `${this.baseUrl}/chat/completions`;
+    if (!azure) return `${continuation ? this.continuationBaseUrl : this.baseUrl}/chat/completions`;
     const deployment = encodeURIComponent(azure.deployment ?? model);
     return `${this.baseUrl}/openai/deployments/${deployment}/chat/completions?api-version=${encodeURIComponent(azure.api_version)}`;
   }
@@ -180,7 +185,7 @@ export class OpenAIProvider implements Provider {
     // - max tokens above what the model produces is lowered to its limit (x-bf-max-tokens-clamped).
     let clamped = false;
     for (let tries = 0; ; tries++) {
-      const res = await postJson(this.dispatcher, this.url(ctx.model), headers, JSON.stringify(converted.body), ctx.signal, target);
+      const res = await postJson(this.dispatcher, this.url(ctx.model, ctx.continuation), headers, JSON.stringify(converted.body), ctx.signal, target);
       if (res.status >= 200 && res.status < 300) return res;
       const text = await readUpstreamText(res, target, ctx.signal, MAX_ERROR_BODY);
       if (tries > REFUSABLE_PARAMS.length) throw openAIHttpError(res, target, text);
@@ -200,6 +205,12 @@ export class OpenAIProvider implements Provider {
       converted.clampedMaxTokens = limit.limit;
     }
   }
+}
+
+/** How this server continues an answer; the router only asks one that can (`none` never gets here). */
+function continuationOf(config: ProviderConfig): 'assistant_prefill' | 'prefix' | 'continue_final_message' {
+  const mode = configuredContinuation(config);
+  return mode === 'none' ? 'assistant_prefill' : mode;
 }
 
 /** The stop sequences the gateway enforces: those in effect, less those the upstream was sent. */

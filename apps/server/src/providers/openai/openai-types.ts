@@ -18,7 +18,14 @@ export interface OpenAIToolCall {
 export type OpenAIMessage =
   | { role: 'system' | 'developer'; content: string }
   | { role: 'user'; content: string | OpenAIContentPart[] }
-  | { role: 'assistant'; content: string | null; tool_calls?: OpenAIToolCall[]; reasoning_content?: string }
+  | {
+      role: 'assistant';
+      content: string | null;
+      tool_calls?: OpenAIToolCall[];
+      reasoning_content?: string;
+      /** DeepSeek, Mistral: the model continues this (final) message instead of answering after it. */
+      prefix?: boolean;
+    }
   | { role: 'tool'; tool_call_id: string; content: string };
 
 export interface OpenAIFunctionTool {
@@ -46,6 +53,9 @@ export interface OpenAIChatRequest {
   user?: string;
   stream?: boolean;
   stream_options?: { include_usage: boolean };
+  /** vLLM: continue the final assistant message (with add_generation_prompt false) instead of answering after it. */
+  continue_final_message?: boolean;
+  add_generation_prompt?: boolean;
 }
 
 export interface OpenAIUsage {
