@@ -20,6 +20,7 @@ import { newRequestId } from './http/request-id.js';
 import { deadlineServerOptions, type RequestDeadlines } from './http/request-deadlines.js';
 import { parseByteSize, readJsonBody } from './http/json-body.js';
 import { createJobService, skipsRequestValidation, type JobService } from './jobs/index.js';
+import { createBatchService, mountBatchRoutes, readsOwnBody, type BatchService } from './jobs/batches/index.js';
 import { createObservability, type Metrics, type ReadinessChecks } from './observability/index.js';
 import { configuredModels } from './observability/model-labels.js';
 import { createProviders } from './providers/registry.js';
@@ -49,6 +50,8 @@ export interface Gateway {
   readiness: ReadinessChecks;
   /** Async jobs (x-bf-async): store, workers, sweep. */
   jobs: JobService;
+  /** Message Batches: store, workers, sweep (on the async jobs' engine). */
+  batches: BatchService;
   /**
    * An HTTP server for the app (not listening yet), with the config's request deadlines. Serve the
    * gateway with this rather than `app.listen`: see `serverFor`.
@@ -77,6 +80,21 @@ export function createGateway(config: Config, opts: AppOptions): Gateway {
   const jobs = createJobService({ store: config.store, config: config.async, router, logger, metrics, redactor });
   jobs.start();
   observability.readiness.register('store', () => jobs.ping());
+  const batches = createBatchService({
+    store: config.store,
+    config: config.batches,
+    asyncConfig: config.async,
+    router,
+    providers,
+    sealer: jobs.sealer,
+    redactor,
+    logger,
+    metrics,
+    specPath,
+    inFlight: () => metrics.inFlight,
+    limits: { requestBytes: parseByteSize(config.body_limit), maxDepth: config.body_max_depth, requestTimeoutMs: config.limits.request_timeout_ms },
+  });
+  batches.start();
   const app = express();
   useRedactor(app, redactor);
   app.disable('x-powered-by');
@@ -115,6 +133,8 @@ export function createGateway(config: Config, opts: AppOptions): Gateway {
       return;
     }
     observability.observe(req, res, () => {
+      // Creating a batch reads its own body as it arrives (up to batches.body_limit).
+      if (readsOwnBody(req)) return next();
       readJsonBody(req, bodyLimit, bodyMaxDepth).then((body) => {
         req.body = body;
         next();
@@ -140,7 +160,8 @@ export function createGateway(config: Config, opts: AppOptions): Gateway {
     rejectEmptyContent,
   ]);
   // An async poll's body is optional and ignored (openapi.yaml, x-bf-async-id): it skips body validation.
-  app.use((req, res, next) => (skipsRequestValidation(req) ? next() : validator(req, res, next)));
+  // A batch's requests are each validated against the same contract as they arrive (jobs/batches).
+  app.use((req, res, next) => (skipsRequestValidation(req) || readsOwnBody(req) ? next() : validator(req, res, next)));
 
   const startedAt = new Date().toISOString();
   app.post('/anthropic/v1/messages', createMessageHandler({ router, pingIntervalMs: opts.pingIntervalMs ?? 15_000, stalledReaderMs: config.limits.stalled_reader_ms, jobs }));
@@ -149,6 +170,7 @@ export function createGateway(config: Config, opts: AppOptions): Gateway {
   app.get('/anthropic/v1/models', listModelsHandler(catalogue));
   // The official SDKs send a provider/model id URL-encoded (one path segment); the raw form has slashes.
   app.get(['/anthropic/v1/models/:model_id', '/anthropic/v1/models/*model_id'], getModelHandler(catalogue));
+  mountBatchRoutes(app, batches, { stalledReaderMs: config.limits.stalled_reader_ms });
 
   app.use((req, res) => {
     sendError(res, new GatewayError(404, `no route for ${req.method} ${quote(req.path)}`));
@@ -162,8 +184,10 @@ export function createGateway(config: Config, opts: AppOptions): Gateway {
     metrics,
     readiness: observability.readiness,
     jobs,
+    batches,
     createServer: () => serverFor(app, { headersTimeoutMs: config.limits.headers_timeout_ms, requestTimeoutMs: config.limits.request_timeout_ms }, logger),
     async close() {
+      await batches.close();
       await jobs.close();
       await Promise.all([...providers.values()].map((p) => p.close()));
     },

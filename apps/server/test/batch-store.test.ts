@@ -23,12 +23,12 @@ function newBatch(owner = 'owner-a', over: Partial<NewBatch> = {}): NewBatch {
     expiresAt: now + 24 * HOUR,
     resultsUntil: now + 48 * HOUR,
     deleteAt: now + 96 * HOUR,
-    context: { clientHeaders: { anthropicVersion: '2023-06-01' }, requestId: 'req_submit', sealedCredential: 'v1.sealed' },
     ...over,
   };
 }
 
 const params = (i: number) => JSON.stringify({ model: 'anthropic/m', max_tokens: 8, messages: [{ role: 'user', content: `q${i}` }] });
+const CONTEXT = { clientHeaders: { anthropicVersion: '2023-06-01' }, requestId: 'req_submit', sealedCredential: 'v1.sealed' };
 const ok = (text: string): RequestResult => ({ outcome: 'succeeded', result: `{"type":"succeeded","message":{"text":"${text}"}}` });
 
 /** A batch of `count` requests (custom ids r0, r1, ...), stored in chunks and opened. */
@@ -40,7 +40,7 @@ async function openBatch(store: BatchStore, count: number, over: Partial<NewBatc
     for (let i = from; i < Math.min(count, from + 3); i++) chunk.push({ index: i, customId: `r${i}`, params: params(i) });
     await store.addRequests(batch.id, chunk);
   }
-  await store.open(batch.id, count, 1_000_000);
+  await store.open(batch.id, count, 1_000_000, CONTEXT);
   return batch.id;
 }
 
@@ -84,7 +84,7 @@ describe.each<Kind>(['sqlite', 'redis'])('batch store: %s', (kind) => {
     expect((await store.list('owner-a', { limit: 10 })).batches).toEqual([]);
     expect(await store.claim('w1', 10_000)).toBeUndefined();
     await store.addRequests(batch.id, [{ index: 1, customId: 'b', params: params(1) }]);
-    await store.open(batch.id, 2, 100);
+    await store.open(batch.id, 2, 100, CONTEXT);
     const got = await store.get(batch.id);
     expect(got).toMatchObject({ id: batch.id, owner: 'owner-a', state: 'in_progress', endedAt: null, cancelInitiatedAt: null });
     expect(got!.counts).toEqual({ processing: 2, succeeded: 0, errored: 0, canceled: 0, expired: 0 });
@@ -167,8 +167,8 @@ describe.each<Kind>(['sqlite', 'redis'])('batch store: %s', (kind) => {
     expect(canceled).toMatchObject({ state: 'canceling', cancelInitiatedAt: 12345 });
     expect(await store.claim('w2', 10_000)).toBeUndefined();
     expect(await store.unsettled(Date.now(), 10)).toEqual([id]);
-    expect(await store.settle(id, Date.now(), 2)).toBe(2);
-    expect(await store.settle(id, Date.now(), 10)).toBe(0);
+    expect(await store.settle(id, Date.now(), 2)).toEqual({ outcome: 'canceled', settled: 2, left: 2 });
+    expect(await store.settle(id, Date.now(), 10)).toEqual({ outcome: 'canceled', settled: 2, left: 0 });
     let got = await store.get(id);
     expect(got!.state).toBe('canceling');
     expect(got!.counts).toEqual({ processing: 1, succeeded: 0, errored: 0, canceled: 4, expired: 0 });
@@ -189,7 +189,7 @@ describe.each<Kind>(['sqlite', 'redis'])('batch store: %s', (kind) => {
     await store.cancel(id, Date.now());
     await sleep(80);
     await store.sweep(Date.now(), 0);
-    expect(await store.settle(id, Date.now(), 10)).toBe(0);
+    expect(await store.settle(id, Date.now(), 10)).toEqual({ outcome: 'canceled', settled: 1, left: 0 });
     const got = await store.get(id);
     expect(got).toMatchObject({ state: 'ended' });
     expect(got!.counts.canceled).toBe(1);
@@ -202,7 +202,8 @@ describe.each<Kind>(['sqlite', 'redis'])('batch store: %s', (kind) => {
     await sleep(200);
     expect(await store.claim('w1', 10_000)).toBeUndefined();
     expect(await store.unsettled(Date.now(), 10)).toEqual([id]);
-    expect(await store.settle(id, Date.now(), 100)).toBe(0);
+    expect(await store.settle(id, Date.now(), 100)).toEqual({ outcome: 'expired', settled: 2, left: 0 });
+    expect(await store.settle(id, Date.now(), 100)).toEqual({ outcome: 'expired', settled: 0, left: 0 });
     expect((await store.get(id))!.counts).toEqual({ processing: 1, succeeded: 0, errored: 0, canceled: 0, expired: 2 });
     expect(await store.finish(running!.id, 'w1', ok('made it'))).toBe(true);
     expect((await store.get(id))!.state).toBe('ended');
@@ -234,8 +235,8 @@ describe.each<Kind>(['sqlite', 'redis'])('batch store: %s', (kind) => {
     const batch = newBatch();
     await store.begin(batch);
     await store.addRequests(batch.id, [0, 1].map((i) => ({ index: i, customId: `c${i}`, params: params(i) })));
-    await expect(store.open(batch.id, 2, 4)).rejects.toBeInstanceOf(PendingLimitError);
-    await store.open(batch.id, 2, 5);
+    await expect(store.open(batch.id, 2, 4, CONTEXT)).rejects.toBeInstanceOf(PendingLimitError);
+    await store.open(batch.id, 2, 5, CONTEXT);
     expect(await store.pending()).toBe(5);
   });
 
@@ -264,7 +265,7 @@ describe.each<Kind>(['sqlite', 'redis'])('batch store: %s', (kind) => {
     await store.begin(receiving);
     await store.addRequests(receiving.id, [{ index: 0, customId: 'x', params: params(0) }]);
     await store.discard(receiving.id);
-    await store.open(receiving.id, 1, 10).then(
+    await store.open(receiving.id, 1, 10, CONTEXT).then(
       () => expect.unreachable('a discarded batch cannot open'),
       (err) => expect(String(err)).toMatch(/not being received/),
     );
@@ -282,7 +283,7 @@ describe.each<Kind>(['sqlite', 'redis'])('batch store: %s', (kind) => {
     while ((await store.sweep(Date.now(), Date.now())).more);
     expect(await store.get(id)).toMatchObject({ state: 'ended' });
     expect(await store.results(id, -1, 10)).toEqual([]);
-    await store.open(stale.id, 0, 10).then(
+    await store.open(stale.id, 0, 10, CONTEXT).then(
       () => expect.unreachable('a stale receiving batch is gone'),
       (err) => expect(String(err)).toMatch(/not being received/),
     );

@@ -139,7 +139,7 @@ function resultTtl(header: string | string[] | undefined, defaultS: number, maxS
 }
 
 /** Whether some provider in the plan forwards the client's credential (has no keys of its own for the model). */
-function forwardsCredential(plan: RouteTarget[]): boolean {
+export function forwardsCredential(plan: RouteTarget[]): boolean {
   return plan.some((t) => chooseKey(t.provider.name, t.provider.config, t.model, () => 0).value === undefined);
 }
 

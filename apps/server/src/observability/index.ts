@@ -6,7 +6,7 @@ import { Metrics } from './metrics.js';
 import { observeRequests } from './observer.js';
 import { ReadinessChecks } from './readiness.js';
 
-export { Metrics, type BreakerState, type JobMetrics, type Operation, type RoutingMetrics } from './metrics.js';
+export { Metrics, type BatchMetrics, type BreakerState, type JobMetrics, type Operation, type RoutingMetrics } from './metrics.js';
 export { ReadinessChecks, type ReadinessCheck } from './readiness.js';
 export { isObserved, noteError, observationOf, Observation } from './observation.js';
 

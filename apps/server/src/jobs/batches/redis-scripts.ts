@@ -137,7 +137,7 @@ if f[1] == 'in_progress' then redis.call('ZADD', P .. ':open', f[2], id) end
 return 1`;
 
 /**
- * ARGV: prefix, id, total, max pending. Receiving → in progress. Returns -1 - pending when the
+ * ARGV: prefix, id, total, max pending, context JSON. Receiving → in progress. Returns -1 - pending when the
  * pending cap would be passed, 0 when the batch is not being received, 1 when opened.
  */
 export const OPEN = `
@@ -147,7 +147,7 @@ local f = redis.call('HMGET', b, 'state', 'seq', 'owner', 'expires_at', 'results
 if f[1] ~= 'receiving' then return 0 end
 local pending = tonumber(redis.call('GET', P .. ':pending') or '0')
 if pending + total > max then return -1 - pending end
-redis.call('HSET', b, 'state', 'in_progress', 'total', total, 'processing', total, 'next', 0)
+redis.call('HSET', b, 'state', 'in_progress', 'total', total, 'processing', total, 'next', 0, 'context', ARGV[5])
 redis.call('INCRBY', P .. ':pending', total)
 redis.call('ZREM', P .. ':receiving', id)
 redis.call('ZADD', P .. ':open', f[2], id)
@@ -185,17 +185,17 @@ return 1`;
 
 /**
  * ARGV: prefix, id, now, limit. Settles up to `limit` requests of a canceling or expired batch
- * that are not running: handed-back ones first, then those never claimed. Returns how many are left.
+ * that are not running: handed-back ones first, then those never claimed. Returns {outcome, settled, left}.
  */
 export const SETTLE = `${COUNT}
 local P, id, now, limit = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
 local b = P .. ':b:' .. id
 local f = redis.call('HMGET', b, 'state', 'expires_at', 'next', 'total', 'native')
 local outcome
-if f[5] then return 0 end
+if f[5] then return {'', 0, 0} end
 if f[1] == 'canceling' then outcome = 'canceled'
 elseif f[1] == 'in_progress' and tonumber(f[2]) <= now then outcome = 'expired'
-else return 0 end
+else return {'', 0, 0} end
 local result = '{"type":"' .. outcome .. '"}'
 local n = 0
 local function settleOne(idx)
@@ -217,7 +217,7 @@ local stop = math.min(total, nxt + (limit - n))
 for i = nxt, stop - 1 do settleOne(tostring(i)) end
 if stop > nxt then redis.call('HSET', b, 'next', stop) end
 if n > 0 then count(P, id, b, n, outcome, now) end
-return (total - stop) + redis.call('LLEN', b .. ':retry')`;
+return {outcome, n, (total - stop) + redis.call('LLEN', b .. ':retry')}`;
 
 /** ARGV: prefix, id. Forgets a batch, whatever its state (the service allows it only when ended or receiving). */
 export const REMOVE = `

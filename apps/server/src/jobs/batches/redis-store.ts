@@ -14,6 +14,7 @@ import type {
   NewBatchRequest,
   RequestResult,
   ResultLine,
+  Settled,
   StoredBatchRequest,
   SweepReport,
 } from './types.js';
@@ -85,7 +86,6 @@ export class RedisBatchStore implements BatchStore {
           errored: 0,
           canceled: 0,
           expired: 0,
-          context: JSON.stringify(batch.context),
         })
         .zadd(`${this.p}:receiving`, batch.createdAt, batch.id)
         .exec();
@@ -99,8 +99,8 @@ export class RedisBatchStore implements BatchStore {
     await this.guarded('store batch requests', () => this.redis.hset(`${this.b(batchId)}:req`, ...fields));
   }
 
-  async open(batchId: string, total: number, maxPending: number): Promise<void> {
-    const answer = Number(await this.guarded('open the batch', () => this.scripts.OPEN!(batchId, total, maxPending)));
+  async open(batchId: string, total: number, maxPending: number, context: BatchContext): Promise<void> {
+    const answer = Number(await this.guarded('open the batch', () => this.scripts.OPEN!(batchId, total, maxPending, JSON.stringify(context))));
     if (answer === 0) throw new Error(`batch ${batchId} is not being received`);
     if (answer < 0) throw new PendingLimitError(maxPending, -1 - answer);
   }
@@ -204,8 +204,9 @@ export class RedisBatchStore implements BatchStore {
     });
   }
 
-  async settle(batchId: string, now: number, limit: number): Promise<number> {
-    return Number(await this.guarded('settle the batch', () => this.scripts.SETTLE!(batchId, now, limit)));
+  async settle(batchId: string, now: number, limit: number): Promise<Settled> {
+    const [outcome, settled, left] = (await this.guarded('settle the batch', () => this.scripts.SETTLE!(batchId, now, limit))) as [string, number, number];
+    return { outcome: outcome === 'canceled' || outcome === 'expired' ? outcome : undefined, settled: Number(settled), left: Number(left) };
   }
 
   async unsettled(now: number, limit: number): Promise<string[]> {

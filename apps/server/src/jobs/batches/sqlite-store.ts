@@ -17,6 +17,7 @@ import {
   type NewBatchRequest,
   type RequestResult,
   type ResultLine,
+  type Settled,
   type StoredBatchRequest,
   type SweepReport,
 } from './types.js';
@@ -137,7 +138,7 @@ export class SqliteBatchStore implements BatchStore {
   private readonly contexts = new Map<number, { id: string; context: BatchContext }>();
   private readonly claimTx: (holder: string, leaseMs: number) => ClaimedJob | undefined;
   private readonly finishTx: (id: string, holder: string, result: RequestResult) => boolean;
-  private readonly settleTx: (batchId: string, now: number, limit: number) => number;
+  private readonly settleTx: (batchId: string, now: number, limit: number) => Settled;
 
   constructor(opts: SqliteBatchStoreOptions) {
     if (opts.path !== ':memory:') mkdirSync(dirname(resolve(opts.path)), { recursive: true });
@@ -149,8 +150,8 @@ export class SqliteBatchStore implements BatchStore {
     const db = this.db;
     this.stmts = {
       insertBatch: db.prepare(
-        `INSERT INTO message_batches (id, owner, state, created_at, expires_at, results_until, delete_at, context)
-         VALUES (@id, @owner, 'receiving', @createdAt, @expiresAt, @resultsUntil, @deleteAt, @context)`,
+        `INSERT INTO message_batches (id, owner, state, created_at, expires_at, results_until, delete_at)
+         VALUES (@id, @owner, 'receiving', @createdAt, @expiresAt, @resultsUntil, @deleteAt)`,
       ),
       insertRequest: db.prepare(
         `INSERT INTO message_batch_requests (batch_seq, idx, custom_id, status, params) VALUES (@seq, @index, @customId, 'queued', @params)`,
@@ -162,7 +163,8 @@ export class SqliteBatchStore implements BatchStore {
         `SELECT coalesce(sum(processing), 0) AS n FROM message_batches WHERE state IN ('in_progress', 'canceling') AND native IS NULL`,
       ),
       open: db.prepare(
-        `UPDATE message_batches SET state = 'in_progress', total = @total, processing = @total WHERE id = @id AND state = 'receiving'`,
+        `UPDATE message_batches SET state = 'in_progress', total = @total, processing = @total, context = @context
+          WHERE id = @id AND state = 'receiving'`,
       ),
       openNative: db.prepare(
         `UPDATE message_batches SET state = 'in_progress', total = @total, processing = @total, next_index = @total, native = @native, context = NULL
@@ -306,18 +308,19 @@ export class SqliteBatchStore implements BatchStore {
       return true;
     });
 
-    this.settleTx = this.immediate((batchId: string, now: number, limit: number): number => {
+    this.settleTx = this.immediate((batchId: string, now: number, limit: number): Settled => {
+      const nothing: Settled = { outcome: undefined, settled: 0, left: 0 };
       const row = this.stmts.seqOf.get(batchId);
-      if (!row) return 0;
+      if (!row) return nothing;
       const batch = this.stmts.bySeq.get(row.seq)!;
       const outcome = batch.state === 'canceling' ? 'canceled' : batch.state === 'in_progress' && batch.expires_at <= now ? 'expired' : undefined;
-      if (outcome === undefined || batch.native !== null) return 0;
+      if (outcome === undefined || batch.native !== null) return nothing;
       const leased = this.stmts.settleLeased.run({ seq: batch.seq, outcome, now, limit }).changes;
       const to = Math.min(batch.total, batch.next_index + Math.max(0, limit - leased));
       const fresh = to > batch.next_index ? this.stmts.settleRange.run({ seq: batch.seq, outcome, from: batch.next_index, to }).changes : 0;
       if (to > batch.next_index) this.stmts.setNext.run({ seq: batch.seq, to });
       if (leased + fresh > 0) this.count(batch.seq, leased + fresh, outcome, now);
-      return batch.total - to + this.stmts.leasedLeft.get({ seq: batch.seq, now })!.n;
+      return { outcome, settled: leased + fresh, left: batch.total - to + this.stmts.leasedLeft.get({ seq: batch.seq, now })!.n };
     });
   }
 
@@ -362,7 +365,6 @@ export class SqliteBatchStore implements BatchStore {
       expiresAt: batch.expiresAt,
       resultsUntil: batch.resultsUntil,
       deleteAt: batch.deleteAt,
-      context: JSON.stringify(batch.context),
     });
   }
 
@@ -374,13 +376,13 @@ export class SqliteBatchStore implements BatchStore {
     })();
   }
 
-  async open(batchId: string, total: number, maxPending: number): Promise<void> {
+  async open(batchId: string, total: number, maxPending: number, context: BatchContext): Promise<void> {
     this.db.pragma('synchronous = FULL');
     try {
       this.immediate(() => {
         const { n } = this.stmts.pending.get()!;
         if (n + total > maxPending) throw new PendingLimitError(maxPending, n);
-        if (this.stmts.open.run({ id: batchId, total }).changes !== 1) throw new Error(`batch ${batchId} is not being received`);
+        if (this.stmts.open.run({ id: batchId, total, context: JSON.stringify(context) }).changes !== 1) throw new Error(`batch ${batchId} is not being received`);
       })();
     } finally {
       this.db.pragma('synchronous = NORMAL');
@@ -476,7 +478,7 @@ export class SqliteBatchStore implements BatchStore {
     }));
   }
 
-  async settle(batchId: string, now: number, limit: number): Promise<number> {
+  async settle(batchId: string, now: number, limit: number): Promise<Settled> {
     return this.settleTx(batchId, now, limit);
   }
 

@@ -57,7 +57,6 @@ export interface NewBatch {
   resultsUntil: number;
   /** The record itself is deleted at this time (after it was archived). */
   deleteAt: number;
-  context: BatchContext;
 }
 
 /** One request of a batch as stored at submit. */
@@ -94,6 +93,15 @@ export interface BatchPage {
   hasMore: boolean;
 }
 
+/** What one settle call did. */
+export interface Settled {
+  outcome: 'canceled' | 'expired' | undefined;
+  /** Requests settled by this call. */
+  settled: number;
+  /** Requests still to settle (not counting those running under a live lease). */
+  left: number;
+}
+
 /** Work one sweep call did. */
 export interface SweepReport {
   /** Batches archived (results deleted) and deleted. */
@@ -119,10 +127,11 @@ export interface BatchStore extends LeaseQueue<RequestResult> {
   /** Stores some of its requests (a bounded chunk, in one transaction / pipeline). */
   addRequests(batchId: string, requests: NewBatchRequest[]): Promise<void>;
   /**
-   * All `total` requests are stored: the batch is `in_progress` and its requests may be claimed.
-   * Throws QueueFullError when that would take the requests pending over every batch past `maxPending`.
+   * All `total` requests are stored: the batch is `in_progress` and its requests may be claimed,
+   * each run with `context`. Throws PendingLimitError when that would take the requests pending
+   * over every batch past `maxPending`.
    */
-  open(batchId: string, total: number, maxPending: number): Promise<void>;
+  open(batchId: string, total: number, maxPending: number, context: BatchContext): Promise<void>;
   /** Forgets a batch that never opened (its body was refused or cut off). */
   discard(batchId: string): Promise<void>;
   /** The batch went to a provider's own Batches API: its stored requests are dropped, it is tracked there. */
@@ -146,9 +155,9 @@ export interface BatchStore extends LeaseQueue<RequestResult> {
   results(batchId: string, afterIndex: number, limit: number): Promise<ResultLine[]>;
   /**
    * Ends the requests of a canceling batch, or of one past its expiry, that have not started (and
-   * those whose worker's lease lapsed): at most `limit` of them. Returns how many are left to settle.
+   * those whose worker's lease lapsed): at most `limit` of them, as `canceled` or `expired`.
    */
-  settle(batchId: string, now: number, limit: number): Promise<number>;
+  settle(batchId: string, now: number, limit: number): Promise<Settled>;
   /**
    * Batches with requests to settle (canceling, or expired), at most `limit`; the sweep settles them.
    */
