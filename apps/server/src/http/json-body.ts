@@ -61,7 +61,7 @@ export function readJsonBody(req: IncomingMessage, limit: number, maxDepth: numb
  * a body whose content-length is over `limit` (a compressed one is held to `limit` as it inflates,
  * by whoever reads it).
  */
-export function jsonBodyStream(req: IncomingMessage, limit: number): Readable | undefined {
+export function jsonBodyStream(req: IncomingMessage, limit: number, tooLargeError: () => GatewayError = tooLarge): Readable | undefined {
   const contentType = req.headers['content-type'];
   const length = req.headers['content-length'];
   const hasBody = req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
@@ -79,7 +79,7 @@ export function jsonBodyStream(req: IncomingMessage, limit: number): Readable | 
     req.pipe(inflate);
     return inflate;
   }
-  if (length !== undefined && Number(length) > limit) throw tooLarge();
+  if (length !== undefined && Number(length) > limit) throw tooLargeError();
   return req;
 }
 

@@ -59,14 +59,33 @@ type State =
  */
 export async function* readBatchBody(source: AsyncIterable<Buffer>, limits: BatchBodyLimits): AsyncGenerator<BatchBodyItem> {
   const scanner = new BatchBodyScanner(limits);
+  const chunks = source[Symbol.asyncIterator]();
   let size = 0;
-  for await (const chunk of source) {
-    size += chunk.length;
-    if (size > limits.maxBodyBytes) throw tooLarge(`the batch is over ${limits.maxBodyBytes} bytes (batches.body_limit)`);
-    const items = scanner.push(chunk);
-    for (const item of items) yield item;
+  let done = false;
+  try {
+    for (;;) {
+      let next: IteratorResult<Buffer>;
+      try {
+        next = await chunks.next();
+      } catch (err) {
+        // The body itself failed: cut off, or compressed data that does not inflate.
+        throw invalidRequest(`request body could not be read: ${clip((err as Error).message, 200)}`);
+      }
+      if (next.done) break;
+      size += next.value.length;
+      if (size > limits.maxBodyBytes) throw batchTooLarge(limits.maxBodyBytes);
+      for (const item of scanner.push(next.value)) yield item;
+    }
+    done = true;
+  } finally {
+    if (!done) await chunks.return?.();
   }
   scanner.end();
+}
+
+/** The 413 for a batch body over `batches.body_limit`. */
+export function batchTooLarge(limit: number): GatewayError {
+  return tooLarge(`the batch is over ${limit} bytes (batches.body_limit)`);
 }
 
 class BatchBodyScanner {

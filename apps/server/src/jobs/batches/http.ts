@@ -9,6 +9,7 @@ import { observationOf } from '../../observability/observation.js';
 import type { Operation } from '../../observability/metrics.js';
 import { jobOwner } from '../owner.js';
 import { batchObject } from './batch-object.js';
+import { batchTooLarge } from './body-reader.js';
 import { isBatchId } from './ids.js';
 import type { BatchService } from './service.js';
 import type { BatchRecord } from './types.js';
@@ -107,7 +108,7 @@ function resultsUrl(batches: BatchService, req: Request, id: string): string {
 async function create(batches: BatchService, req: Request, res: Response): Promise<void> {
   try {
     const limit = parseByteSize(batches.config.body_limit);
-    const source = jsonBodyStream(req, limit);
+    const source = jsonBodyStream(req, limit, () => batchTooLarge(limit));
     if (source === undefined) throw invalidRequest('request body: required (a JSON object with `requests`, content-type application/json)');
     const { credential, ...headers } = clientHeaders(req);
     const batch = await batches.create(
