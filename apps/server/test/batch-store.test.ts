@@ -210,6 +210,18 @@ describe.each<Kind>(['sqlite', 'redis'])('batch store: %s', (kind) => {
     expect((await allResults(store, id)).map((r) => r.result.type)).toEqual(['succeeded', 'expired', 'expired']);
   });
 
+  it('expiry: a running request\'s lease is no longer renewed, and once handed back it ends expired', async () => {
+    const id = await openBatch(store, 1, { expiresAt: Date.now() + 100 });
+    const running = await store.claim('w1', 10_000);
+    expect(await store.renew(running!.id, 'w1', 10_000)).toBe(true);
+    await sleep(150);
+    expect(await store.renew(running!.id, 'w1', 10_000)).toBe(false);
+    // The pool aborts the run and hands the request back; the settle ends it.
+    await store.release(running!.id, 'w1');
+    expect(await store.settle(id, Date.now(), 10)).toEqual({ outcome: 'expired', settled: 1, left: 0 });
+    expect(await store.get(id)).toMatchObject({ state: 'ended', counts: { expired: 1, processing: 0 } });
+  });
+
   it('lists the owner\'s batches newest first, paged both ways', async () => {
     const ids: string[] = [];
     for (let i = 0; i < 5; i++) ids.push(await openBatch(store, 1, {}, 'lister'));

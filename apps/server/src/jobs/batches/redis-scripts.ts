@@ -99,10 +99,16 @@ return false`;
 export const REQUEUE_LAPSED = `${REQUEUE}
 return requeue(ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]))`;
 
-/** ARGV: prefix, "<id>:<index>", holder, lease end. */
+/**
+ * ARGV: prefix, "<id>:<index>", holder, lease end, now. Refused once the batch has expired: the
+ * worker aborts, and the request ends expired.
+ */
 export const RENEW = `
 local P, m, holder = ARGV[1], ARGV[2], ARGV[3]
 if redis.call('HGET', P .. ':holders', m) ~= holder then return 0 end
+local id = string.match(m, '^(.*):%d+$')
+local expires = tonumber(redis.call('HGET', P .. ':b:' .. id, 'expires_at') or '0')
+if expires <= tonumber(ARGV[5]) then return 0 end
 redis.call('ZADD', P .. ':running', 'XX', ARGV[4], m)
 return 1`;
 

@@ -267,7 +267,8 @@ export class RedisBatchStore implements BatchStore {
   }
 
   async renew(key: string, holder: string, leaseMs: number): Promise<boolean> {
-    return Number(await this.guarded('renew a lease', () => this.scripts.RENEW!(key, holder, Date.now() + leaseMs))) === 1;
+    const now = Date.now();
+    return Number(await this.guarded('renew a lease', () => this.scripts.RENEW!(key, holder, now + leaseMs, now))) === 1;
   }
 
   async finish(key: string, holder: string, { outcome, result }: RequestResult): Promise<boolean> {

@@ -196,9 +196,11 @@ export class SqliteBatchStore implements BatchStore {
           WHERE batch_seq = @seq AND idx = @idx AND status IN ('queued', 'running')
           RETURNING params, attempts`,
       ),
+      // Refused once the batch has expired: the worker aborts, and the request ends `expired`.
       renew: db.prepare(
         `UPDATE message_batch_requests SET lease_until = @until
-          WHERE batch_seq = @seq AND idx = @idx AND lease_holder = @holder AND status = 'running'`,
+          WHERE batch_seq = @seq AND idx = @idx AND lease_holder = @holder AND status = 'running'
+            AND (SELECT expires_at FROM message_batches WHERE seq = @seq) > @now`,
       ),
       finishRequest: db.prepare(
         `UPDATE message_batch_requests
@@ -543,7 +545,8 @@ export class SqliteBatchStore implements BatchStore {
     const { batchId, index } = parseRequestKey(key);
     const seq = this.seq(batchId);
     if (seq === undefined) return false;
-    return this.stmts.renew.run({ seq, idx: index, holder, until: Date.now() + leaseMs }).changes === 1;
+    const now = Date.now();
+    return this.stmts.renew.run({ seq, idx: index, holder, now, until: now + leaseMs }).changes === 1;
   }
 
   finish(key: string, holder: string, result: RequestResult): boolean {
