@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { GatewayError } from '../../errors.js';
 import { readBatchBody, type BatchBodyLimits } from './body-reader.js';
@@ -101,5 +102,54 @@ describe('readBatchBody', () => {
     for await (const it of readBatchBody(slowly(), LIMITS)) seen.push(it.index * 10 + sent);
     // Request 0 came out before the second chunk was asked for; request 1 before the source ended.
     expect(seen).toEqual([0, 11]);
+  });
+});
+
+describe('readBatchBody, against JSON.parse', () => {
+  // Any JSON value as `requests` elements and other fields, any chunking: the scanner finds the
+  // same elements JSON.parse does, and refuses with a 4xx (never another error) when it does not.
+  const json = fc.jsonValue({ maxDepth: 4 });
+  const items = fc.array(json, { minLength: 1, maxLength: 6 });
+  const chunkSize = fc.integer({ min: 1, max: 40 });
+
+  it('yields exactly the elements of requests, whatever the other fields and the chunking', async () => {
+    await fc.assert(
+      fc.asyncProperty(items, fc.dictionary(fc.string({ maxLength: 6 }), json, { maxKeys: 3 }), chunkSize, fc.boolean(), async (requests, extra, size, pretty) => {
+        delete (extra as Record<string, unknown>).requests;
+        const body = { ...extra, requests };
+        const text = pretty ? JSON.stringify(body, null, 2) : JSON.stringify(body);
+        const got = await read(text, size, { ...LIMITS, maxDepth: 64 });
+        expect(got.map((g) => g.value)).toEqual(JSON.parse(text).requests);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('text that is not a valid batch is refused with a 4xx GatewayError, never anything else', async () => {
+    const mutated = fc.tuple(items, fc.nat(), fc.constantFrom('{', '}', '[', ']', '"', ',', ':', '\\', 'x', ' ', '')).map(([requests, at, c]) => {
+      const text = JSON.stringify({ requests });
+      const i = at % (text.length + 1);
+      return text.slice(0, i) + c + text.slice(i + 1);
+    });
+    await fc.assert(
+      fc.asyncProperty(fc.oneof(mutated, fc.string({ maxLength: 60 })), chunkSize, async (text, size) => {
+        let parsed: unknown;
+        try {
+          parsed = JSON.parse(text);
+        } catch {
+          parsed = undefined;
+        }
+        try {
+          const got = await read(text, size);
+          // Accepted: it was a JSON object with a non-empty requests list, and these are its elements.
+          expect((parsed as { requests: unknown[] }).requests).toEqual(got.map((g) => g.value));
+        } catch (err) {
+          if (!(err instanceof GatewayError)) throw err;
+          expect(err.status).toBeGreaterThanOrEqual(400);
+          expect(err.status).toBeLessThan(500);
+        }
+      }),
+      { numRuns: 500 },
+    );
   });
 });
