@@ -180,3 +180,32 @@ describe('batch workers give way to live traffic', () => {
     }
   });
 });
+
+describe('metrics name each batch operation', () => {
+  it('every batch route has its own gen_ai_operation_name, also when refused before its handler', async () => {
+    const gw = await startGateway({ providers: { anthropic: { type: 'anthropic', base_url: anthropic.url, keys: [{ value: 'sk' }] } } });
+    try {
+      const key = { 'x-api-key': 'k' };
+      const unknown = `/anthropic/v1/messages/batches/msgbatch_${'A'.repeat(22)}`;
+      expect((await request(gw.url).get('/anthropic/v1/messages/batches?limit=0').set(key)).status).toBe(400);
+      expect((await request(gw.url).get('/anthropic/v1/messages/batches').set(key)).status).toBe(200);
+      expect((await request(gw.url).post('/anthropic/v1/messages/batches').set(key).send({})).status).toBe(400);
+      expect((await request(gw.url).get(unknown).set(key)).status).toBe(404);
+      expect((await request(gw.url).post(`${unknown}/cancel`).set(key)).status).toBe(404);
+      expect((await request(gw.url).delete(unknown).set(key)).status).toBe(404);
+      expect((await request(gw.url).get(`${unknown}/results`).set(key)).status).toBe(404);
+      const metrics = await scrape(gw);
+      const count = (operation: string, status: string) =>
+        sample(metrics, 'conduit_requests_total', { gen_ai_operation_name: operation, gen_ai_provider_name: '_none', http_response_status_code: status });
+      expect(count('batch_list', '400')).toBe(1);
+      expect(count('batch_list', '200')).toBe(1);
+      expect(count('batch_create', '400')).toBe(1);
+      expect(count('batch_get', '404')).toBe(1);
+      expect(count('batch_cancel', '404')).toBe(1);
+      expect(count('batch_delete', '404')).toBe(1);
+      expect(count('batch_results', '404')).toBe(1);
+    } finally {
+      await gw.close();
+    }
+  });
+});
