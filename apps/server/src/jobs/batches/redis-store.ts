@@ -47,7 +47,7 @@ export class RedisBatchStore implements BatchStore {
   private readonly guarded: <T>(what: string, work: () => Promise<T>) => Promise<T>;
   private readonly scripts: Record<string, Script>;
 
-  constructor(private readonly opts: RedisBatchStoreOptions) {
+  constructor(opts: RedisBatchStoreOptions) {
     // As the job store's: no offline queue, every command bounded by `guarded`; ioredis reconnects in the background.
     this.redis = new Redis(opts.url, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: false });
     this.redis.on('error', opts.onError);
