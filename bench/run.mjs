@@ -14,7 +14,8 @@ import { summarizeProfile } from './lib/profile.mjs';
 import { markdownReport, printTable, targetChecks } from './lib/report.mjs';
 
 const ROOT = new URL('..', import.meta.url).pathname.replace(/\/$/, '');
-const STRESS_SECTION = /<!-- stress-slow-clients:begin -->[\s\S]*<!-- stress-slow-clients:end -->/;
+/** The stress scripts' sections (stress-slow-clients.mjs, stress-batches.mjs): each keeps its own. */
+const STRESS_SECTIONS = /<!-- (stress-[a-z-]+):begin -->[\s\S]*?<!-- \1:end -->/g;
 const BENCH = join(ROOT, 'bench');
 
 const { values: opt } = parseArgs({
@@ -448,10 +449,10 @@ async function main() {
     const verdicts = targetChecks(rows, soakResult, CHUNKS);
     for (const v of verdicts) console.log(`${v.pass === null ? '  ?  ' : v.pass ? ' PASS' : ' MISS'}  ${v.text}`);
     if (!opt['no-write']) {
-      // The stress script's section (bench/stress-slow-clients.mjs) is its own: keep it.
+      // The stress scripts' sections are their own: keep them.
       const resultsPath = join(BENCH, 'RESULTS.md');
-      const stress = existsSync(resultsPath) ? STRESS_SECTION.exec(readFileSync(resultsPath, 'utf8'))?.[0] : undefined;
-      writeFileSync(resultsPath, markdownReport({ env, groups: selected, rows, verdicts, soak: soakResult }) + (stress ? `\n${stress}\n` : ''));
+      const stress = existsSync(resultsPath) ? [...readFileSync(resultsPath, 'utf8').matchAll(STRESS_SECTIONS)].map((m) => `\n${m[0]}\n`).join('') : '';
+      writeFileSync(resultsPath, markdownReport({ env, groups: selected, rows, verdicts, soak: soakResult }) + stress);
       console.log('\nwrote bench/RESULTS.md');
     }
     await stopAll();

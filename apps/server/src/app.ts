@@ -10,7 +10,7 @@ import { Redactor } from './redaction.js';
 import { redactingLogger } from './observability/redacting-logger.js';
 import { useRedactor } from './http/response-redaction.js';
 import { answerClientErrors } from './http/client-error.js';
-import { createGovernance, mountAdminApi, type Governance } from './governance/index.js';
+import { callerOf, createGovernance, mountAdminApi, type Governance } from './governance/index.js';
 import { countTokensHandler } from './http/count-tokens.js';
 import { rejectEmptyContent } from './http/empty-content.js';
 import { errorHandler, sendError } from './http/error-envelope.js';
@@ -21,6 +21,7 @@ import { newRequestId } from './http/request-id.js';
 import { deadlineServerOptions, type RequestDeadlines } from './http/request-deadlines.js';
 import { parseByteSize, readJsonBody } from './http/json-body.js';
 import { createJobService, skipsRequestValidation, type JobService } from './jobs/index.js';
+import { BATCHES_PATH, createBatchService, mountBatchRoutes, readsOwnBody, type BatchService } from './jobs/batches/index.js';
 import { createObservability, type Metrics, type ReadinessChecks } from './observability/index.js';
 import { configuredModels } from './observability/model-labels.js';
 import { createProviders } from './providers/registry.js';
@@ -50,6 +51,8 @@ export interface Gateway {
   readiness: ReadinessChecks;
   /** Async jobs (x-bf-async): store, workers, sweep. */
   jobs: JobService;
+  /** Message Batches: store, workers, sweep (on the async jobs' engine). */
+  batches: BatchService;
   /**
    * An HTTP server for the app (not listening yet), with the config's request deadlines. Serve the
    * gateway with this rather than `app.listen`: see `serverFor`.
@@ -94,6 +97,22 @@ export function createGateway(config: Config, opts: AppOptions): Gateway {
   jobs.start();
   observability.readiness.register('store', () => jobs.ping());
   if (governance) observability.readiness.register('governance', () => governance.ping());
+  const batches = createBatchService({
+    store: config.store,
+    config: config.batches,
+    asyncConfig: config.async,
+    router,
+    providers,
+    sealer: jobs.sealer,
+    gate: governance && { admit: (keyId) => governance.admitJob(keyId), settle: (keyId, served) => governance.settleJob(keyId, served) },
+    redactor,
+    logger,
+    metrics,
+    specPath,
+    inFlight: () => metrics.inFlight,
+    limits: { requestBytes: parseByteSize(config.body_limit), maxDepth: config.body_max_depth, requestTimeoutMs: config.limits.request_timeout_ms },
+  });
+  batches.start();
   const app = express();
   useRedactor(app, redactor);
   app.disable('x-powered-by');
@@ -132,6 +151,11 @@ export function createGateway(config: Config, opts: AppOptions): Gateway {
       return;
     }
     const readBody = () => {
+      // Creating a batch reads its own body as it arrives (up to batches.body_limit).
+      if (readsOwnBody(req)) {
+        next();
+        return;
+      }
       readJsonBody(req, bodyLimit, bodyMaxDepth).then((body) => {
         req.body = body;
         next();
@@ -169,11 +193,12 @@ export function createGateway(config: Config, opts: AppOptions): Gateway {
     rejectEmptyContent,
   ]);
   // An async poll's body is optional and ignored (openapi.yaml, x-bf-async-id): it skips body validation.
+  // A batch's requests are each validated against the same contract as they arrive (jobs/batches).
   app.use(
     governance
-      ? (req, res, next) => (skipsRequestValidation(req) ? next() : validator(req, res, next))
+      ? (req, res, next) => (skipsRequestValidation(req) || readsOwnBody(req) ? next() : validator(req, res, next))
       : // No admin API without auth: its paths stay unknown routes (404), as they always were.
-        (req, res, next) => (skipsRequestValidation(req) || req.path.startsWith('/admin/') ? next() : validator(req, res, next)),
+        (req, res, next) => (skipsRequestValidation(req) || readsOwnBody(req) || req.path.startsWith('/admin/') ? next() : validator(req, res, next)),
   );
 
   const startedAt = new Date().toISOString();
@@ -187,6 +212,16 @@ export function createGateway(config: Config, opts: AppOptions): Gateway {
   app.get('/anthropic/v1/models', governance ? governance.guard('models', listModels) : listModels);
   // The official SDKs send a provider/model id URL-encoded (one path segment); the raw form has slashes.
   app.get(['/anthropic/v1/models/:model_id', '/anthropic/v1/models/*model_id'], governance ? governance.guard('models', getModel) : getModel);
+  if (governance) app.use(BATCHES_PATH, governance.guard('batches', (_req, _res, next) => next()));
+  mountBatchRoutes(app, batches, {
+    stalledReaderMs: config.limits.stalled_reader_ms,
+    keyOf: governance
+      ? (res) => {
+          const caller = callerOf(res);
+          return caller && { keyId: caller.key.id, permit: (params) => governance.permitModels(caller, params) };
+        }
+      : undefined,
+  });
   if (governance) mountAdminApi(app, governance);
 
   app.use((req, res) => {
@@ -201,8 +236,10 @@ export function createGateway(config: Config, opts: AppOptions): Gateway {
     metrics,
     readiness: observability.readiness,
     jobs,
+    batches,
     createServer: () => serverFor(app, { headersTimeoutMs: config.limits.headers_timeout_ms, requestTimeoutMs: config.limits.request_timeout_ms }, logger),
     async close() {
+      await batches.close();
       await jobs.close();
       await governance?.close();
       await Promise.all([...providers.values()].map((p) => p.close()));

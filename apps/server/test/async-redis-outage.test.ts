@@ -149,3 +149,26 @@ describe('the Redis job store going away', () => {
     expect(done.status).toBe(200);
   }, 45_000);
 });
+
+describe('shutting down while Redis is unreachable', () => {
+  it('the gateway closes within a few seconds instead of waiting for Redis forever (a SIGTERM must finish)', async () => {
+    if (!redis) await startRedis();
+    const other = await startGateway({
+      store: `redis://127.0.0.1:${port}`,
+      async: { redis_prefix: testPrefix(), store_timeout_ms: STORE_TIMEOUT_MS },
+      providers: { anthropic: { type: 'anthropic', base_url: upstream.url, keys: [{ value: 'sk-up' }], max_retries: 0 } },
+    });
+    const res = await request(other.url).post(MESSAGES).set({ 'x-api-key': 'client-key', 'x-bf-async': 'true' }).send(userBody('now'));
+    expect(res.status).toBe(202);
+    await pollUntilDone(other.url, res.headers['x-bf-async-id'] as string);
+    await stopRedis();
+    const started = Date.now();
+    const outcome = await Promise.race([
+      other.close().then(() => 'closed'),
+      new Promise((resolve) => setTimeout(() => resolve('still closing after 10 s'), 10_000)),
+    ]);
+    expect(outcome).toBe('closed');
+    expect(Date.now() - started).toBeLessThan(6_000);
+    await startRedis();
+  }, 30_000);
+});

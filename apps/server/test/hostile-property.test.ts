@@ -20,6 +20,7 @@ import { ensureBuilt, spawnGateway, type ChildGateway } from './helpers/child-ga
 
 const MESSAGES = '/anthropic/v1/messages';
 const COUNT = '/anthropic/v1/messages/count_tokens';
+const BATCHES = '/anthropic/v1/messages/batches';
 /** Requests per run: batches of CONCURRENCY sent at once. */
 const REQUESTS = 5_000;
 const CONCURRENCY = 8;
@@ -230,7 +231,7 @@ const RAW_BODIES = [
   '\u00ff\u00fe{}',
 ];
 
-type Route = 'messages' | 'stream' | 'count_tokens' | 'async_submit' | 'async_poll';
+type Route = 'messages' | 'stream' | 'count_tokens' | 'async_submit' | 'async_poll' | 'batch_create';
 
 interface HostileRequest {
   route: Route;
@@ -240,10 +241,13 @@ interface HostileRequest {
   encoding: 'identity' | 'gzip' | 'gzip-garbage' | 'br-garbage' | 'unknown';
   /** A poll of a job this run submitted (index into `jobs`), instead of a random id. */
   knownJob: number | undefined;
+  /** batch_create: the custom_id the body goes under, and how many times the request is repeated. */
+  customId: unknown;
+  copies: number;
 }
 
 const hostileRequest: fc.Arbitrary<HostileRequest> = fc.record({
-  route: fc.constantFrom<Route>('messages', 'stream', 'count_tokens', 'async_submit', 'async_poll'),
+  route: fc.constantFrom<Route>('messages', 'stream', 'count_tokens', 'async_submit', 'async_poll', 'batch_create'),
   body,
   raw: fc.oneof({ weight: 9, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: fc.constantFrom(...RAW_BODIES) }),
   headers: fc.record({
@@ -265,6 +269,8 @@ const hostileRequest: fc.Arbitrary<HostileRequest> = fc.record({
     { weight: 1, arbitrary: fc.constantFrom<HostileRequest['encoding']>('gzip', 'gzip-garbage', 'br-garbage', 'unknown') },
   ),
   knownJob: fc.option(fc.nat(), { nil: undefined }),
+  customId: fc.oneof({ weight: 6, arbitrary: fc.constant('item') }, { weight: 1, arbitrary: hostileValue }),
+  copies: fc.integer({ min: 1, max: 3 }),
 });
 
 // ---- sending it and judging the answer -------------------------------------------------------
@@ -282,6 +288,11 @@ function prepare(r: HostileRequest): { path: string; headers: Record<string, str
   for (const [name, value] of Object.entries(r.headers)) if (value !== undefined) headers[name] = value;
   let bodyValue = r.body;
   if (r.route === 'stream' && bodyValue && typeof bodyValue === 'object') bodyValue = { ...bodyValue, stream: true };
+  // A batch of the body, under the generated custom_id (repeated copies use it as a prefix; a non-string repeats as it is).
+  if (r.route === 'batch_create') {
+    const id = (i: number) => (typeof r.customId === 'string' ? `${r.customId}-${i}` : r.customId);
+    bodyValue = { requests: Array.from({ length: r.copies }, (_, i) => ({ custom_id: id(i), params: bodyValue })) };
+  }
   // Routes pick their own async headers (a random one may still turn a request into another route).
   if (r.route === 'async_submit') headers['x-bf-async'] = 'true';
   if (r.route !== 'async_poll') delete headers['x-bf-async-id'];
@@ -298,7 +309,7 @@ function prepare(r: HostileRequest): { path: string; headers: Record<string, str
   else if (r.encoding === 'gzip-garbage') payload = Buffer.from(`not gzip ${text.slice(0, 100)}`);
   else if (r.encoding === 'br-garbage') payload = Buffer.from([0xff, 0x00, 0x13, 0x37]);
   if (r.encoding !== 'identity') headers['content-encoding'] = r.encoding === 'unknown' ? 'zstd' : r.encoding.replace('-garbage', '');
-  return { path: r.route === 'count_tokens' ? COUNT : MESSAGES, headers, payload };
+  return { path: r.route === 'count_tokens' ? COUNT : r.route === 'batch_create' ? BATCHES : MESSAGES, headers, payload };
 }
 
 async function send(r: HostileRequest): Promise<Answer> {
@@ -363,6 +374,9 @@ function judge(r: HostileRequest, a: Answer): string | undefined {
   }
   const parsed = parseJson(a.text);
   if (r.route === 'count_tokens') return typeof parsed?.input_tokens === 'number' ? undefined : `a count without input_tokens: ${a.text.slice(0, 200)}`;
+  if (r.route === 'batch_create') {
+    return parsed?.type === 'message_batch' && /^msgbatch_/.test(parsed.id) ? undefined : `a 200 that is not a MessageBatch: ${a.text.slice(0, 200)}`;
+  }
   return parsed?.type === 'message' ? undefined : `a 200 that is not a Message: ${a.text.slice(0, 200)}`;
 }
 

@@ -2,6 +2,7 @@ import { client as defaultClient } from './generated/client.gen.js';
 import type { Client } from './generated/client/index.js';
 import type { CreateMessageRequest, Message } from './generated/types.gen.js';
 import { ConduitError } from './errors.js';
+import { sleep } from './sleep.js';
 
 /** Where an async job is: queued and running have no result yet. */
 export type AsyncJobStatus = 'queued' | 'running' | 'completed' | 'failed';
@@ -130,20 +131,4 @@ function parseJson(text: string): unknown {
   } catch {
     return undefined;
   }
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const timer = setTimeout(done, ms);
-    function done() {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }
-    function onAbort() {
-      clearTimeout(timer);
-      reject(signal!.reason);
-    }
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }

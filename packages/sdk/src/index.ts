@@ -1,6 +1,6 @@
 /**
  * @conduit/sdk: the typed client for Conduit, generated from openapi.yaml, plus a few
- * hand-written helpers (client setup, typed errors, SSE streaming, async jobs).
+ * hand-written helpers (client setup, typed errors, SSE streaming, async jobs, message batches).
  */
 export * from './generated/index.js';
 export { createClient, createConfig, type Client } from './generated/client/index.js';
@@ -22,3 +22,10 @@ export {
   type SubmitAsyncOptions,
   type WaitForAsyncOptions,
 } from './async.js';
+export {
+  BatchTimeoutError,
+  messageBatchResults,
+  waitForMessageBatch,
+  type BatchRequestOptions,
+  type WaitForMessageBatchOptions,
+} from './batches.js';

@@ -1,6 +1,8 @@
 export type { FakeOptions, FakeReply, FakeUpstream, RecordedRequest, ReplyProgress, Responder } from './types.js';
 export { startFakeAnthropic, FAKE_ANTHROPIC_MODELS } from './anthropic/fake.js';
 export type { FakeAnthropicOptions } from './anthropic/fake.js';
+export { FakeBatchesApi } from './anthropic/batches.js';
+export type { FakeBatchesOptions } from './anthropic/batches.js';
 export {
   DEFAULT_ANTHROPIC_MODEL,
   DEFAULT_ANTHROPIC_TEXT,

@@ -47,6 +47,30 @@ describe('parseConfig', () => {
     expect(() => parseConfig({ providers, async: { credential_key: 'too-short' } }, {})).toThrow(/async\.credential_key: credential_key must be at least 32 characters/);
   });
 
+  it('batches: Anthropic\'s defaults and limits; batches: native only on an anthropic provider', () => {
+    const config = parseConfig({ providers: { a: { type: 'anthropic' } } }, {});
+    expect(config.batches).toEqual({
+      concurrency: 4,
+      yield_above_in_flight: 32,
+      max_requests: 100_000,
+      body_limit: '256mb',
+      max_pending_requests: 1_000_000,
+      expiry_s: 86_400,
+      results_ttl_s: 29 * 86_400,
+      archived_ttl_s: 30 * 86_400,
+    });
+    expect(config.providers.a!.batches).toBe('gateway');
+    expect(() => parseConfig({ batches: { max_requests: 100_001 }, providers: { a: { type: 'anthropic' } } }, {})).toThrow(/batches\.max_requests/);
+    expect(() => parseConfig({ batches: { expiry_s: 10, results_ttl_s: 5 }, providers: { a: { type: 'anthropic' } } }, {})).toThrow(
+      /batches\.expiry_s: expiry_s must not exceed results_ttl_s/,
+    );
+    expect(() => parseConfig({ batches: { public_url: 'ftp://x' }, providers: { a: { type: 'anthropic' } } }, {})).toThrow(/batches\.public_url/);
+    expect(parseConfig({ providers: { a: { type: 'anthropic', batches: 'native' } } }, {}).providers.a!.batches).toBe('native');
+    expect(() => parseConfig({ providers: { o: { type: 'openai', base_url: 'http://x/v1', batches: 'native' } } }, {})).toThrow(
+      /providers\.o\.batches: native needs Anthropic's Message Batches API; a provider of type openai has none/,
+    );
+  });
+
   it('a provider or alias named like an Object.prototype member is an ordinary name', () => {
     const config = parseConfig(
       { default_provider: 'constructor', providers: { constructor: { type: 'anthropic' } }, models: { toString: { target: 'constructor/claude', fallbacks: ['valueOf'] } } },

@@ -6,6 +6,7 @@ import { applyPresets, openaiProviderErrors, presetProvidersFromEnv } from './pr
 import { configSchema, type Config } from './schema.js';
 import { authConfigErrors } from '../governance/config.js';
 import { aliasConfigErrors } from '../routing/aliases.js';
+import { nativeBatchesConfigErrors } from '../jobs/batches/config.js';
 
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -63,7 +64,12 @@ export function parseConfig(raw: unknown, env: Env = process.env): Config {
       `invalid config:\n  default_provider: "${config.default_provider}" is not a configured provider (configured: ${names.join(', ')})`,
     );
   }
-  const providerErrors = [...openaiProviderErrors(config.providers), ...checkCloudProviders(config.providers), ...checkGeminiProviders(config.providers)];
+  const providerErrors = [
+    ...openaiProviderErrors(config.providers),
+    ...checkCloudProviders(config.providers),
+    ...checkGeminiProviders(config.providers),
+    ...nativeBatchesConfigErrors(config.providers),
+  ];
   if (providerErrors.length > 0) throw new ConfigError(`invalid config:\n${providerErrors.map((l) => `  ${l}`).join('\n')}`);
   const aliasErrors = aliasConfigErrors(config);
   if (aliasErrors.length > 0) throw new ConfigError(`invalid config:\n${aliasErrors.map((l) => `  ${l}`).join('\n')}`);

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { authSchema } from '../governance/config.js';
 import { asyncSchema, storeSchema } from '../jobs/config.js';
+import { batchesSchema } from '../jobs/batches/config.js';
 
 export const PROVIDER_TYPES = ['anthropic', 'openai', 'bedrock', 'vertex', 'gemini'] as const;
 
@@ -145,6 +146,12 @@ const providerSchema = z.strictObject({
       key_cooldown_ms: z.number().int().nonnegative().default(60_000),
     })
     .prefault({}),
+  /**
+   * anthropic type: `native` sends a Message Batch whose every request goes to this provider (no
+   * fallbacks) to Anthropic's own Batches API (half price); Conduit keeps track of it. `gateway`
+   * (default): batches run request by request in Conduit's workers.
+   */
+  batches: z.enum(['gateway', 'native']).default('gateway'),
   /** Circuit breaker per provider+model. */
   breaker: z
     .strictObject({
@@ -216,6 +223,8 @@ export const configSchema = z.strictObject({
   store: storeSchema,
   /** Async jobs (x-bf-async): TTLs, worker pool, queue cap, leases. */
   async: asyncSchema,
+  /** Message Batches: worker pool, limits, expiry and retention (the store and leases are async's). */
+  batches: batchesSchema,
   /** Provider used for a model name without a "provider/" prefix. */
   default_provider: z.string().min(1).optional(),
   /** Largest accepted request body, e.g. "32mb". */

@@ -30,7 +30,8 @@ export interface GovernanceOptions {
 }
 
 /** Which guarded route a request is on. */
-export type GuardedRoute = 'messages' | 'count_tokens' | 'models';
+/** `batches`: the Message Batches routes (each request of a batch is model-checked at create and admitted when it runs). */
+export type GuardedRoute = 'messages' | 'count_tokens' | 'models' | 'batches';
 
 /**
  * Who may spend what. Three steps around each request to /anthropic/*:
@@ -174,7 +175,7 @@ export class Governance {
       const poll = route === 'messages' && isAsyncPoll(req);
       const submit = route === 'messages' && !poll && isAsyncRequest(req);
       const sync = route === 'messages' && !poll && !submit;
-      if (route !== 'models' && !poll) {
+      if (route !== 'models' && route !== 'batches' && !poll) {
         const refused = this.checkModels(caller, req.body as CreateMessageRequest, route === 'messages');
         if (refused) {
           sendError(res, refused);
@@ -227,6 +228,11 @@ export class Governance {
   subjectsOf(caller: Caller): Subject[] {
     const key = this.registry.subjectOf(caller.key, 'key');
     return caller.team ? [key, this.registry.subjectOf(caller.team, 'team')] : [key];
+  }
+
+  /** For a batch's requests: 403 unless the key and its team may use the request's model and every string fallback. */
+  permitModels(caller: Caller, body: Pick<CreateMessageRequest, 'model' | 'fallbacks'>): GatewayError | undefined {
+    return this.checkModels(caller, body, true);
   }
 
   /** 403 unless the key and its team may use the request's model and every string fallback. */

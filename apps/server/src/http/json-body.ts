@@ -29,7 +29,7 @@ function charsetOf(contentType: string): string | undefined {
 /** Bodies larger than this are decoded chunk by chunk as they arrive rather than at the end. */
 const DECODE_AS_IT_ARRIVES = 1024 * 1024;
 
-function tooLarge(): GatewayError {
+export function tooLarge(): GatewayError {
   return new GatewayError(413, 'request body is too large', { type: 'request_too_large' });
 }
 
@@ -44,27 +44,52 @@ function tooLarge(): GatewayError {
  * gzip, deflate and br bodies are inflated, and the limit applies to the inflated size.
  */
 export function readJsonBody(req: IncomingMessage, limit: number, maxDepth: number): Promise<unknown> {
+  let source: Readable | undefined;
+  try {
+    source = jsonBodyStream(req, limit);
+  } catch (err) {
+    return Promise.reject(err);
+  }
+  if (source === undefined) return Promise.resolve(undefined);
+  const body = source;
+  return collectJson(req, body, limit, maxDepth);
+}
+
+/**
+ * The bytes of a JSON request body, inflated when it is compressed; undefined when the request has
+ * no body or is not JSON. Throws a 4xx GatewayError for an unsupported charset or encoding, and for
+ * a body whose content-length is over `limit` (a compressed one is held to `limit` as it inflates,
+ * by whoever reads it).
+ */
+export function jsonBodyStream(req: IncomingMessage, limit: number, tooLargeError: () => GatewayError = tooLarge): Readable | undefined {
   const contentType = req.headers['content-type'];
   const length = req.headers['content-length'];
   const hasBody = req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
-  if (!hasBody || contentType === undefined || !isJson(contentType)) return Promise.resolve(undefined);
+  if (!hasBody || contentType === undefined || !isJson(contentType)) return undefined;
   const charset = charsetOf(contentType);
   if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
-    return Promise.reject(new GatewayError(415, `unsupported charset ${quote(charset.toUpperCase())}; send UTF-8`, { type: 'invalid_request_error' }));
+    throw new GatewayError(415, `unsupported charset ${quote(charset.toUpperCase())}; send UTF-8`, { type: 'invalid_request_error' });
   }
   const encoding = String(req.headers['content-encoding'] ?? 'identity').toLowerCase();
-  let source: Readable = req;
   if (encoding !== 'identity') {
     const inflate = encoding === 'gzip' ? createGunzip() : encoding === 'deflate' ? createInflate() : encoding === 'br' ? createBrotliDecompress() : undefined;
     if (inflate === undefined) {
-      return Promise.reject(new GatewayError(415, `unsupported content-encoding ${quote(encoding)}`, { type: 'invalid_request_error' }));
+      throw new GatewayError(415, `unsupported content-encoding ${quote(encoding)}`, { type: 'invalid_request_error' });
     }
     req.pipe(inflate);
-    source = inflate;
-  } else if (length !== undefined && Number(length) > limit) {
-    return Promise.reject(tooLarge());
+    return inflate;
   }
+  if (length !== undefined && Number(length) > limit) throw tooLargeError();
+  return req;
+}
 
+/** Stops reading a body that was refused: what is left is read and dropped, so the answer can still be sent. */
+export function dropRestOfBody(req: IncomingMessage): void {
+  req.unpipe();
+  req.resume();
+}
+
+function collectJson(req: IncomingMessage, source: Readable, limit: number, maxDepth: number): Promise<unknown> {
   return new Promise((resolve, reject) => {
     let chunks: Buffer[] = [];
     let size = 0;
@@ -87,8 +112,7 @@ export function readJsonBody(req: IncomingMessage, limit: number, maxDepth: numb
       size += chunk.length;
       if (size > limit) {
         // Stop buffering; what is left is read and dropped so the 413 can still be sent.
-        req.unpipe();
-        req.resume();
+        dropRestOfBody(req);
         settle(tooLarge());
         return;
       }

@@ -9,7 +9,7 @@ import { observationOf, type Observation } from '../observability/observation.js
 import { chooseKey } from '../routing/keys.js';
 import type { RouteTarget } from '../routing/resolve.js';
 import { isJobId, newJobId } from './ids.js';
-import { jobOwner } from './owner.js';
+import { requestOwner } from './owner.js';
 import type { JobService } from './service.js';
 import type { JobStatus } from './types.js';
 
@@ -147,17 +147,8 @@ function resultTtl(header: string | string[] | undefined, defaultS: number, maxS
 }
 
 /** Whether some provider in the plan forwards the client's credential (has no keys of its own for the model). */
-function forwardsCredential(plan: RouteTarget[]): boolean {
+export function forwardsCredential(plan: RouteTarget[]): boolean {
   return plan.some((t) => chooseKey(t.provider.name, t.provider.config, t.model, () => 0).value === undefined);
-}
-
-/**
- * Whose job it is. With gateway auth, the authenticated key's (by id: the key itself is not kept);
- * without, the credential's hash (jobs/owner.ts).
- */
-function requestOwner(req: Request, res: Response): string {
-  const caller = callerOf(res);
-  return caller ? `key:${caller.key.id}` : jobOwner(req);
 }
 
 /** A poll on the messages route: its (optional) body is not validated against CreateMessageRequest. */

@@ -1,15 +1,18 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { ClaimedJob, JobOutcome, JobRunner } from './types.js';
+import type { ClaimedJob, JobOutcome } from './types.js';
 
-/** A queue whose jobs are taken under a lease (SQLite rows). Methods may answer synchronously. */
-export interface LeaseQueue {
+/**
+ * A queue whose jobs are taken under a lease (async jobs' SQLite rows, Message Batch requests).
+ * Methods may answer synchronously. `Outcome` is what a finished run records.
+ */
+export interface LeaseQueue<Outcome = JobOutcome> {
   /** Takes the oldest queued job, or one whose lease lapsed; undefined when there is none. */
   claim(holder: string, leaseMs: number): ClaimedJob | undefined | Promise<ClaimedJob | undefined>;
   /** Extends the lease; false when `holder` no longer holds it (another worker took the job over). */
   renew(id: string, holder: string, leaseMs: number): boolean | Promise<boolean>;
   /** Records the outcome if `holder` still holds the lease. */
-  finish(id: string, holder: string, outcome: JobOutcome): boolean | Promise<boolean>;
+  finish(id: string, holder: string, outcome: Outcome): boolean | Promise<boolean>;
   /** Puts the job back in the queue without counting the start (shutdown). */
   release(id: string, holder: string): void | Promise<void>;
 }
@@ -20,6 +23,11 @@ export interface LeasePoolOptions {
   /** How often to look for work besides the wake-ups that submits give. */
   pollMs: number;
   onError: (err: unknown) => void;
+  /**
+   * Asked before each claim: false holds new work back (running jobs go on) until the next wake-up
+   * or poll. Batch workers use it to give way to live traffic.
+   */
+  admit?: () => boolean;
 }
 
 /**
@@ -27,7 +35,7 @@ export interface LeasePoolOptions {
  * lease renewed every third of the lease while it runs. A job whose lease is lost is aborted
  * (someone else runs it now); on close, running jobs are aborted and handed back.
  */
-export class LeasePool {
+export class LeasePool<Outcome = JobOutcome> {
   /** Unique per pool, so a restarted process never mistakes an old lease for its own. */
   readonly holder = `${hostname()}:${process.pid}:${randomBytes(6).toString('base64url')}`;
   private readonly running = new Map<string, AbortController>();
@@ -38,10 +46,15 @@ export class LeasePool {
   private closed = false;
 
   constructor(
-    private readonly queue: LeaseQueue,
-    private readonly run: JobRunner,
+    private readonly queue: LeaseQueue<Outcome>,
+    private readonly run: (job: ClaimedJob, signal: AbortSignal) => Promise<Outcome>,
     private readonly opts: LeasePoolOptions,
   ) {}
+
+  /** Jobs this pool runs right now. */
+  get active(): number {
+    return this.running.size;
+  }
 
   start(): void {
     this.timer = setInterval(() => this.wake(), this.opts.pollMs);
@@ -66,7 +79,7 @@ export class LeasePool {
     try {
       do {
         this.pumpAgain = false;
-        while (!this.closed && this.running.size < this.opts.concurrency) {
+        while (!this.closed && this.running.size < this.opts.concurrency && (this.opts.admit?.() ?? true)) {
           const job = await this.queue.claim(this.holder, this.opts.leaseMs);
           if (!job) break;
           this.launch(job);

@@ -1,8 +1,8 @@
 import { Queue, WaitingError, Worker, type Job } from 'bullmq';
-import { Redis, ReplyError } from 'ioredis';
+import { Redis } from 'ioredis';
+import { guardedRedis } from './redis-guard.js';
 import {
   QueueFullError,
-  StoreUnavailableError,
   type JobOutcome,
   type JobRunner,
   type JobStatus,
@@ -92,6 +92,9 @@ return 1`;
  * job (`<prefix>:job:<id>`) holds owner, status and outcome; Redis expires it `ttl` after
  * completion, which is the result sweep in this mode.
  */
+/** How long an orderly close waits on Redis before it drops the connections. */
+const CLOSE_GRACE_MS = 2_000;
+
 export class RedisJobStore implements JobStore {
   private readonly redis: Redis;
   private readonly queue: Queue<QueuedJobData>;
@@ -111,48 +114,15 @@ export class RedisJobStore implements JobStore {
     this.redis.on('error', opts.onError);
     this.queue = new Queue<QueuedJobData>(QUEUE_NAME, { connection: this.redis, prefix: opts.prefix });
     this.queue.on('error', opts.onError);
+    this.guarded = guardedRedis(this.redis, opts.timeoutMs, (err) => err instanceof QueueFullError);
   }
 
   private key(id: string): string {
     return `${this.opts.prefix}:job:${id}`;
   }
 
-  /**
-   * Runs a request's Redis work within `timeoutMs`, or throws StoreUnavailableError: at once when
-   * Redis was just found unreachable (ioredis is waiting to reconnect), after the timeout when a
-   * connection attempt does not succeed or Redis does not answer, and when the work fails for any
-   * reason but Redis's own answer (a ReplyError: Redis is up and refused the command, which is a
-   * bug, not an outage).
-   */
-  private async guarded<T>(what: string, work: () => Promise<T>): Promise<T> {
-    let timer: NodeJS.Timeout | undefined;
-    let onReady: (() => void) | undefined;
-    let onClose: (() => void) | undefined;
-    const unavailable = (why: string) => new StoreUnavailableError(`${why} to ${what}`);
-    const limit = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(unavailable(`Redis did not answer within ${this.opts.timeoutMs} ms`)), this.opts.timeoutMs);
-    });
-    const connected = new Promise<void>((resolve, reject) => {
-      const status = this.redis.status;
-      if (status === 'ready') return resolve();
-      // 'wait', 'connecting', 'connect': a connection is on its way; anything else, it just failed.
-      if (status !== 'wait' && status !== 'connecting' && status !== 'connect') return reject(unavailable(`Redis is not connected (${status})`));
-      onReady = resolve;
-      onClose = () => reject(unavailable('Redis could not be reached'));
-      this.redis.once('ready', onReady);
-      this.redis.once('close', onClose);
-    });
-    try {
-      return await Promise.race([connected.then(work), limit]);
-    } catch (err) {
-      if (err instanceof StoreUnavailableError || err instanceof QueueFullError || err instanceof ReplyError) throw err;
-      throw new StoreUnavailableError(`Redis failed to ${what}: ${(err as Error).message}`, { cause: err });
-    } finally {
-      clearTimeout(timer);
-      if (onReady) this.redis.off('ready', onReady);
-      if (onClose) this.redis.off('close', onClose);
-    }
-  }
+  /** A request's Redis work, bounded by `timeoutMs` (redis-guard.ts). */
+  private readonly guarded: <T>(what: string, work: () => Promise<T>) => Promise<T>;
 
   submit(job: NewJob): Promise<void> {
     return this.guarded('store the job', () => this.store(job));
@@ -300,11 +270,29 @@ export class RedisJobStore implements JobStore {
     await this.guarded('answer a ping', () => this.redis.ping());
   }
 
+  /**
+   * Stops the worker and closes the connections. BullMQ's graceful close waits on Redis; with Redis
+   * unreachable it would wait forever (and a SIGTERM would never finish), so it gets
+   * CLOSE_GRACE_MS, after which the connections are dropped.
+   */
   async close(): Promise<void> {
     this.closing = true;
     for (const controller of this.active.values()) controller.abort(new Error('gateway shutting down'));
-    await this.worker?.close();
-    await this.queue.close();
-    await Promise.all([this.workerConnection?.quit(), this.redis.quit()].map((p) => p?.catch(() => undefined)));
+    const graceful = (async () => {
+      await this.worker?.close();
+      await this.queue.close();
+      await Promise.all([this.workerConnection?.quit(), this.redis.quit()].map((p) => p?.catch(() => undefined)));
+    })();
+    let timer: NodeJS.Timeout | undefined;
+    const gaveUp = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), this.redis.status === 'ready' ? CLOSE_GRACE_MS : 0);
+    });
+    const outcome = await Promise.race([graceful.then(() => 'closed' as const, () => 'closed' as const), gaveUp]);
+    clearTimeout(timer);
+    if (outcome === 'timeout') {
+      graceful.catch(() => undefined);
+      this.workerConnection?.disconnect();
+      this.redis.disconnect();
+    }
   }
 }

@@ -18,6 +18,8 @@ export interface JobRunnerOptions {
   redactor: Redactor;
   /** With gateway auth: checks a job's key when it starts and debits its usage. */
   gate?: JobGate;
+  /** What a job is called in failures and logs: "async job" (default) or "batch request". */
+  kind?: string;
 }
 
 /**
@@ -27,21 +29,22 @@ export interface JobRunnerOptions {
  * body is the model's answer, stored as it came.)
  */
 export function jobRunner(router: Router, opts: JobRunnerOptions): JobRunner {
+  const kind = opts.kind ?? 'async job';
   return async (job: ClaimedJob, signal: AbortSignal): Promise<JobOutcome> => {
     if (job.attempts > opts.maxAttempts) {
-      opts.logger.warn({ jobId: job.id, attempts: job.attempts }, 'async job given up: its runs kept being interrupted');
-      return failed(500, 'api_error', `async job was interrupted ${opts.maxAttempts} times (the gateway stopped while running it) and was given up`);
+      opts.logger.warn({ jobId: job.id, attempts: job.attempts }, `${kind} given up: its runs kept being interrupted`);
+      return failed(500, 'api_error', `${kind} was interrupted ${opts.maxAttempts} times (the gateway stopped while running it) and was given up`);
     }
     let credential: ClientCredential | undefined;
     if (job.request.sealedCredential !== undefined) {
-      credential = opts.sealer.open(job.request.sealedCredential, job.id);
+      credential = opts.sealer.open(job.request.sealedCredential, job.credentialScope ?? job.id);
       if (!credential) {
         return failed(
           500,
           'api_error',
           opts.sealer.shared
-            ? 'async job could not run: its forwarded credential cannot be read with this instance\'s async.credential_key; submit it again'
-            : 'async job could not run: it forwards the client\'s credential, which only the gateway process that accepted it could read ' +
+            ? `${kind} could not run: its forwarded credential cannot be read with this instance's async.credential_key; submit it again`
+            : `${kind} could not run: it forwards the client's credential, which only the gateway process that accepted it could read ` +
                 '(that process stopped, or another instance took the job; set async.credential_key to share it); submit it again',
         );
       }
@@ -68,7 +71,7 @@ export function jobRunner(router: Router, opts: JobRunnerOptions): JobRunner {
       if (keyId !== undefined && error.upstream) {
         await opts.gate!.settle(keyId, { provider: error.upstream.provider, model: error.upstream.model, usage: {} }).catch(() => undefined);
       }
-      if (error.status >= 500 && error.origin === 'gateway') opts.logger.error({ err, jobId: job.id }, 'async job failed unexpectedly');
+      if (error.status >= 500 && error.origin === 'gateway') opts.logger.error({ err, jobId: job.id }, `${kind} failed unexpectedly`);
       const own = credential?.secret;
       const headers = Object.fromEntries(
         Object.entries(error.headers)

@@ -66,6 +66,8 @@ export interface ClaimedJob {
   request: StoredRequest;
   /** Starts so far, this one included. */
   attempts: number;
+  /** The id `request.sealedCredential` was sealed for, when not the job's own (a batch's requests share the batch's). */
+  credentialScope?: string;
 }
 
 /**

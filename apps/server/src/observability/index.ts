@@ -8,7 +8,7 @@ import { observeRequests } from './observer.js';
 import { PriceBook } from './prices.js';
 import { ReadinessChecks } from './readiness.js';
 
-export { Metrics, type BreakerState, type JobMetrics, type Operation, type RoutingMetrics } from './metrics.js';
+export { Metrics, type BatchMetrics, type BreakerState, type JobMetrics, type Operation, type RoutingMetrics } from './metrics.js';
 export { ReadinessChecks, type ReadinessCheck } from './readiness.js';
 export { isObserved, noteError, observationOf, Observation } from './observation.js';
 export { PriceBook, type TokenCounts } from './prices.js';

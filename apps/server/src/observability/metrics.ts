@@ -8,9 +8,22 @@ export { NO_TARGET, OTHER_MODEL };
  * What a request asked the gateway to do: the `gen_ai_operation_name` label. `chat` is
  * POST /anthropic/v1/messages (JSON or stream); `count_tokens` its /count_tokens sibling;
  * `list_models` GET /anthropic/v1/models; `get_model` GET /anthropic/v1/models/{id}; `async_submit` / `async_poll` the messages route with
- * `x-bf-async: true` / `x-bf-async-id`. A fixed set: the label cannot grow the series count.
+ * `x-bf-async: true` / `x-bf-async-id`; `batch_*` the Message Batches routes. A fixed set: the
+ * label cannot grow the series count.
  */
-export type Operation = 'chat' | 'count_tokens' | 'list_models' | 'get_model' | 'async_submit' | 'async_poll';
+export type Operation =
+  | 'chat'
+  | 'count_tokens'
+  | 'list_models'
+  | 'get_model'
+  | 'async_submit'
+  | 'async_poll'
+  | 'batch_create'
+  | 'batch_list'
+  | 'batch_get'
+  | 'batch_cancel'
+  | 'batch_delete'
+  | 'batch_results';
 
 // OpenTelemetry GenAI semantic-convention attributes, in Prometheus form.
 const PROVIDER = 'gen_ai_provider_name';
@@ -54,6 +67,18 @@ export interface JobMetrics {
   jobOutcome(outcome: string): void;
   /** Jobs waiting or running right now. */
   jobQueueDepth(depth: number): void;
+}
+
+/** What Message Batches report. Labels are small fixed sets. */
+export interface BatchMetrics {
+  /** A batch was accepted: run by the gateway's workers, or passed through to a provider's own Batches API. */
+  batchCreated(mode: 'gateway' | 'native'): void;
+  /** Requests of gateway-run batches that got their result. */
+  batchRequestsFinished(outcome: 'succeeded' | 'errored' | 'canceled' | 'expired', n?: number): void;
+  /** Batch requests not yet finished (fleet-wide with Redis), sampled by the sweep. */
+  batchRequestsPending(n: number): void;
+  /** Whether this instance's batch workers are holding back for live traffic. */
+  batchWorkersHeldBack(held: boolean): void;
 }
 
 /** Every series for one operation on one provider/model, looked up once and kept: the request path only adds numbers. */
@@ -150,7 +175,7 @@ export interface MetricsOptions {
  * The gateway's metrics, on a Registry of its own (never prom-client's global one: several
  * gateways in one process, as in tests, must not share counters).
  */
-export class Metrics implements RoutingMetrics, JobMetrics {
+export class Metrics implements RoutingMetrics, JobMetrics, BatchMetrics {
   readonly registry = new Registry();
 
   readonly requests: FastCounter;
@@ -170,6 +195,10 @@ export class Metrics implements RoutingMetrics, JobMetrics {
   private readonly jobsQueued: Counter;
   private readonly jobOutcomes: Counter;
   private readonly queueDepth: Gauge;
+  private readonly batchesCreated: Counter;
+  private readonly batchOutcomes: Counter;
+  private readonly batchPending: Gauge;
+  private readonly batchHeldBack: Gauge;
 
   /** Requests being served right now; read when scraped. */
   inFlight = 0;
@@ -259,6 +288,24 @@ export class Metrics implements RoutingMetrics, JobMetrics {
       registers: [r],
     });
     this.queueDepth = new Gauge({ name: 'conduit_async_queue_depth', help: 'Async jobs waiting or running.', registers: [r] });
+    this.batchesCreated = new Counter({
+      name: 'conduit_batches_created_total',
+      help: 'Message Batches accepted, by mode: gateway (run by the gateway) or native (passed through to the provider).',
+      labelNames: ['mode'],
+      registers: [r],
+    });
+    this.batchOutcomes = new Counter({
+      name: 'conduit_batch_requests_finished_total',
+      help: 'Requests of gateway-run Message Batches that got their result, by outcome.',
+      labelNames: ['outcome'],
+      registers: [r],
+    });
+    this.batchPending = new Gauge({ name: 'conduit_batch_requests_pending', help: 'Batch requests not yet finished.', registers: [r] });
+    this.batchHeldBack = new Gauge({
+      name: 'conduit_batch_workers_held_back',
+      help: '1 while this instance starts no batch request because live traffic is above batches.yield_above_in_flight.',
+      registers: [r],
+    });
     const metrics = this;
     new Gauge({
       name: 'conduit_requests_in_flight',
@@ -346,6 +393,22 @@ export class Metrics implements RoutingMetrics, JobMetrics {
 
   jobQueueDepth(depth: number): void {
     this.queueDepth.set(depth);
+  }
+
+  batchCreated(mode: 'gateway' | 'native'): void {
+    this.batchesCreated.inc({ mode });
+  }
+
+  batchRequestsFinished(outcome: 'succeeded' | 'errored' | 'canceled' | 'expired', n = 1): void {
+    this.batchOutcomes.inc({ outcome }, n);
+  }
+
+  batchRequestsPending(n: number): void {
+    this.batchPending.set(n);
+  }
+
+  batchWorkersHeldBack(held: boolean): void {
+    this.batchHeldBack.set(held ? 1 : 0);
   }
 
   /** The exposition text for GET /metrics. */

@@ -141,12 +141,20 @@ export function routeOperation(req: Pick<Request, 'method' | 'path' | 'headers'>
       return req.headers['x-bf-async'] === 'true' ? 'async_submit' : 'chat';
     }
     if (path === '/anthropic/v1/messages/count_tokens') return 'count_tokens';
+    if (path === BATCHES) return 'batch_create';
+    if (path.startsWith(`${BATCHES}/`) && path.endsWith('/cancel')) return 'batch_cancel';
   } else if (req.method === 'GET' || req.method === 'HEAD') {
     if (path === '/anthropic/v1/models') return 'list_models';
     if (path.startsWith('/anthropic/v1/models/')) return 'get_model';
+    if (path === BATCHES) return 'batch_list';
+    if (path.startsWith(`${BATCHES}/`)) return path.endsWith('/results') ? 'batch_results' : 'batch_get';
+  } else if (req.method === 'DELETE' && path.startsWith(`${BATCHES}/`)) {
+    return 'batch_delete';
   }
   return 'chat';
 }
+
+const BATCHES = '/anthropic/v1/messages/batches';
 
 /** Milliseconds to 3 decimals: a log line is for people. */
 function ms(v: number): number {

@@ -1,4 +1,4 @@
-/** A fake Anthropic upstream: /v1/messages (JSON and SSE), /v1/messages/count_tokens and /v1/models. */
+/** A fake Anthropic upstream: /v1/messages (JSON and SSE), /v1/messages/count_tokens, /v1/models and the Message Batches API. */
 import type { ServerResponse } from 'node:http';
 import type { ReplyContext } from '../reply.js';
 import { sendPrerendered, sendReply } from '../reply.js';
@@ -6,6 +6,7 @@ import { startFakeServer } from '../server.js';
 import type { FakeProvider } from '../server.js';
 import { compileTemplate } from '../template.js';
 import { assistantPrefix, PREFILL_REFUSAL } from '../continuation.js';
+import { FakeBatchesApi, type FakeBatchesOptions } from './batches.js';
 import { countInputTokens, lastUserText, textForChunks, tokensForChars } from '../text.js';
 import type { FakeOptions, FakeReply, FakeUpstream, RecordedRequest } from '../types.js';
 import {
@@ -16,7 +17,7 @@ import {
   anthropicSseEvents,
 } from './builders.js';
 
-export interface FakeAnthropicOptions extends FakeOptions {
+export interface FakeAnthropicOptions extends FakeOptions, FakeBatchesOptions {
   /** Reject /v1/messages and count_tokens bodies without `model`, `messages` (and `max_tokens`) like the API. Default true. */
   strict?: boolean;
   /** Models that refuse an assistant prefill with Anthropic's 400 (as Claude Opus 4.6 and later do), before any scripted reply. */
@@ -41,6 +42,7 @@ function anthropicProvider(opts: FakeAnthropicOptions): FakeProvider {
   const strict = opts.strict ?? true;
   const requireAuth = opts.requireAuth ?? true;
   const streamText = textForChunks(DEFAULT_ANTHROPIC_TEXT, opts.streamChunks ?? 10);
+  const batches = new FakeBatchesApi(opts);
 
   // The default replies are rendered once with markers for the per-request model and input count.
   const templateMessage = (text: string) =>
@@ -81,6 +83,7 @@ function anthropicProvider(opts: FakeAnthropicOptions): FakeProvider {
         };
         return sendReply(res, { kind: 'json', body }, ctx);
       }
+      if (batches.handle(req, res, ctx)) return;
       const model = req.method === 'GET' && req.path.startsWith('/v1/models/') && FAKE_ANTHROPIC_MODELS.find((m) => req.path === `/v1/models/${m.id}`);
       if (model) return sendReply(res, { kind: 'json', body: model }, ctx);
       sendReply(res, anthropicError(404, 'not_found_error', `Not found: ${req.method} ${req.path}`), ctx);

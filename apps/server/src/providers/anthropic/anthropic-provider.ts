@@ -4,6 +4,7 @@ import type { CountTokensRequest, CreateMessageRequest } from '../../generated/t
 import { createDispatcher, readUpstreamText, transportTimeouts } from '../transport.js';
 import type { AttemptContext, MessageResult, Provider, StreamResult } from '../types.js';
 import { badUpstreamResponse, tryParseJson } from '../upstream-error.js';
+import { AnthropicBatchesApi } from './anthropic-batches.js';
 import { anthropicHttpError } from './anthropic-error.js';
 import { AnthropicMessages } from './anthropic-messages.js';
 import type { AnthropicEnvelope, EnvelopeRequest } from './envelope.js';
@@ -19,6 +20,8 @@ export class AnthropicProvider implements Provider {
   private readonly dispatcher: Dispatcher;
   private readonly envelope: NativeEnvelope;
   private readonly messages: AnthropicMessages;
+  /** Anthropic's own Message Batches API, for batches passed through (`batches: native`). */
+  readonly batches: AnthropicBatchesApi;
 
   constructor(
     readonly name: string,
@@ -28,6 +31,7 @@ export class AnthropicProvider implements Provider {
     this.dispatcher = createDispatcher(transportTimeouts(config));
     this.envelope = new NativeEnvelope(baseUrl, config.headers);
     this.messages = new AnthropicMessages(name, this.dispatcher, this.envelope);
+    this.batches = new AnthropicBatchesApi(name, baseUrl, this.dispatcher, config.headers, config.keys);
   }
 
   createMessage(body: CreateMessageRequest, ctx: AttemptContext): Promise<MessageResult> {
