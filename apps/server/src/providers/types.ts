@@ -1,6 +1,7 @@
 import type { CountTokensRequest, CreateMessageRequest, Message } from '../generated/types.gen.js';
 import type { ClientCredential } from '../client-credential.js';
 import type { ProviderConfig } from '../config/schema.js';
+import type { LearnedFacts } from './openai/model-facts.js';
 
 /** One server-sent event, as written on the wire: `event: <event>\ndata: <data>\n\n`. */
 export interface SseFrame {
@@ -83,5 +84,7 @@ export interface Provider {
   /** Resolves once the upstream has answered 2xx; rejects with a GatewayError before that. */
   streamMessage(body: CreateMessageRequest, ctx: AttemptContext): Promise<StreamResult>;
   countTokens(body: CountTokensRequest, ctx: AttemptContext): Promise<{ input_tokens: number }>;
+  /** What the provider learnt about its models from their answers (refused fields, output limits), for the dashboard. */
+  learned?(): LearnedFacts[];
   close(): Promise<void>;
 }

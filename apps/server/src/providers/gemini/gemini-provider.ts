@@ -1,7 +1,7 @@
 import type { Dispatcher } from 'undici';
 import type { ProviderConfig } from '../../config/schema.js';
 import type { CountTokensRequest, CreateMessageRequest } from '../../generated/types.gen.js';
-import { MemoryModelFacts, type ModelFacts } from '../openai/model-facts.js';
+import { MemoryModelFacts, type LearnedFacts, type ModelFacts } from '../openai/model-facts.js';
 import { MAX_TOKENS_CLAMPED_HEADER } from '../openai/openai-provider.js';
 import { DROPPED_HEADER } from '../openai/unsupported.js';
 import { SseParser } from '../sse-parser.js';
@@ -85,6 +85,10 @@ export class GeminiProvider implements Provider {
     const parsed = tryParseJson(await readUpstreamText(res, target, ctx.signal));
     if (!parsed || typeof parsed.totalTokens !== 'number') throw badUpstreamResponse(target, 'the upstream countTokens answer has no totalTokens');
     return { input_tokens: parsed.totalTokens };
+  }
+
+  learned(): LearnedFacts[] {
+    return this.facts.snapshot?.() ?? [];
   }
 
   close(): Promise<void> {

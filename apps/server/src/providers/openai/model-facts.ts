@@ -14,6 +14,15 @@ export interface ModelFacts {
   /** The most output tokens `model` takes, when one of its answers said so. */
   outputLimit(model: string): number | undefined;
   learnOutputLimit(model: string, limit: number): void;
+  /** Everything learnt, model by model (for the dashboard). */
+  snapshot?(): LearnedFacts[];
+}
+
+/** What was learnt about one model. */
+export interface LearnedFacts {
+  model: string;
+  refusedParams: string[];
+  outputLimit: number | null;
 }
 
 const NONE: ReadonlySet<string> = new Set();
@@ -49,5 +58,14 @@ export class MemoryModelFacts implements ModelFacts {
   learnOutputLimit(model: string, limit: number): void {
     if (!this.limits.has(model) && this.limits.size >= this.limit) this.limits.clear();
     this.limits.set(model, limit);
+  }
+
+  snapshot(): LearnedFacts[] {
+    const models = new Set([...this.refused.keys(), ...this.limits.keys()]);
+    return [...models].map((model) => ({
+      model,
+      refusedParams: [...(this.refused.get(model) ?? [])].sort(),
+      outputLimit: this.limits.get(model) ?? null,
+    }));
   }
 }

@@ -20,7 +20,7 @@ import { convertResponse } from './convert-response.js';
 import { OpenAIStreamConverter } from './convert-stream.js';
 import { countTokens } from './count-tokens.js';
 import { badResponse, openAIErrorInBody, openAIHttpError } from './map-error.js';
-import { MemoryModelFacts, type ModelFacts } from './model-facts.js';
+import { MemoryModelFacts, type LearnedFacts, type ModelFacts } from './model-facts.js';
 import type { OpenAIChatCompletion } from './openai-types.js';
 import { outputLimitFromError } from './output-limit.js';
 import { REFUSABLE_PARAMS, refusedParam } from './refused-params.js';
@@ -120,6 +120,10 @@ export class OpenAIProvider implements Provider {
   checkModel(model: string): string | undefined {
     if (!this.config.azure || this.config.azure.deployment !== undefined) return undefined;
     return pathSegmentProblem(model, 'an Azure deployment');
+  }
+
+  learned(): LearnedFacts[] {
+    return this.facts.snapshot?.() ?? [];
   }
 
   close(): Promise<void> {
