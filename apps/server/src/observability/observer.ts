@@ -67,7 +67,7 @@ export function observeRequests(opts: ObserverOptions): RequestHandler {
     }
     return {
       id: String(res.getHeader('request-id') ?? ''),
-      at: Date.now() - f.totalMs,
+      at: Math.round(Date.now() - f.totalMs),
       operation: obs.operation,
       method: req.method,
       path: clip(req.path, MAX_LOGGED_TEXT),

@@ -37,6 +37,29 @@ export class RedisRequestLogStore implements RequestLogStore {
     this.redis.on('error', opts.onError);
   }
 
+  /**
+   * Waits for a connection on its way (at start-up, or reconnecting) up to `timeoutMs`; at once
+   * when Redis was found unreachable: commands are never queued for a Redis that is away.
+   */
+  private async connected(): Promise<void> {
+    const status = this.redis.status;
+    if (status === 'ready') return;
+    if (status !== 'wait' && status !== 'connecting' && status !== 'connect' && status !== 'reconnecting') {
+      throw new Error(`Redis is not connected (${status})`);
+    }
+    await new Promise<void>((resolve, reject) => {
+      const done = (err?: Error) => {
+        clearTimeout(timer);
+        this.redis.off('ready', onReady);
+        if (err) reject(err);
+        else resolve();
+      };
+      const onReady = () => done();
+      const timer = setTimeout(() => done(new Error(`Redis did not connect within ${this.opts.timeoutMs} ms`)), this.opts.timeoutMs);
+      this.redis.once('ready', onReady);
+    });
+  }
+
   private get streamKey(): string {
     return `${this.opts.prefix}:reqlog`;
   }
@@ -46,6 +69,7 @@ export class RedisRequestLogStore implements RequestLogStore {
   }
 
   async write(records: readonly RequestRecord[], cells: MinuteCells): Promise<void> {
+    await this.connected();
     const p = this.redis.pipeline();
     for (const r of records) p.xadd(this.streamKey, 'MAXLEN', '~', this.opts.maxRecords, '*', 'r', JSON.stringify(r));
     for (const [minute, byTarget] of cells) {
@@ -71,6 +95,7 @@ export class RedisRequestLogStore implements RequestLogStore {
   }
 
   async list(q: RequestQuery): Promise<RequestPage> {
+    await this.connected();
     const records: RequestRecord[] = [];
     let end = q.before === undefined ? '+' : `(${q.before}`;
     let scanned = 0;
@@ -102,6 +127,7 @@ export class RedisRequestLogStore implements RequestLogStore {
   }
 
   async cells(fromMinute: number, toMinute: number): Promise<MinuteCells> {
+    await this.connected();
     const minutes: number[] = [];
     for (let m = fromMinute; m <= toMinute; m += 60) minutes.push(m);
     const p = this.redis.pipeline();
@@ -131,6 +157,7 @@ export class RedisRequestLogStore implements RequestLogStore {
 
   async prune(before: number): Promise<void> {
     // The stream's length is capped at each write; cells expire on their own.
+    await this.connected();
     await this.redis.xtrim(this.streamKey, 'MINID', '~', `${Math.floor(before)}-0`);
   }
 
