@@ -144,7 +144,7 @@ export function createGateway(config: Config, opts: AppOptions): Gateway {
   const bodyMaxDepth = config.body_max_depth;
   // The dashboard: its files, and the routes it polls (neither logged nor counted, so a dashboard
   // left open does not fill the request log with itself).
-  const ui = config.ui ? serveUi(opts.uiDir) : undefined;
+  const ui = config.ui ? serveUi(opts.uiDir, governance ? 'admin_key' : 'off') : undefined;
   const mayReadDashboard = dashboardAccess(governance);
   app.use((req, res, next) => {
     res.setHeader('request-id', newRequestId());

@@ -84,6 +84,13 @@ describe('the dashboard API with gateway auth', () => {
     }
   });
 
+  it('tells the app, without a key, that it must ask for the admin key', async () => {
+    const res = await request(gw.url).get('/ui/auth.json');
+    expect(res.status).toBe(200);
+    expectContractResponse('/ui/auth.json', 'get', 200, res.body);
+    expect(res.body).toEqual({ auth: 'admin_key' });
+  });
+
   it('tells the dashboard how the gateway is set up', async () => {
     const { data, response } = await getDashboardInfo({ client: admin() });
     expectContractResponse('/admin/v1/dashboard', 'get', 200, data);
@@ -201,6 +208,7 @@ describe('the dashboard API with auth off', () => {
   it('answers this machine without a key and says auth is off; prompts are not shown', async () => {
     await request(open.url).post(MESSAGES).set('x-api-key', 'client-own-key').send(hello('anthropic/claude-haiku-4-5')).expect(200);
     await open.gateway.requestLog!.writer.flush();
+    expect((await request(open.url).get('/ui/auth.json')).body).toEqual({ auth: 'off' });
     const info = await getDashboardInfo({ client: client(open.url) });
     expect(info.data).toMatchObject({ auth: 'off', keys_api: false, log_bodies: false });
     const log = await listRequests({ client: client(open.url) });

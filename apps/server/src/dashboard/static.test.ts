@@ -91,6 +91,17 @@ describe('the dashboard files at /ui', () => {
     }
   });
 
+  it('tells the app whether to ask for the admin key, never cached', async () => {
+    const res = await request(app).get('/ui/auth.json');
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ auth: 'admin_key' });
+    expect(res.headers['cache-control']).toBe('no-store');
+    const off = express();
+    const ui = serveUi(dir, 'off');
+    off.use((req, r, next) => ui(req, r, next));
+    expect((await request(off).get('/ui/auth.json')).body).toEqual({ auth: 'off' });
+  });
+
   it('says how to build the app when it is not built', async () => {
     const bare = express();
     const ui = serveUi(join(dir, 'no-such-build'));

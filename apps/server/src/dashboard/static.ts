@@ -90,10 +90,19 @@ export function loadUiFiles(dir: string): Map<string, StaticFile> | undefined {
   return files;
 }
 
-/** GET/HEAD /ui and /ui/<file>: the dashboard's files, with their type, caching and the CSP. */
-export function serveUi(dir = DEFAULT_UI_DIR): RequestHandler {
+/**
+ * GET/HEAD /ui and /ui/<file>: the dashboard's files, with their type, caching and the CSP; and
+ * /ui/auth.json, which tells the app whether to ask for the admin key.
+ */
+export function serveUi(dir = DEFAULT_UI_DIR, auth: 'admin_key' | 'off' = 'admin_key'): RequestHandler {
   const files = loadUiFiles(dir);
+  const authJson = JSON.stringify({ auth });
   return (req: Request, res: Response) => {
+    if (req.path === `${UI_PREFIX}/auth.json`) {
+      res.setHeader('cache-control', 'no-store');
+      res.status(200).type('application/json').send(authJson);
+      return;
+    }
     if (!files) {
       sendError(res, new GatewayError(404, 'the dashboard is not built: run `pnpm build` (it builds apps/dashboard)'));
       return;
