@@ -66,6 +66,8 @@ export class TrafficReader {
   private readonly sealed: MinuteCells = new Map();
   /** Every sealed minute up to this one is in `sealed` (or older than a day). */
   private sealedThrough = 0;
+  /** The sum of each interval whose minutes are all sealed, by "intervalS:start" (a day of them at most). */
+  private readonly sealedSums = new Map<string, { sum: StatsCell; point: TrafficPoint }>();
 
   constructor(
     private readonly store: RequestLogStore,
@@ -106,15 +108,27 @@ export class TrafficReader {
     const count = Math.ceil(minutes * 60 / intervalS);
     const points: TrafficPoint[] = [];
     const total = emptyCell();
+    const sealedLimit = current - SEALED_AFTER_MINUTES * 60;
     for (let k = count - 1; k >= 0; k--) {
       const start = lastStart - k * intervalS;
-      const sum = emptyCell();
-      for (let m = start; m < start + intervalS; m += 60) {
-        if (m < firstMinute) continue;
-        for (const c of cells.get(m)?.values() ?? []) mergeCell(sum, c);
+      // An interval whose minutes are all sealed (and inside the window) never changes: summed once.
+      const final = start >= firstMinute && start + intervalS - 60 <= sealedLimit;
+      const id = `${intervalS}:${start}`;
+      let done = final ? this.sealedSums.get(id) : undefined;
+      if (!done) {
+        const sum = emptyCell();
+        for (let m = start; m < start + intervalS; m += 60) {
+          if (m < firstMinute) continue;
+          for (const c of cells.get(m)?.values() ?? []) mergeCell(sum, c);
+        }
+        done = { sum, point: pointOf(start, intervalS, sum) };
+        if (final) this.sealedSums.set(id, done);
       }
-      mergeCell(total, sum);
-      points.push(pointOf(start, intervalS, sum));
+      mergeCell(total, done.sum);
+      points.push(done.point);
+    }
+    for (const key of this.sealedSums.keys()) {
+      if (Number(key.slice(key.indexOf(':') + 1)) < current - WINDOWS.day.minutes * 60) this.sealedSums.delete(key);
     }
     return {
       window,
