@@ -220,3 +220,44 @@ describe('the dashboard API with auth off', () => {
     expect((await request(open.url).get('/admin/v1/keys')).status).toBe(404);
   });
 });
+
+describe('prompts in the request log', () => {
+  let gwBodies: RunningGateway;
+  beforeAll(async () => {
+    gwBodies = await startGateway({
+      log_bodies: true,
+      request_log: { max_body_chars: 400 },
+      providers: { anthropic: { type: 'anthropic', base_url: healthy.url, models: ['claude-haiku-4-5'] } },
+    });
+  });
+  afterAll(async () => {
+    await gwBodies?.close();
+  });
+
+  it('keeps MCP tokens out, and cuts a long body at max_body_chars', async () => {
+    const token = 'mcp-token-that-must-never-be-stored-0001';
+    await request(gwBodies.url)
+      .post(MESSAGES)
+      .set('x-api-key', 'client-own-key')
+      .send(hello('anthropic/claude-haiku-4-5', { mcp_servers: [{ type: 'url', name: 'tools', url: 'https://mcp.example/sse', authorization_token: token }] }));
+    await request(gwBodies.url)
+      .post(MESSAGES)
+      .set('x-api-key', 'client-own-key')
+      .send({ ...hello('anthropic/claude-haiku-4-5'), messages: [{ role: 'user', content: 'x'.repeat(2000) }] })
+      .expect(200);
+    await gwBodies.gateway.requestLog!.writer.flush();
+    const { data } = await listRequests({ client: client(gwBodies.url) });
+    const [long, withMcp] = data!.data;
+    expect(long!.body).toHaveLength(400);
+    expect(long!.body_truncated).toBe(true);
+    expect(withMcp!.body).toContain('[redacted]');
+    expect(withMcp!.body_truncated).toBe(false);
+    expect(JSON.stringify(data)).not.toContain(token);
+  });
+
+  it('refuses a repeated parameter with a 400', async () => {
+    const res = await request(gwBodies.url).get('/admin/v1/requests?limit=5&limit=6');
+    expect(res.status).toBe(400);
+    expect(res.body.error.type).toBe('invalid_request_error');
+  });
+});

@@ -70,3 +70,43 @@ describe('the request log in Redis, shared by instances', () => {
     expect((await a.list({ limit: 10 })).records).toEqual([]);
   });
 });
+
+describe('gateways sharing Redis', () => {
+  it('show every instance’s traffic and requests on either one', async () => {
+    const { startFakeAnthropic } = await import('@conduit/testkit');
+    const { startGateway } = await import('./helpers/gateway.js');
+    const request = (await import('supertest')).default;
+    const shared = testPrefix();
+    const upstream = await startFakeAnthropic();
+    const config = {
+      store: REDIS_URL,
+      async: { redis_prefix: shared },
+      request_log: { flush_ms: 50 },
+      providers: { anthropic: { type: 'anthropic' as const, base_url: upstream.url, models: ['claude-haiku-4-5'] } },
+    };
+    const one = await startGateway(config);
+    const two = await startGateway(config);
+    try {
+      const body = { model: 'anthropic/claude-haiku-4-5', max_tokens: 8, messages: [{ role: 'user', content: 'hi' }] };
+      await request(one.url).post('/anthropic/v1/messages').set('x-api-key', 'k').send(body).expect(200);
+      await request(two.url).post('/anthropic/v1/messages').set('x-api-key', 'k').send(body).expect(200);
+      await request(two.url).post('/anthropic/v1/messages').set('x-api-key', 'k').send(body).expect(200);
+      await one.gateway.requestLog!.writer.flush();
+      await two.gateway.requestLog!.writer.flush();
+      for (const gw of [one, two]) {
+        const traffic = await request(gw.url).get('/admin/v1/stats/traffic');
+        expect(traffic.status).toBe(200);
+        expect(traffic.body.totals.requests).toBe(3);
+        const log = await request(gw.url).get('/admin/v1/requests');
+        expect(log.body.data).toHaveLength(3);
+      }
+      const info = await request(one.url).get('/admin/v1/dashboard');
+      expect(info.body.request_log.store).toBe('redis');
+    } finally {
+      await one.close();
+      await two.close();
+      await upstream.close();
+      await deleteRedisPrefix(shared);
+    }
+  });
+});

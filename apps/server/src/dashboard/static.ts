@@ -64,7 +64,12 @@ const MAX_FILES = 1000;
  * `..`, encoded slashes and the like find nothing. An extension without a known type is left out.
  */
 export function loadUiFiles(dir: string): Map<string, StaticFile> | undefined {
-  if (!existsSync(join(dir, 'index.html'))) return undefined;
+  const index = join(dir, 'index.html');
+  if (!existsSync(index)) return undefined;
+  // Gateways in one process (tests, embedders) share one load of the same build.
+  const built = statSync(index).mtimeMs;
+  const cached = loaded.get(dir);
+  if (cached && cached.built === built) return cached.files;
   const files = new Map<string, StaticFile>();
   const walk = (at: string) => {
     for (const entry of readdirSync(at, { withFileTypes: true })) {
@@ -87,8 +92,11 @@ export function loadUiFiles(dir: string): Map<string, StaticFile> | undefined {
     }
   };
   walk(dir);
+  loaded.set(dir, { built, files });
   return files;
 }
+
+const loaded = new Map<string, { built: number; files: Map<string, StaticFile> }>();
 
 /**
  * GET/HEAD /ui and /ui/<file>: the dashboard's files, with their type, caching and the CSP; and
