@@ -24,6 +24,7 @@ describe('formatting', () => {
     expect(formatPercent(undefined)).toBe('—');
   });
   it('durations', () => {
+    expect(formatMs(0)).toBe('0 ms');
     expect(formatMs(2.345)).toBe('2.3 ms');
     expect(formatMs(850)).toBe('850 ms');
     expect(formatMs(1250)).toBe('1.25 s');
