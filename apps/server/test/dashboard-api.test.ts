@@ -22,6 +22,15 @@ let flaky: FakeUpstream;
 let openai: FakeUpstream;
 let gw: RunningGateway;
 
+/**
+ * Writes the request log's waiting records. A request's record is added when its response closes,
+ * which the client may see a moment before: one turn of the event loop first.
+ */
+async function flushed(gw: RunningGateway): Promise<void> {
+  await new Promise((resolve) => setImmediate(resolve));
+  await gw.gateway.requestLog!.writer.flush();
+}
+
 const hello = (model: string, extra: object = {}) => ({ model, max_tokens: 32, messages: [{ role: 'user', content: 'Hello dashboard' }], ...extra });
 
 beforeAll(async () => {
@@ -63,7 +72,7 @@ beforeAll(async () => {
     .set('x-api-key', ALICE)
     .send(hello('oai/gpt-4o', { max_tokens: 2048, thinking: { type: 'enabled', budget_tokens: 1024 } }))
     .expect(200);
-  await gw.gateway.requestLog!.writer.flush();
+  await flushed(gw);
 });
 
 afterAll(async () => {
@@ -164,7 +173,7 @@ describe('the dashboard API with gateway auth', () => {
 
   it('keeps its own polls out of the request log and the traffic', async () => {
     for (let i = 0; i < 3; i++) await getTrafficStats({ client: admin() });
-    await gw.gateway.requestLog!.writer.flush();
+    await flushed(gw);
     const { data } = await listRequests({ client: admin() });
     expect(data!.data).toHaveLength(6);
   });
@@ -207,7 +216,7 @@ describe('the dashboard API with auth off', () => {
 
   it('answers this machine without a key and says auth is off; prompts are not shown', async () => {
     await request(open.url).post(MESSAGES).set('x-api-key', 'client-own-key').send(hello('anthropic/claude-haiku-4-5')).expect(200);
-    await open.gateway.requestLog!.writer.flush();
+    await flushed(open);
     expect((await request(open.url).get('/ui/auth.json')).body).toEqual({ auth: 'off' });
     const info = await getDashboardInfo({ client: client(open.url) });
     expect(info.data).toMatchObject({ auth: 'off', keys_api: false, log_bodies: false });
@@ -245,7 +254,7 @@ describe('prompts in the request log', () => {
       .set('x-api-key', 'client-own-key')
       .send({ ...hello('anthropic/claude-haiku-4-5'), messages: [{ role: 'user', content: 'x'.repeat(2000) }] })
       .expect(200);
-    await gwBodies.gateway.requestLog!.writer.flush();
+    await flushed(gwBodies);
     const { data } = await listRequests({ client: client(gwBodies.url) });
     const [long, withMcp] = data!.data;
     expect(long!.body).toHaveLength(400);
@@ -253,6 +262,23 @@ describe('prompts in the request log', () => {
     expect(withMcp!.body).toContain('[redacted]');
     expect(withMcp!.body_truncated).toBe(false);
     expect(JSON.stringify(data)).not.toContain(token);
+  });
+
+  it('counts the records it could not store in conduit_request_log_dropped_total', async () => {
+    const store = gwBodies.gateway.requestLog!.store;
+    const write = store.write.bind(store);
+    store.write = async () => {
+      throw new Error('disk full');
+    };
+    try {
+      await request(gwBodies.url).post(MESSAGES).set('x-api-key', 'client-own-key').send(hello('anthropic/claude-haiku-4-5')).expect(200);
+      await request(gwBodies.url).post(MESSAGES).set('x-api-key', 'client-own-key').send(hello('anthropic/claude-haiku-4-5')).expect(200);
+      await flushed(gwBodies);
+    } finally {
+      store.write = write;
+    }
+    const metrics = await request(gwBodies.url).get('/metrics');
+    expect(metrics.text).toMatch(/^conduit_request_log_dropped_total 2$/m);
   });
 
   it('refuses a repeated parameter with a 400', async () => {

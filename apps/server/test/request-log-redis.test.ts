@@ -91,6 +91,8 @@ describe('gateways sharing Redis', () => {
       await request(one.url).post('/anthropic/v1/messages').set('x-api-key', 'k').send(body).expect(200);
       await request(two.url).post('/anthropic/v1/messages').set('x-api-key', 'k').send(body).expect(200);
       await request(two.url).post('/anthropic/v1/messages').set('x-api-key', 'k').send(body).expect(200);
+      // A record is added when its response closes, which the client may see a moment before.
+      await new Promise((resolve) => setImmediate(resolve));
       await one.gateway.requestLog!.writer.flush();
       await two.gateway.requestLog!.writer.flush();
       for (const gw of [one, two]) {

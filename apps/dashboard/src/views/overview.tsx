@@ -37,7 +37,8 @@ export function Overview({ api, info }: { api: Api; info: DashboardInfo }) {
   const [window, setWindow] = useState<'hour' | 'day'>('hour');
   const traffic = usePoll(() => api.traffic(window), 1000, [api, window]);
   const providers = usePoll(() => api.providers(), 1000, [api]);
-  const keys = usePoll(() => (info.keys_api ? Promise.all([api.keys(), api.usage()]) : Promise.resolve(null)), 5000, [api]);
+  // The names come from the keys; the spend from the ledger, which may be away (then no bars).
+  const keys = usePoll(() => (info.keys_api ? Promise.all([api.keys(), api.usage().catch(() => null)]) : Promise.resolve(null)), 5000, [api]);
   const now = useNow();
   // Until the new window's first answer arrives, show nothing rather than the other window's figures.
   const t = traffic.data?.window === window ? traffic.data : undefined;
@@ -83,7 +84,7 @@ export function Overview({ api, info }: { api: Api; info: DashboardInfo }) {
                 .filter((k) => k.revoked_at === null)
                 .map((k) => (
                   <li key={k.id}>
-                    <a href="#/keys">{k.name}</a> <BudgetBar spend={spendOf(k, keys.data![1].data, 'key', new Date(now))} />
+                    <a href="#/keys">{k.name}</a> {keys.data![1] && <BudgetBar spend={spendOf(k, keys.data![1].data, 'key', new Date(now))} />}
                   </li>
                 ))}
             </ul>
