@@ -14,8 +14,8 @@ import { summarizeProfile } from './lib/profile.mjs';
 import { markdownReport, printTable, targetChecks } from './lib/report.mjs';
 
 const ROOT = new URL('..', import.meta.url).pathname.replace(/\/$/, '');
-/** The stress scripts' sections (stress-slow-clients.mjs, stress-batches.mjs): each keeps its own. */
-const STRESS_SECTIONS = /<!-- (stress-[a-z-]+):begin -->[\s\S]*?<!-- \1:end -->/g;
+/** The other scripts' sections (stress-slow-clients.mjs, stress-batches.mjs, dashboard.mjs, ...): each keeps its own. */
+const STRESS_SECTIONS = /<!-- ([a-z-]+):begin -->[\s\S]*?<!-- \1:end -->/g;
 const BENCH = join(ROOT, 'bench');
 
 const { values: opt } = parseArgs({

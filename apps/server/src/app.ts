@@ -28,6 +28,10 @@ import { createProviders } from './providers/registry.js';
 import type { Provider } from './providers/types.js';
 import { Router } from './routing/router.js';
 import { createRoutingState } from './state/index.js';
+import { dashboardAccess, isDashboardApi } from './dashboard/access.js';
+import { mountDashboardApi } from './dashboard/routes.js';
+import { serveUi, UI_PREFIX } from './dashboard/static.js';
+import { createRequestLog, type RequestLog } from './request-log/index.js';
 
 /** The contract, at the repo root; the same relative path holds from src/ and from dist/. */
 export const DEFAULT_SPEC_PATH = fileURLToPath(new URL('../../../openapi.yaml', import.meta.url));
@@ -39,6 +43,8 @@ export interface AppOptions {
   pingIntervalMs?: number;
   /** Export process metrics (CPU, RSS, heap, event loop) on /metrics. The CLI turns this on. */
   processMetrics?: boolean;
+  /** The built dashboard served at /ui (default: apps/dashboard/dist). */
+  uiDir?: string;
 }
 
 export interface Gateway {
@@ -53,6 +59,8 @@ export interface Gateway {
   jobs: JobService;
   /** Message Batches: store, workers, sweep (on the async jobs' engine). */
   batches: BatchService;
+  /** The request log the dashboard reads (config `request_log`); undefined when off. */
+  requestLog: RequestLog | undefined;
   /**
    * An HTTP server for the app (not listening yet), with the config's request deadlines. Serve the
    * gateway with this rather than `app.listen`: see `serverFor`.
@@ -66,7 +74,21 @@ export function createGateway(config: Config, opts: AppOptions): Gateway {
   // Every configured secret, kept out of answers, logs and stored job outcomes.
   const redactor = Redactor.fromConfig(config);
   const logger = redactingLogger(opts.logger, redactor);
-  const observability = createObservability(config, logger, { processMetrics: opts.processMetrics, redactor });
+  // The request log: a record per request, written in batches off the request path.
+  let observability: ReturnType<typeof createObservability> | undefined;
+  const requestLog = createRequestLog({
+    store: config.store,
+    config: config.request_log,
+    redisPrefix: config.async.redis_prefix,
+    storeTimeoutMs: config.async.store_timeout_ms,
+    onDrop: (n) => observability?.metrics.requestLogDrop(n),
+    onError: (err) => logger.warn({ err }, 'request log store error'),
+  });
+  observability = createObservability(config, logger, {
+    processMetrics: opts.processMetrics,
+    redactor,
+    requestLog: requestLog && { add: (r) => requestLog.add(r), maxBodyChars: config.request_log.max_body_chars },
+  });
   if (config.stream_fallback_prefill !== undefined) {
     logger.warn(
       'stream_fallback_prefill is deprecated and has no effect: a stream that breaks mid-answer is continued on any target that can ' +
@@ -82,7 +104,8 @@ export function createGateway(config: Config, opts: AppOptions): Gateway {
   const providers = createProviders(config, state.facts);
   const specPath = opts.specPath ?? DEFAULT_SPEC_PATH;
   const router = new Router(providers, config, { metrics, breakers: state.breakers, cooldowns: state.cooldowns, facts: state.facts });
-  for (const [provider, model] of configuredModels(config, (m) => router.resolve(m))) metrics.configureModel(provider, model);
+  const configured = configuredModels(config, (m) => router.resolve(m));
+  for (const [provider, model] of configured) metrics.configureModel(provider, model);
   // Who may spend what: undefined without an `auth` section (no gateway auth, as before).
   const governance = createGovernance(config, { router, prices: observability.prices, logger });
   const jobs = createJobService({
@@ -143,11 +166,26 @@ export function createGateway(config: Config, opts: AppOptions): Gateway {
   ]);
   const bodyLimit = parseByteSize(config.body_limit);
   const bodyMaxDepth = config.body_max_depth;
+  // The dashboard: its files, and the routes it polls (neither logged nor counted, so a dashboard
+  // left open does not fill the request log with itself).
+  const ui = config.ui ? serveUi(opts.uiDir, governance ? 'admin_key' : 'off') : undefined;
+  const mayReadDashboard = dashboardAccess(governance);
   app.use((req, res, next) => {
     res.setHeader('request-id', newRequestId());
-    const probe = req.method === 'GET' || req.method === 'HEAD' ? probes.get(req.path) : undefined;
+    const read = req.method === 'GET' || req.method === 'HEAD';
+    const probe = read ? probes.get(req.path) : undefined;
     if (probe !== undefined) {
       void probe(req, res, next);
+      return;
+    }
+    if (read && ui && (req.path === UI_PREFIX || req.path.startsWith(`${UI_PREFIX}/`))) {
+      void ui(req, res, next);
+      return;
+    }
+    if (read && isDashboardApi(req.path)) {
+      const refused = mayReadDashboard(req);
+      if (refused) sendError(res, refused);
+      else next();
       return;
     }
     const readBody = () => {
@@ -198,7 +236,8 @@ export function createGateway(config: Config, opts: AppOptions): Gateway {
     governance
       ? (req, res, next) => (skipsRequestValidation(req) || readsOwnBody(req) ? next() : validator(req, res, next))
       : // No admin API without auth: its paths stay unknown routes (404), as they always were.
-        (req, res, next) => (skipsRequestValidation(req) || readsOwnBody(req) || req.path.startsWith('/admin/') ? next() : validator(req, res, next)),
+        (req, res, next) =>
+          skipsRequestValidation(req) || readsOwnBody(req) || (req.path.startsWith('/admin/') && !isDashboardApi(req.path)) ? next() : validator(req, res, next),
   );
 
   const startedAt = new Date().toISOString();
@@ -223,6 +262,7 @@ export function createGateway(config: Config, opts: AppOptions): Gateway {
       : undefined,
   });
   if (governance) mountAdminApi(app, governance);
+  mountDashboardApi(app, { config, authOn: governance !== undefined, providers, router, metrics, jobs, batches, requestLog, configured });
 
   app.use((req, res) => {
     sendError(res, new GatewayError(404, `no route for ${req.method} ${quote(req.path)}`));
@@ -237,10 +277,12 @@ export function createGateway(config: Config, opts: AppOptions): Gateway {
     readiness: observability.readiness,
     jobs,
     batches,
+    requestLog,
     createServer: () => serverFor(app, { headersTimeoutMs: config.limits.headers_timeout_ms, requestTimeoutMs: config.limits.request_timeout_ms }, logger),
     async close() {
       await batches.close();
       await jobs.close();
+      await requestLog?.close();
       await governance?.close();
       await Promise.all([...providers.values()].map((p) => p.close()));
       await state.close();

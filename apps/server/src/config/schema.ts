@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { requestLogSchema } from '../request-log/config.js';
 import { authSchema } from '../governance/config.js';
 import { asyncSchema, storeSchema } from '../jobs/config.js';
 import { batchesSchema } from '../jobs/batches/config.js';
@@ -241,6 +242,10 @@ export const configSchema = z.strictObject({
   log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Put request bodies (prompts) in the per-request log line. Off by default: prompts are the users' data. */
   log_bodies: z.boolean().default(false),
+  /** The request log and per-minute traffic figures the dashboard shows, in the store. */
+  request_log: requestLogSchema,
+  /** Serve the dashboard at /ui (built into apps/dashboard/dist). */
+  ui: z.boolean().default(true),
   /** Prices by "provider/model" for the cost in logs and metrics; a model without a price logs cost null. */
   pricing: z.record(z.string().regex(/^[^/]+\/.+$/, 'pricing keys are "provider/model"'), pricingSchema).default({}),
   providers: z.record(z.string().regex(/^[a-z0-9][a-z0-9_.-]*$/i, 'provider names are letters, digits, _ . -'), providerSchema),

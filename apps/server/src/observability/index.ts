@@ -7,8 +7,9 @@ import { Metrics } from './metrics.js';
 import { observeRequests } from './observer.js';
 import { PriceBook } from './prices.js';
 import { ReadinessChecks } from './readiness.js';
+import type { RequestRecord } from '../request-log/record.js';
 
-export { Metrics, type BatchMetrics, type BreakerState, type JobMetrics, type Operation, type RoutingMetrics } from './metrics.js';
+export { Metrics, type BatchMetrics, type BreakerState, type RoutingActivity, type JobMetrics, type Operation, type RoutingMetrics } from './metrics.js';
 export { ReadinessChecks, type ReadinessCheck } from './readiness.js';
 export { isObserved, noteError, observationOf, Observation } from './observation.js';
 export { PriceBook, type TokenCounts } from './prices.js';
@@ -29,7 +30,12 @@ export interface Observability {
 export function createObservability(
   config: Pick<Config, 'pricing' | 'log_bodies' | 'providers' | 'auth'>,
   logger: Logger,
-  opts: { processMetrics?: boolean; redactor?: Redactor } = {},
+  opts: {
+    processMetrics?: boolean;
+    redactor?: Redactor;
+    /** Where each request's record goes (the request log), if anywhere. */
+    requestLog?: { add(record: RequestRecord): void; maxBodyChars: number };
+  } = {},
 ): Observability {
   const metrics = new Metrics({ processMetrics: opts.processMetrics });
   const readiness = new ReadinessChecks();
@@ -45,6 +51,7 @@ export function createObservability(
       logBodies: config.log_bodies,
       gatewayAuth: authEnabled(config.auth),
       redactor: opts.redactor ?? new Redactor([]),
+      requestLog: opts.requestLog,
     }),
     async scrape(_req, res) {
       const text = await metrics.scrape();

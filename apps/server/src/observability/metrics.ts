@@ -43,6 +43,14 @@ const OVERHEAD_BUCKETS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005
 const TOKEN_BUCKETS = [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864];
 
 export type BreakerState = 'closed' | 'half_open' | 'open';
+
+/** What routing did on one provider/model since the process started. */
+export interface RoutingActivity {
+  retries: number;
+  fallbacks: number;
+  lastRetryAt: number | null;
+  lastFallbackAt: number | null;
+}
 const BREAKER_VALUE: Record<BreakerState, number> = { closed: 0, half_open: 1, open: 2 };
 
 /** What the routing layer reports. Conduit's Router takes this interface, not the whole Metrics. */
@@ -199,6 +207,12 @@ export class Metrics implements RoutingMetrics, JobMetrics, BatchMetrics {
   private readonly batchOutcomes: Counter;
   private readonly batchPending: Gauge;
   private readonly batchHeldBack: Gauge;
+  private readonly requestLogDropped: Counter;
+  /** provider\u0000model label → retries and fallbacks since start, and when the last one happened (the dashboard's). */
+  private readonly routingActivity = new Map<string, RoutingActivity>();
+  /** Async jobs finished by this instance since `startedAt`, by outcome. */
+  private readonly jobsFinished = new Map<string, number>();
+  readonly startedAt = Date.now();
 
   /** Requests being served right now; read when scraped. */
   inFlight = 0;
@@ -306,6 +320,11 @@ export class Metrics implements RoutingMetrics, JobMetrics, BatchMetrics {
       help: '1 while this instance starts no batch request because live traffic is above batches.yield_above_in_flight.',
       registers: [r],
     });
+    this.requestLogDropped = new Counter({
+      name: 'conduit_request_log_dropped_total',
+      help: 'Request log records dropped: too many waiting for a slow store, or the store refused the batch.',
+      registers: [r],
+    });
     const metrics = this;
     new Gauge({
       name: 'conduit_requests_in_flight',
@@ -365,11 +384,47 @@ export class Metrics implements RoutingMetrics, JobMetrics, BatchMetrics {
   }
 
   retry(provider: string, model: string): void {
-    this.retries.with({ [PROVIDER]: provider, [MODEL]: this.models.label(provider, model) }).inc();
+    const label = this.models.label(provider, model);
+    this.retries.with({ [PROVIDER]: provider, [MODEL]: label }).inc();
+    const a = this.activity(provider, label);
+    a.retries++;
+    a.lastRetryAt = Date.now();
   }
 
   fallback(provider: string, model: string): void {
-    this.fallbacks.with({ [PROVIDER]: provider, [MODEL]: this.models.label(provider, model) }).inc();
+    const label = this.models.label(provider, model);
+    this.fallbacks.with({ [PROVIDER]: provider, [MODEL]: label }).inc();
+    const a = this.activity(provider, label);
+    a.fallbacks++;
+    a.lastFallbackAt = Date.now();
+  }
+
+  /** Retries and fallbacks on provider/model (by label) since start; bounded like the labels. */
+  routing(provider: string, model: string): Readonly<RoutingActivity> | undefined {
+    return this.routingActivity.get(`${provider}\u0000${this.models.label(provider, model)}`);
+  }
+
+  /** Every provider/model label with retries or fallbacks since start. */
+  routedTargets(): Array<[provider: string, model: string]> {
+    return [...this.routingActivity.keys()].map((k) => {
+      const i = k.indexOf('\u0000');
+      return [k.slice(0, i), k.slice(i + 1)];
+    });
+  }
+
+  private activity(provider: string, label: string): RoutingActivity {
+    const key = `${provider}\u0000${label}`;
+    let a = this.routingActivity.get(key);
+    if (!a) {
+      a = { retries: 0, fallbacks: 0, lastRetryAt: null, lastFallbackAt: null };
+      this.routingActivity.set(key, a);
+    }
+    return a;
+  }
+
+  /** Request log records dropped (a slow or failing store). */
+  requestLogDrop(n: number): void {
+    this.requestLogDropped.inc(n);
   }
 
   /** Exported for models labelled by name only: one gauge cannot hold the states of many `_other` circuits. */
@@ -389,6 +444,12 @@ export class Metrics implements RoutingMetrics, JobMetrics, BatchMetrics {
 
   jobOutcome(outcome: string): void {
     this.jobOutcomes.inc({ outcome });
+    this.jobsFinished.set(outcome, (this.jobsFinished.get(outcome) ?? 0) + 1);
+  }
+
+  /** Async jobs this instance finished since it started, by outcome (`completed`, `failed`). */
+  jobsFinishedBy(outcome: string): number {
+    return this.jobsFinished.get(outcome) ?? 0;
   }
 
   jobQueueDepth(depth: number): void {

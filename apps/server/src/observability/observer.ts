@@ -10,6 +10,7 @@ import { credentialId } from './credential.js';
 import { NO_TARGET, type Metrics, type Operation } from './metrics.js';
 import { attachObservation, Observation } from './observation.js';
 import type { PriceBook } from './prices.js';
+import { MAX_RECORD_ERROR, type RequestRecord } from '../request-log/record.js';
 
 export interface ObserverOptions {
   metrics: Metrics;
@@ -25,6 +26,11 @@ export interface ObserverOptions {
    * hash of the credential sent (it could identify a key).
    */
   gatewayAuth?: boolean;
+  /**
+   * The request log: gets one record per request to /anthropic/* when the response closes (it
+   * batches the writes). Bodies go with them only with `logBodies`, cut at `maxBodyChars`.
+   */
+  requestLog?: { add(record: RequestRecord): void; maxBodyChars: number };
 }
 
 /** Longest path and requested model a log line repeats (a valid model id is at most 256 characters). */
@@ -41,7 +47,55 @@ export const CLIENT_CLOSED = 499;
  * neither logged nor counted.
  */
 export function observeRequests(opts: ObserverOptions): RequestHandler {
-  const { metrics, prices } = opts;
+  const { metrics, prices, requestLog } = opts;
+
+  /** The request log's record of a request: the log line's facts, the body only with log_bodies. */
+  const recordOf = (
+    req: Request,
+    res: Response,
+    obs: Observation,
+    f: { status: number; errorType: string | null; totalMs: number; cost: number | null; keyId: string | null; target: { provider: string; model: string } },
+  ): RequestRecord => {
+    let body: string | null = null;
+    let bodyTruncated = false;
+    if (opts.logBodies && req.body !== undefined) {
+      body = JSON.stringify(withoutSecrets(req.body)) ?? null;
+      if (body !== null && body.length > requestLog!.maxBodyChars) {
+        body = body.slice(0, requestLog!.maxBodyChars);
+        bodyTruncated = true;
+      }
+    }
+    return {
+      id: String(res.getHeader('request-id') ?? ''),
+      at: Math.round(Date.now() - f.totalMs),
+      operation: obs.operation,
+      method: req.method,
+      path: clip(req.path, MAX_LOGGED_TEXT),
+      status: f.status,
+      errorType: f.errorType,
+      error: obs.error ? clip(opts.redactor.redact(obs.error.message, clientCredential(req.headers)?.secret), MAX_RECORD_ERROR) : null,
+      stream: obs.stream,
+      requestedModel: obs.requestedModel === null ? null : clip(obs.requestedModel, MAX_LOGGED_TEXT),
+      provider: obs.provider,
+      model: obs.model,
+      providerLabel: f.target.provider,
+      modelLabel: f.target.model,
+      attempts: obs.attempts,
+      fallbackIndex: obs.fallbackIndex,
+      latencyMs: ms(f.totalMs),
+      ttftMs: obs.ttftMs === null ? null : ms(obs.ttftMs),
+      inputTokens: obs.inputTokens,
+      outputTokens: obs.outputTokens,
+      cacheReadTokens: obs.cacheReadTokens,
+      cacheWriteTokens: obs.cacheWriteTokens,
+      costUsd: f.cost,
+      keyId: f.keyId,
+      keyName: obs.keyName,
+      team: obs.teamName,
+      body,
+      bodyTruncated,
+    };
+  };
 
   const finish = (req: Request, res: Response, obs: Observation): void => {
     metrics.inFlight--;
@@ -75,8 +129,12 @@ export function observeRequests(opts: ObserverOptions): RequestHandler {
     }
 
     const level = status >= 500 || (obs.error !== null && obs.error.status >= 500) ? 'warn' : 'info';
-    if (!opts.logger.isLevelEnabled(level)) return;
+    const logLine = opts.logger.isLevelEnabled(level);
+    const recorded = requestLog !== undefined && req.path.startsWith('/anthropic/');
+    if (!logLine && !recorded) return;
     const key = opts.gatewayAuth ? { kind: obs.keyKind ?? 'none', id: obs.gatewayKeyId } : credentialId(req.headers);
+    if (recorded) requestLog.add(recordOf(req, res, obs, { status, errorType, totalMs, cost, keyId: obs.gatewayKeyId ?? key.id, target }));
+    if (!logLine) return;
     const line: Record<string, unknown> = {
       req_id: res.getHeader('request-id'),
       method: req.method,

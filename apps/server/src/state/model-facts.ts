@@ -17,6 +17,17 @@ export interface ModelFacts {
   /** `model` refused to continue an answer from a prefix of it ("does not support assistant message prefill"). */
   refusesContinuation(model: string): boolean;
   learnContinuationRefused(model: string): void;
+  /** Everything learnt, model by model (for the dashboard). */
+  snapshot(): LearnedFacts[];
+}
+
+/** What was learnt about one model. */
+export interface LearnedFacts {
+  model: string;
+  refusedParams: string[];
+  outputLimit: number | null;
+  /** It refused to continue an answer (an assistant prefill, a prefix). */
+  refusesContinuation: boolean;
 }
 
 /** One learnt fact, as it travels between instances. */
@@ -61,6 +72,16 @@ export class MemoryModelFacts implements ModelFacts {
 
   learnContinuationRefused(model: string): void {
     if (this.apply(model, { kind: 'no_continuation' })) this.onLearn?.(model, { kind: 'no_continuation' });
+  }
+
+  snapshot(): LearnedFacts[] {
+    const models = new Set([...this.refused.keys(), ...this.limits.keys(), ...this.noContinuation]);
+    return [...models].map((model) => ({
+      model,
+      refusedParams: [...(this.refused.get(model) ?? [])].sort(),
+      outputLimit: this.limits.get(model) ?? null,
+      refusesContinuation: this.noContinuation.has(model),
+    }));
   }
 
   /** Records a fact (learnt here or by another instance); false when it was known already. */

@@ -129,6 +129,17 @@ export class RedisBatchStore implements BatchStore {
     return toRecord(id, h);
   }
 
+  async live(limit: number): Promise<BatchRecord[]> {
+    return this.guarded('list live batches', async () => {
+      // `live` is ordered by expiry, which follows creation (every batch lives the same time).
+      const ids = await this.redis.zrevrange(`${this.p}:live`, 0, limit - 1);
+      const pipeline = this.redis.pipeline();
+      for (const id of ids) pipeline.hgetall(this.b(id));
+      const rows = (await pipeline.exec()) ?? [];
+      return ids.map((id, i) => toRecord(id, (rows[i]?.[1] ?? {}) as Record<string, string>)).filter((b) => b !== undefined);
+    });
+  }
+
   async list(owner: string, page: { limit: number; beforeId?: string; afterId?: string }): Promise<BatchPage> {
     return this.guarded('list batches', async () => {
       const key = `${this.p}:owner:${owner}`;

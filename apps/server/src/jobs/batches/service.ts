@@ -256,6 +256,11 @@ export class BatchService {
     return this.native.refresh(await this.db(), batch, caller.clientHeaders);
   }
 
+  /** Batches not yet ended, newest first, whoever owns them (the operators' dashboard). */
+  async live(limit: number): Promise<BatchRecord[]> {
+    return this.guard((await this.db()).live(limit));
+  }
+
   async list(owner: string, page: { limit: number; beforeId?: string; afterId?: string }): Promise<BatchPage> {
     return this.guard((await this.db()).list(owner, page));
   }

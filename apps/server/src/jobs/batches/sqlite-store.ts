@@ -269,6 +269,9 @@ export class SqliteBatchStore implements BatchStore {
         `SELECT idx, custom_id, params FROM message_batch_requests
           WHERE batch_seq = @seq AND idx > @after ORDER BY idx LIMIT @limit`,
       ),
+      live: db.prepare<{ limit: number }, BatchRow>(
+        `SELECT ${BATCH_COLUMNS} FROM message_batches WHERE state IN ('in_progress', 'canceling') ORDER BY seq DESC LIMIT @limit`,
+      ),
       newest: db.prepare<{ owner: string; lo: number; hi: number; limit: number }, BatchRow>(
         `SELECT ${BATCH_COLUMNS} FROM message_batches
           WHERE owner = @owner AND state <> 'receiving' AND seq > @lo AND seq < @hi ORDER BY seq DESC LIMIT @limit`,
@@ -439,6 +442,10 @@ export class SqliteBatchStore implements BatchStore {
     const kept = rows.slice(0, page.limit);
     if (towardsNewer) kept.reverse();
     return { batches: kept.map(toRecord), hasMore };
+  }
+
+  async live(limit: number): Promise<BatchRecord[]> {
+    return this.stmts.live.all({ limit }).map(toRecord);
   }
 
   async requests(batchId: string, afterIndex: number, limit: number): Promise<StoredBatchRequest[]> {

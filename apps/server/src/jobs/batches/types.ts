@@ -142,6 +142,8 @@ export interface BatchStore extends LeaseQueue<RequestResult> {
   get(id: string): Promise<BatchRecord | undefined>;
   /** The owner's batches, newest first; `afterId` pages to older ones, `beforeId` to newer ones. */
   list(owner: string, page: { limit: number; beforeId?: string; afterId?: string }): Promise<BatchPage>;
+  /** Up to `limit` batches not yet ended (in progress or canceling), whoever owns them, newest first (the dashboard's). */
+  live(limit: number): Promise<BatchRecord[]>;
   /** Requests of a batch from `afterIndex` on (exclusive; -1 for the first), in order, at most `limit`. */
   requests(batchId: string, afterIndex: number, limit: number): Promise<StoredBatchRequest[]>;
   /**

@@ -1,2 +1,2 @@
 // The learnt-facts store is shared by every provider type (state/model-facts.ts); this path stays for its importers.
-export { MemoryModelFacts, type ModelFacts } from '../../state/model-facts.js';
+export { MemoryModelFacts, type LearnedFacts, type ModelFacts } from '../../state/model-facts.js';
