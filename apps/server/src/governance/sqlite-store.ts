@@ -1,6 +1,6 @@
-import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
+import { openSqlite } from '../state/sqlite.js';
 import { GatewayError } from '../errors.js';
 import { MemoryLimiter } from './memory-limiter.js';
 import { dayOf } from './periods.js';
@@ -77,11 +77,7 @@ export class SqliteGovernanceStore implements GovernanceStore {
   private readonly poller: NodeJS.Timeout;
 
   constructor(path: string) {
-    if (path !== ':memory:') mkdirSync(dirname(resolve(path)), { recursive: true });
-    this.db = new Database(path);
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = NORMAL');
-    this.db.pragma('busy_timeout = 5000');
+    this.db = openSqlite(path, 'NORMAL');
     this.db.exec(SCHEMA);
     const db = this.db;
     this.stmts = {

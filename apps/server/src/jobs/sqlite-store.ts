@@ -1,6 +1,5 @@
-import { mkdirSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
+import { openSqlite } from '../state/sqlite.js';
 import { LeasePool, type LeaseQueue } from './lease-pool.js';
 import {
   QueueFullError,
@@ -62,12 +61,8 @@ export class SqliteJobStore implements JobStore, LeaseQueue {
   private pool?: LeasePool;
 
   constructor(private readonly opts: SqliteStoreOptions) {
-    if (opts.path !== ':memory:') mkdirSync(dirname(resolve(opts.path)), { recursive: true });
-    this.db = new Database(opts.path);
-    this.db.pragma('journal_mode = WAL');
     // FULL: a job the client was told about survives a power cut too, not just a crash.
-    this.db.pragma('synchronous = FULL');
-    this.db.pragma('busy_timeout = 5000');
+    this.db = openSqlite(opts.path, 'FULL');
     this.db.exec(SCHEMA);
     const db = this.db;
     this.stmts = {

@@ -1,6 +1,5 @@
-import { mkdirSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
+import { openSqlite } from '../state/sqlite.js';
 import { emptyCell, mergeCell, splitTarget, targetKey, type MinuteCells, type StatsCell } from './cell.js';
 import type { RequestPage, RequestQuery, RequestRecord } from './record.js';
 import type { RequestLogStore } from './types.js';
@@ -40,11 +39,7 @@ export class SqliteRequestLogStore implements RequestLogStore {
   private readonly writeTx: (records: readonly RequestRecord[], cells: MinuteCells) => void;
 
   constructor(path: string) {
-    if (path !== ':memory:') mkdirSync(dirname(resolve(path)), { recursive: true });
-    this.db = new Database(path);
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = NORMAL');
-    this.db.pragma('busy_timeout = 5000');
+    this.db = openSqlite(path, 'NORMAL');
     this.db.exec(SCHEMA);
     const db = this.db;
     this.stmts = {

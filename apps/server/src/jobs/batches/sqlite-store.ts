@@ -1,6 +1,5 @@
-import { mkdirSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
+import { openSqlite } from '../../state/sqlite.js';
 import type { ClaimedJob } from '../types.js';
 import { PendingLimitError } from './errors.js';
 import { resultLine, unrunResult } from './result-line.js';
@@ -141,11 +140,7 @@ export class SqliteBatchStore implements BatchStore {
   private readonly settleTx: (batchId: string, now: number, limit: number) => Settled;
 
   constructor(opts: SqliteBatchStoreOptions) {
-    if (opts.path !== ':memory:') mkdirSync(dirname(resolve(opts.path)), { recursive: true });
-    this.db = new Database(opts.path);
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = NORMAL');
-    this.db.pragma('busy_timeout = 5000');
+    this.db = openSqlite(opts.path, 'NORMAL');
     this.db.exec(SCHEMA);
     const db = this.db;
     this.stmts = {
