@@ -9,6 +9,34 @@ export function stalledReaderError(ms: number): GatewayError {
 }
 
 /**
+ * Watches a response whose client has not taken everything written yet, and disconnects it once it
+ * has taken nothing for `ms`. Progress is what left the process: `writableLength` (the response's
+ * and its socket's buffers) getting shorter. A client that reads slowly but steadily is never cut,
+ * however long the tail it still has to take; one that reads nothing is cut between `ms` and
+ * `1.25 × ms` after its last read. Returns the function that stops watching.
+ */
+function watchForStall(res: Response, ms: number, onStall: () => void): () => void {
+  let left = res.writableLength;
+  let lastProgress = Date.now();
+  const timer = setInterval(
+    () => {
+      if (res.destroyed || res.writableFinished) return stop();
+      const now = res.writableLength;
+      if (now < left) lastProgress = Date.now();
+      left = now;
+      if (Date.now() - lastProgress < ms) return;
+      stop();
+      onStall();
+      res.destroy();
+    },
+    Math.max(10, Math.floor(ms / 4)),
+  );
+  timer.unref();
+  const stop = (): void => clearInterval(timer);
+  return stop;
+}
+
+/**
  * Backpressure for a response being written: undefined while the client keeps up (nothing to wait
  * for, nothing allocated); otherwise a promise that resolves once the client has taken what was
  * written ('drain') or the response is gone. A client that takes nothing for `ms` is disconnected
@@ -17,34 +45,26 @@ export function stalledReaderError(ms: number): GatewayError {
 export function whenDrained(res: Response, ms: number, onStall: () => void): Promise<void> | undefined {
   if (!res.writableNeedDrain || res.destroyed) return undefined;
   return new Promise<void>((resolve) => {
+    const stop = watchForStall(res, ms, onStall);
     const done = (): void => {
-      clearTimeout(timer);
+      stop();
       res.off('drain', done);
       res.off('close', done);
       resolve();
     };
-    const timer = setTimeout(() => {
-      onStall();
-      res.destroy();
-    }, ms);
-    timer.unref();
     res.on('drain', done);
     res.on('close', done);
   });
 }
 
 /**
- * After `res.end()`: when the client has not taken the whole answer yet, it gets `ms` to do so,
- * then the connection is closed, so a client that never reads cannot hold the answer's buffers and
- * the connection forever. Costs one property read when the answer already left.
+ * After `res.end()`: when the client has not taken the whole answer yet, it must keep taking it; one
+ * that takes nothing for `ms` is disconnected, so a client that never reads cannot hold the answer's
+ * buffers and the connection forever. Costs one property read when the answer already left.
  */
 export function closeIfUnread(res: Response, ms: number, onStall: () => void): void {
   if (res.destroyed || res.writableFinished || res.writableLength === 0) return;
-  const timer = setTimeout(() => {
-    if (res.writableFinished || res.destroyed) return;
-    onStall();
-    res.destroy();
-  }, ms);
-  timer.unref();
-  res.once('close', () => clearTimeout(timer));
+  const stop = watchForStall(res, ms, onStall);
+  res.once('close', stop);
+  res.once('finish', stop);
 }
