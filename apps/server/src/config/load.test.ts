@@ -147,3 +147,14 @@ describe('stream continuation settings', () => {
     expect(() => parseConfig({ providers, stream_fallback_prefill: 'yes' }, {})).toThrow(/stream_fallback_prefill/);
   });
 });
+
+describe('the parse cache setting', () => {
+  const providers = { a: { type: 'anthropic' } };
+
+  it('limits.parse_cache_mb: 32 by default, 0 turns it off, bounded', () => {
+    expect(parseConfig({ providers }, {}).limits.parse_cache_mb).toBe(32);
+    expect(parseConfig({ providers, limits: { parse_cache_mb: 0 } }, {}).limits.parse_cache_mb).toBe(0);
+    expect(() => parseConfig({ providers, limits: { parse_cache_mb: -1 } }, {})).toThrow(/limits\.parse_cache_mb/);
+    expect(() => parseConfig({ providers, limits: { parse_cache_mb: 5000 } }, {})).toThrow(/limits\.parse_cache_mb/);
+  });
+});

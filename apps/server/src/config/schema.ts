@@ -206,6 +206,11 @@ const limitsSchema = z
      * breaks is not continued: it ends with `event: error`.
      */
     max_continuation_chars: z.number().int().positive().max(10_000_000).default(500_000),
+    /**
+     * Memory for the parsed `system` and `tools` members that sessions send unchanged on every turn
+     * (contract/parse-cache.ts), in MB; 0 turns the cache off.
+     */
+    parse_cache_mb: z.number().int().min(0).max(4096).default(32),
   })
   .refine((l) => l.headers_timeout_ms <= l.request_timeout_ms, {
     message: 'headers_timeout_ms must not exceed request_timeout_ms',

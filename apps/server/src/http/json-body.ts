@@ -1,10 +1,12 @@
 import type { IncomingMessage } from 'node:http';
+import { isUtf8 } from 'node:buffer';
 import { StringDecoder } from 'node:string_decoder';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import type { Readable } from 'node:stream';
 import { GatewayError } from '../errors.js';
 import { clip, quote } from '../quote.js';
-import { nestedDeeperThan } from './json-depth.js';
+import { CACHED_MEMBERS, MIN_MEMBER_BYTES, type ParseCache } from '../contract/parse-cache.js';
+import { applySplices, rememberRaw, scanJson, type MemberRange, type Splice } from '../contract/raw-body.js';
 
 /** `32mb`, `100kb`, `512b` (config `body_limit`) → bytes. */
 export function parseByteSize(text: string): number {
@@ -43,7 +45,7 @@ export function tooLarge(): GatewayError {
  * benchmark's profile): no charset decoder beyond UTF-8, one Buffer.concat and one JSON.parse.
  * gzip, deflate and br bodies are inflated, and the limit applies to the inflated size.
  */
-export function readJsonBody(req: IncomingMessage, limit: number, maxDepth: number): Promise<unknown> {
+export function readJsonBody(req: IncomingMessage, limit: number, maxDepth: number, cache?: ParseCache): Promise<unknown> {
   let source: Readable | undefined;
   try {
     source = jsonBodyStream(req, limit);
@@ -52,7 +54,7 @@ export function readJsonBody(req: IncomingMessage, limit: number, maxDepth: numb
   }
   if (source === undefined) return Promise.resolve(undefined);
   const body = source;
-  return collectJson(req, body, limit, maxDepth);
+  return collectJson(req, body, limit, maxDepth, cache);
 }
 
 /**
@@ -89,12 +91,13 @@ export function dropRestOfBody(req: IncomingMessage): void {
   req.resume();
 }
 
-function collectJson(req: IncomingMessage, source: Readable, limit: number, maxDepth: number): Promise<unknown> {
+function collectJson(req: IncomingMessage, source: Readable, limit: number, maxDepth: number, cache: ParseCache | undefined): Promise<unknown> {
   return new Promise((resolve, reject) => {
-    let chunks: Buffer[] = [];
+    // The bytes are kept (the body's own bytes go to native upstreams: contract/raw-body.ts).
+    const chunks: Buffer[] = [];
     let size = 0;
-    // A large body is decoded as it arrives, a chunk at a time: decoding 32 MB in one go at the end
-    // held the event loop for over 100 ms.
+    // A large body is also decoded as it arrives, a chunk at a time: decoding 32 MB in one go at
+    // the end held the event loop for over 100 ms.
     let decoder: StringDecoder | undefined;
     let decoded = '';
     let settled = false;
@@ -112,26 +115,26 @@ function collectJson(req: IncomingMessage, source: Readable, limit: number, maxD
       size += chunk.length;
       if (size > limit) {
         // Stop buffering; what is left is read and dropped so the 413 can still be sent.
+        chunks.length = 0;
         dropRestOfBody(req);
         settle(tooLarge());
         return;
       }
+      chunks.push(chunk);
       if (decoder !== undefined) {
         decoded += decoder.write(chunk);
-        return;
-      }
-      chunks.push(chunk);
-      if (size > DECODE_AS_IT_ARRIVES) {
+      } else if (size > DECODE_AS_IT_ARRIVES) {
         decoder = new StringDecoder('utf8');
-        decoded = decoder.write(Buffer.concat(chunks, size));
-        chunks = [];
+        for (const c of chunks) decoded += decoder.write(c);
       }
     };
     const onEnd = (): void => {
-      const text =
-        decoder !== undefined ? decoded + decoder.end() : chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks, size).toString('utf8');
+      const bytes = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
+      chunks.length = 0;
       try {
-        settle(undefined, parseJsonText(text, maxDepth));
+        const text = decoder !== undefined ? decoded + decoder.end() : undefined;
+        decoded = '';
+        settle(undefined, parseJsonBytes(bytes, text, maxDepth, cache));
       } catch (err) {
         settle(err);
       }
@@ -147,21 +150,81 @@ function collectJson(req: IncomingMessage, source: Readable, limit: number, maxD
   });
 }
 
-/** Only an object or an array is a request body (express.json's `strict`); an empty body is `{}`. */
-function parseJsonText(text: string, maxDepth: number): unknown {
+/**
+ * Only an object or an array is a request body (express.json's `strict`); an empty body is `{}`.
+ * `text` is the bytes decoded, when that was done as they arrived. An object keeps its bytes beside
+ * it (contract/raw-body.ts); its `system` and `tools`, when their bytes are in `cache`, are not
+ * decoded or parsed again (contract/parse-cache.ts).
+ */
+function parseJsonBytes(bytes: Buffer, text: string | undefined, maxDepth: number, cache: ParseCache | undefined): unknown {
   let i = 0;
-  while (i < text.length && (text[i] === ' ' || text[i] === '\n' || text[i] === '\r' || text[i] === '\t')) i++;
-  if (i === text.length) return {};
-  const first = text[i];
-  if (first !== '{' && first !== '[') {
-    throw new GatewayError(400, `request body is not valid JSON: it must be an object, not ${JSON.stringify(text.slice(i, i + 20))}`);
+  while (i < bytes.length && (bytes[i] === 0x20 || bytes[i] === 0x0a || bytes[i] === 0x0d || bytes[i] === 0x09)) i++;
+  if (i === bytes.length) return {};
+  const first = bytes[i];
+  if (first !== 0x7b && first !== 0x5b) {
+    throw new GatewayError(400, `request body is not valid JSON: it must be an object, not ${JSON.stringify(bytes.toString('utf8', i, i + 20))}`);
   }
-  if (nestedDeeperThan(text, maxDepth)) {
+  const scan = scanJson(bytes, maxDepth);
+  if (scan.tooDeep) {
     throw new GatewayError(400, `request body is nested deeper than ${maxDepth} levels (objects and arrays within each other)`);
   }
+  // Bytes that are not UTF-8 were decoded with replacement characters: the parsed value, not the
+  // bytes, is what the client's request says then.
+  const members = scan.members !== undefined && isUtf8(bytes) ? scan.members : undefined;
+  const cached = text === undefined && members !== undefined && cache !== undefined ? lookUp(bytes, members, cache) : undefined;
+  let value: unknown;
+  if (cached !== undefined && cached.hits.length > 0) {
+    // The rest of the body, with a 0 where each cached member's value stands.
+    const rest = applySplices(
+      bytes,
+      cached.hits.map((h): Splice => ({ start: h.range.valueStart, end: h.range.valueEnd, text: '0' })),
+    )!;
+    let restValue: Record<string, unknown> | undefined;
+    try {
+      restValue = JSON.parse(rest.toString('utf8')) as Record<string, unknown>;
+    } catch {
+      // What is wrong is said about the client's own text, not the rest's: parsed whole, it throws.
+      restValue = undefined;
+    }
+    if (restValue !== undefined) {
+      for (const h of cached.hits) restValue[h.name] = h.value;
+      value = restValue;
+    } else {
+      value = parseText(bytes.toString('utf8'));
+    }
+  } else {
+    value = parseText(text ?? bytes.toString('utf8'));
+  }
+  if (members !== undefined && value !== null && typeof value === 'object' && !Array.isArray(value)) {
+    rememberRaw(value, { bytes, members });
+    if (cached !== undefined) for (const m of cached.misses) cache!.set(m.key, (value as Record<string, unknown>)[m.name]);
+  }
+  return value;
+}
+
+function parseText(text: string): unknown {
   try {
     return JSON.parse(text);
   } catch (err) {
     throw new GatewayError(400, `request body is not valid JSON: ${clip((err as Error).message, 200)}`);
   }
+}
+
+interface CacheLookup {
+  hits: { name: string; range: MemberRange; value: unknown }[];
+  misses: { name: string; key: string }[];
+}
+
+function lookUp(bytes: Buffer, members: ReadonlyMap<string, MemberRange>, cache: ParseCache): CacheLookup | undefined {
+  let found: CacheLookup | undefined;
+  for (const name of CACHED_MEMBERS) {
+    const range = members.get(name);
+    if (range === undefined || range.valueEnd - range.valueStart < MIN_MEMBER_BYTES) continue;
+    found ??= { hits: [], misses: [] };
+    const key = bytes.toString('latin1', range.valueStart, range.valueEnd);
+    const value = cache.get(key);
+    if (value !== undefined) found.hits.push({ name, range, value });
+    else found.misses.push({ name, key });
+  }
+  return found;
 }

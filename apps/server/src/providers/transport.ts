@@ -178,7 +178,7 @@ export function postJson(
   dispatcher: Dispatcher,
   url: string,
   headers: Record<string, string>,
-  body: string,
+  body: string | Buffer,
   signal: AbortSignal,
   target: UpstreamTarget,
 ): Promise<UpstreamResponse> {

@@ -9,7 +9,7 @@ import { anthropicHttpError } from './anthropic-error.js';
 import { AnthropicMessages } from './anthropic-messages.js';
 import type { AnthropicEnvelope, EnvelopeRequest } from './envelope.js';
 import { relaySse } from './relay-sse.js';
-import { toUpstreamBody } from './upstream-body.js';
+import { nativeUpstreamBody } from './upstream-body.js';
 
 export const DEFAULT_ANTHROPIC_BASE_URL = 'https://api.anthropic.com';
 export const DEFAULT_ANTHROPIC_VERSION = '2023-06-01';
@@ -73,10 +73,10 @@ class NativeEnvelope implements AnthropicEnvelope {
   ) {}
 
   messageRequest(body: CreateMessageRequest, ctx: AttemptContext, stream: boolean): EnvelopeRequest {
-    return this.request('/v1/messages', toUpstreamBody(body, ctx.model, stream), ctx);
+    return this.request('/v1/messages', nativeUpstreamBody(body, ctx.model, stream), ctx);
   }
 
-  request(path: string, body: string, ctx: AttemptContext): EnvelopeRequest {
+  request(path: string, body: string | Buffer, ctx: AttemptContext): EnvelopeRequest {
     const headers: Record<string, string> = {
       ...ctx.clientHeaders.anthropicOther,
       ...this.extraHeaders,

@@ -7,7 +7,8 @@ import type { AttemptContext, SseBatch } from '../types.js';
 export interface EnvelopeRequest {
   url: string;
   headers: Record<string, string>;
-  body: string;
+  /** JSON: text, or bytes (the client's own, spliced: upstream-body.ts). */
+  body: string | Buffer;
   /** Parts of the client's request left out on the way (listed in x-bf-dropped). */
   dropped?: readonly string[];
 }

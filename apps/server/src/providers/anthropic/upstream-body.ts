@@ -1,4 +1,5 @@
 import { anthropicFallbacks } from '../../contract/fallbacks.js';
+import { applySplices, memberRemoval, rawOf, type Splice } from '../../contract/raw-body.js';
 import type { CreateMessageRequest } from '../../generated/types.gen.js';
 
 /**
@@ -23,6 +24,46 @@ export function toUpstreamBody(body: CreateMessageRequest, model: string, stream
   if (stream) out.stream = true;
   else delete out.stream;
   return JSON.stringify(out);
+}
+
+/**
+ * The same body as `toUpstreamBody`, made from the client's own bytes where it can be: the `model`
+ * value replaced, the gateway's own `fallbacks` (and a `stream: false` the upstream call leaves out)
+ * taken out, every other byte as the client sent it. A body that was not parsed by the gateway's
+ * reader, or was rebuilt since (a continuation's), or whose edits the splice cannot express, is
+ * serialised as before. The two give the same JSON value (contract/raw-body.test.ts).
+ */
+export function nativeUpstreamBody(body: CreateMessageRequest, model: string, stream: boolean): string | Buffer {
+  return splicedBody(body, model, stream) ?? toUpstreamBody(body, model, stream);
+}
+
+function splicedBody(body: CreateMessageRequest, model: string, stream: boolean): Buffer | undefined {
+  const raw = rawOf(body);
+  if (raw === undefined) return undefined;
+  const { bytes, members } = raw;
+  const at = members.get('model');
+  // The bytes must still say what the value says (nothing edited the value in place since).
+  if (at === undefined || bytes.toString('utf8', at.valueStart, at.valueEnd) !== JSON.stringify(body.model)) return undefined;
+  const splices: Splice[] = [{ start: at.valueStart, end: at.valueEnd, text: JSON.stringify(model) }];
+  if (stream) {
+    if (body.stream !== true) return undefined;
+  } else if (body.stream === true) {
+    return undefined;
+  } else if (body.stream !== undefined) {
+    const s = members.get('stream');
+    if (s === undefined) return undefined;
+    splices.push(memberRemoval(bytes, s));
+  }
+  if (body.fallbacks !== undefined) {
+    const own = anthropicFallbacks(body.fallbacks);
+    if (own !== undefined && own !== body.fallbacks && !(Array.isArray(own) && own.length === (body.fallbacks as unknown[]).length)) return undefined;
+    if (own === undefined) {
+      const f = members.get('fallbacks');
+      if (f === undefined) return undefined;
+      splices.push(memberRemoval(bytes, f));
+    }
+  }
+  return applySplices(bytes, splices);
 }
 
 /**

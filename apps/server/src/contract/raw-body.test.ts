@@ -1,9 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { nestedDeeperThan } from './json-depth.js';
+import { scanJson } from './raw-body.js';
+
+const nestedDeeperThan = (text: string, max: number): boolean => scanJson(Buffer.from(text), max).tooDeep;
 
 const nested = (depth: number) => `${'['.repeat(depth)}${']'.repeat(depth)}`;
 
-describe('nestedDeeperThan', () => {
+describe('scanJson: nesting depth', () => {
   it('counts the outermost value as level 1', () => {
     expect(nestedDeeperThan('{}', 1)).toBe(false);
     expect(nestedDeeperThan('{"a":[]}', 1)).toBe(true);

@@ -1,0 +1,101 @@
+import type { IncomingMessage } from 'node:http';
+import { Readable } from 'node:stream';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { GatewayError } from '../errors.js';
+import { readJsonBody } from '../http/json-body.js';
+import { MIN_MEMBER_BYTES, ParseCache } from './parse-cache.js';
+
+const read = (text: string, cache?: ParseCache): Promise<unknown> => {
+  const bytes = Buffer.from(text);
+  const req = Readable.from([bytes]) as unknown as IncomingMessage;
+  req.headers = { 'content-type': 'application/json', 'content-length': String(bytes.length) };
+  return readJsonBody(req, 64 * 1024 * 1024, 128, cache);
+};
+
+/** A system prompt and tools of a few KB, as a session sends them on every turn. */
+const system = [{ type: 'text', text: `You are a careful assistant. ${'Follow the rules. '.repeat(120)}`, cache_control: { type: 'ephemeral' } }];
+const tools = Array.from({ length: 6 }, (_, i) => ({
+  name: `tool_${i}`,
+  description: `Does thing ${i}: ${'détails, "quoted", \\ slashes; '.repeat(12)}`,
+  input_schema: { type: 'object', properties: { path: { type: 'string' }, limit: { type: 'number', minimum: 0 } }, required: ['path'] },
+}));
+const turn = (n: number) => ({ model: 'a/b', max_tokens: 100, system, tools, messages: [{ role: 'user', content: `turn ${n}` }] });
+
+describe('the parse cache: system and tools a session repeats', () => {
+  it('parses them once: later turns get the same (frozen) value, and the rest of each body fresh', async () => {
+    const cache = new ParseCache(1024 * 1024);
+    const first = (await read(JSON.stringify(turn(1)), cache)) as ReturnType<typeof turn>;
+    const second = (await read(JSON.stringify(turn(2)), cache)) as ReturnType<typeof turn>;
+    expect(second).toEqual(turn(2));
+    expect(Object.keys(second)).toEqual(Object.keys(turn(2)));
+    expect(second.tools).toBe(first.tools);
+    expect(second.system).toBe(first.system);
+    expect(second.messages).not.toBe(first.messages);
+    expect(cache.count).toBe(2);
+    // Shared between requests, so nobody may edit them in place.
+    expect(Object.isFrozen(second.tools[0]!.input_schema.properties)).toBe(true);
+    expect(() => {
+      'use strict';
+      (second.tools as unknown[]).push({});
+    }).toThrow(TypeError);
+  });
+
+  it('leaves small members, and bodies it cannot map, to the plain parse', async () => {
+    const cache = new ParseCache(1024 * 1024);
+    await read(JSON.stringify({ model: 'a/b', max_tokens: 1, system: 'short', tools: [], messages: [] }), cache);
+    expect(cache.count).toBe(0);
+    // "tools" given twice: the parse keeps the last, and so must the gateway.
+    const twice = `{"model":"a/b","tools":${JSON.stringify(tools)},"max_tokens":1,"tools":${JSON.stringify(tools.slice(1))},"messages":[]}`;
+    expect(((await read(twice, cache)) as { tools: unknown[] }).tools).toHaveLength(5);
+    expect(((await read(twice, cache)) as { tools: unknown[] }).tools).toHaveLength(5);
+    expect(cache.count).toBe(0);
+  });
+
+  it('says what is wrong with a body about its own text, cached members or not', async () => {
+    const cache = new ParseCache(1024 * 1024);
+    await read(JSON.stringify(turn(1)), cache);
+    const broken = JSON.stringify(turn(3)).replace('"turn 3"', '"turn 3",');
+    const withCache = await read(broken, cache).catch((e: unknown) => e);
+    const without = await read(broken).catch((e: unknown) => e);
+    expect(withCache).toBeInstanceOf(GatewayError);
+    expect((withCache as GatewayError).message).toBe((without as GatewayError).message);
+  });
+
+  it('holds at most its budget, least recently used out first', async () => {
+    const big = (i: number) => ({ ...turn(i), system: `${i} ${'x'.repeat(MIN_MEMBER_BYTES * 2)}`, tools: undefined });
+    const entry = JSON.stringify(big(1).system).length * 3;
+    const cache = new ParseCache(entry * 3 + 10);
+    for (let i = 0; i < 4; i++) await read(JSON.stringify(big(i)), cache);
+    expect(cache.count).toBe(3);
+    expect(cache.bytes).toBeLessThanOrEqual(cache.maxBytes);
+    // 0 was the oldest: gone; 1 is still there, and using it makes 2 the oldest.
+    expect(cache.get(JSON.stringify(big(0).system))).toBeUndefined();
+    expect(cache.get(JSON.stringify(big(1).system))).toBeDefined();
+    await read(JSON.stringify(big(9)), cache);
+    expect(cache.get(JSON.stringify(big(2).system))).toBeUndefined();
+    expect(cache.get(JSON.stringify(big(1).system))).toBeDefined();
+    // An entry larger than the whole budget is not kept at all.
+    const tiny = new ParseCache(100);
+    await read(JSON.stringify(big(1)), tiny);
+    expect(tiny.count).toBe(0);
+  });
+
+  it('gives what JSON.parse gives, for any body and any history of earlier bodies (property)', async () => {
+    const bigString = fc.string({ minLength: 0, maxLength: 40, unit: 'binary' }).map((s) => s + 'é"\\ '.repeat(MIN_MEMBER_BYTES / 4));
+    const member = fc.oneof(bigString, fc.array(fc.record({ type: fc.constant('text'), text: bigString }), { minLength: 1, maxLength: 2 }), fc.jsonValue({ maxDepth: 3 }));
+    const bodyArb = fc.record({ model: fc.string({ maxLength: 8 }), system: member, tools: member, extra: fc.jsonValue({ maxDepth: 2 }) }, { requiredKeys: ['model'] });
+    await fc.assert(
+      fc.asyncProperty(fc.array(bodyArb, { minLength: 1, maxLength: 6 }), fc.constantFrom(undefined, 1), fc.integer({ min: 0, max: 20_000 }), async (bodies, indent, budget) => {
+        const cache = new ParseCache(budget);
+        // Each body twice, interleaved, so later ones meet cached members of earlier ones.
+        for (const body of [...bodies, ...bodies.reverse()]) {
+          const text = JSON.stringify(body, null, indent);
+          expect(JSON.stringify(await read(text, cache))).toBe(JSON.stringify(JSON.parse(text)));
+        }
+        expect(cache.bytes).toBeLessThanOrEqual(budget);
+      }),
+      { numRuns: 200 },
+    );
+  });
+});

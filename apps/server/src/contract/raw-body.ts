@@ -1,0 +1,177 @@
+/**
+ * A request body's own bytes, kept beside the value parsed from them, so a native upstream can be
+ * sent the client's bytes with only what the gateway changes spliced in (the `model` id, the
+ * gateway's own `fallbacks` taken out) instead of the whole body serialised again: on a 100 KB
+ * agent request, JSON.stringify and the string's encoding back to UTF-8 cost as much as the parse.
+ *
+ * One pass over the bytes finds the top-level members' value ranges and checks the nesting depth
+ * (it replaces a separate depth check on the decoded text). Strings are skipped with indexOf, so a
+ * body that is mostly text costs little. The scan only maps a body JSON.parse then accepts.
+ */
+
+/** Where one top-level member sits in the bytes: `"key"` starts at `keyStart`, its value is [valueStart, valueEnd). */
+export interface MemberRange {
+  readonly keyStart: number;
+  readonly valueStart: number;
+  readonly valueEnd: number;
+}
+
+export interface RawJson {
+  readonly bytes: Buffer;
+  /** The top-level object's members by key. */
+  readonly members: ReadonlyMap<string, MemberRange>;
+}
+
+export interface JsonScan {
+  /** Some value is nested deeper than the limit (the outermost object or array is level 1). */
+  tooDeep: boolean;
+  /**
+   * The top-level object's members; undefined when the body is not an object, or its top level
+   * cannot be mapped with certainty: a key written with escapes (`"mod\u0065l"` is `model` once
+   * parsed) or a key given twice (the parse keeps the last). Such a body is serialised again.
+   */
+  members: Map<string, MemberRange> | undefined;
+}
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const OPEN_BRACE = 0x7b;
+const CLOSE_BRACE = 0x7d;
+const OPEN_BRACKET = 0x5b;
+const CLOSE_BRACKET = 0x5d;
+const COMMA = 0x2c;
+const COLON = 0x3a;
+
+function isSpace(c: number): boolean {
+  return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+}
+
+/**
+ * Index of the quote that closes the string opened at `start`, or -1 when it is never closed. A
+ * quote or backslash byte is never part of a multi-byte UTF-8 sequence, so bytes work as well as text.
+ */
+function stringEnd(bytes: Buffer, start: number): number {
+  let j = start;
+  for (;;) {
+    j = bytes.indexOf(QUOTE, j + 1);
+    if (j === -1) return -1;
+    // Escaped when an odd number of backslashes stand right before it.
+    let k = j - 1;
+    while (bytes[k] === BACKSLASH) k--;
+    if ((j - 1 - k) % 2 === 0) return j;
+  }
+}
+
+/** Scans JSON bytes once: the nesting depth, and the top-level object's member ranges. */
+export function scanJson(bytes: Buffer, maxDepth: number): JsonScan {
+  const n = bytes.length;
+  let members: Map<string, MemberRange> | undefined;
+  let mappable = true;
+  let depth = 0;
+  // At depth 1 of an object: the member being read.
+  let expectKey = false;
+  let key: string | undefined;
+  let keyStart = -1;
+  let valueStart = -1;
+  const close = (terminator: number): void => {
+    if (key === undefined || valueStart === -1) return;
+    let end = terminator;
+    while (end > valueStart && isSpace(bytes[end - 1]!)) end--;
+    if (members!.has(key)) mappable = false;
+    else members!.set(key, { keyStart, valueStart, valueEnd: end });
+    key = undefined;
+    valueStart = -1;
+  };
+  let i = 0;
+  while (i < n) {
+    const c = bytes[i]!;
+    if (c === QUOTE) {
+      const end = stringEnd(bytes, i);
+      if (end === -1) return { tooDeep: false, members: undefined };
+      if (depth === 1 && members !== undefined) {
+        if (expectKey) {
+          const escaped = bytes.indexOf(BACKSLASH, i + 1);
+          if (escaped !== -1 && escaped < end) mappable = false;
+          key = bytes.toString('latin1', i + 1, end);
+          keyStart = i;
+          expectKey = false;
+        } else if (valueStart === -1) valueStart = i;
+      }
+      i = end + 1;
+      continue;
+    }
+    if (c === OPEN_BRACE || c === OPEN_BRACKET) {
+      if (depth === 0) {
+        if (c === OPEN_BRACE && i === firstSignificant(bytes)) members = new Map();
+      } else if (depth === 1 && members !== undefined && valueStart === -1) valueStart = i;
+      if (++depth > maxDepth) return { tooDeep: true, members: undefined };
+      if (depth === 1 && members !== undefined) expectKey = true;
+    } else if (c === CLOSE_BRACE || c === CLOSE_BRACKET) {
+      depth--;
+      if (depth === 0 && members !== undefined) close(i);
+    } else if (depth === 1 && members !== undefined) {
+      if (c === COMMA) {
+        close(i);
+        expectKey = true;
+      } else if (c !== COLON && !isSpace(c) && key !== undefined && valueStart === -1) valueStart = i;
+    }
+    i++;
+  }
+  return { tooDeep: false, members: mappable ? members : undefined };
+}
+
+function firstSignificant(bytes: Buffer): number {
+  let i = 0;
+  while (i < bytes.length && isSpace(bytes[i]!)) i++;
+  return i;
+}
+
+const raws = new WeakMap<object, RawJson>();
+
+/** Remembers the bytes `value` was parsed from (for as long as `value` lives). */
+export function rememberRaw(value: object, raw: RawJson): void {
+  raws.set(value, raw);
+}
+
+/**
+ * The bytes `value` was parsed from, if it was parsed by the gateway's body reader and is the very
+ * object that came out of the parse. A body rebuilt on the way (a continuation's, a stored job's) has
+ * none, and is serialised as before.
+ */
+export function rawOf(value: object): RawJson | undefined {
+  return raws.get(value);
+}
+
+/** One change to the bytes: [start, end) replaced by `text` (empty: removed). */
+export interface Splice {
+  start: number;
+  end: number;
+  text: string;
+}
+
+/** The range that removes member `m` and one comma beside it, so the object stays well-formed. */
+export function memberRemoval(bytes: Buffer, m: MemberRange): Splice {
+  let after = m.valueEnd;
+  while (after < bytes.length && isSpace(bytes[after]!)) after++;
+  if (bytes[after] === COMMA) return { start: m.keyStart, end: after + 1, text: '' };
+  // The last member: take the comma before it instead (if there is one: it may be the only member).
+  let before = m.keyStart;
+  while (before > 0 && isSpace(bytes[before - 1]!)) before--;
+  if (bytes[before - 1] === COMMA) return { start: before - 1, end: m.valueEnd, text: '' };
+  return { start: m.keyStart, end: m.valueEnd, text: '' };
+}
+
+/** The bytes with the splices applied; undefined when two of them overlap (two removals that want the same comma). */
+export function applySplices(bytes: Buffer, splices: Splice[]): Buffer | undefined {
+  splices.sort((a, b) => a.start - b.start);
+  const parts: Buffer[] = [];
+  let at = 0;
+  for (const s of splices) {
+    if (s.start < at) return undefined;
+    parts.push(bytes.subarray(at, s.start));
+    if (s.text !== '') parts.push(Buffer.from(s.text, 'utf8'));
+    at = s.end;
+  }
+  parts.push(bytes.subarray(at));
+  return Buffer.concat(parts);
+}
