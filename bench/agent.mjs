@@ -1,0 +1,575 @@
+#!/usr/bin/env node
+// Agent-shaped traffic: what Conduit costs per request when the requests are as large as a coding
+// agent's (a Claude Code turn of about 100 KB; sessions of 100 KB, 300 KB and 1 MB), next to the
+// fake upstream receiving the same body directly (a server that parses the JSON and answers: the
+// calibration, measured in the same run) and the stack floor. Prints one table, the per-KB slopes
+// and the target checks, and writes its own section of bench/RESULTS.md. See bench/README.md.
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import autocannon from 'autocannon';
+import { claudeCodeRequest, conversationRequest } from './lib/agent-traffic.mjs';
+import { peerInstalled, PEERS, startCcr, startPortkey } from './lib/peers.mjs';
+import { cpuMs, freePort, startNode, watchRss } from './lib/procs.mjs';
+import { summarizeProfile } from './lib/profile.mjs';
+
+const ROOT = new URL('..', import.meta.url).pathname.replace(/\/$/, '');
+const BENCH = join(ROOT, 'bench');
+const BEGIN = '<!-- agent-traffic:begin -->';
+const END = '<!-- agent-traffic:end -->';
+
+const { values: opt } = parseArgs({
+  options: {
+    duration: { type: 'string', default: '5' },
+    rounds: { type: 'string', default: '3' },
+    warmup: { type: 'string', default: '2' },
+    connections: { type: 'string', default: '16' },
+    'stream-chunks': { type: 'string', default: '50' },
+    only: { type: 'string' },
+    profile: { type: 'boolean', default: false },
+    'no-build': { type: 'boolean', default: false },
+    'no-write': { type: 'boolean', default: false },
+    'no-peers': { type: 'boolean', default: false },
+    help: { type: 'boolean', short: 'h', default: false },
+  },
+});
+
+if (opt.help) {
+  console.log(`usage: node bench/agent.mjs [options]
+  --duration S        measured seconds per row and round (default 5)
+  --rounds N          measure every row N times, the targets of a group taking turns; the table
+                      shows medians (default 3)
+  --warmup S          unmeasured seconds before each row's first round (default 2)
+  --connections N     autocannon connections (default 16: the bodies are up to 1 MB each)
+  --stream-chunks N   text deltas in each streamed answer (default 50)
+  --only REGEX        only the groups whose id matches: cc-a2a-json, cc-a2a-stream, cc-a2o-json,
+                      cc-a2o-stream, conv100-a2a-json, ..., conv1000-a2o-stream
+  --profile           run Conduit under node --cpu-prof and print where each group's measured
+                      time went
+  --no-build          use the existing dist/ builds
+  --no-write          do not rewrite the agent-traffic section of bench/RESULTS.md
+  --no-peers          leave installed peers out (they are a bonus row on the Claude Code shape)`);
+  process.exit(0);
+}
+
+const DURATION = Number(opt.duration);
+const ROUNDS = Math.max(1, Number(opt.rounds));
+const WARMUP = Number(opt.warmup);
+const CONNECTIONS = Number(opt.connections);
+const CHUNKS = Number(opt['stream-chunks']);
+const command = `node bench/agent.mjs ${process.argv.slice(2).join(' ')}`.trim();
+
+/** The issue's targets. */
+const TARGETS = {
+  nativeCpu: 1.5, // Claude Code shape, Anthropic→Anthropic: Conduit CPU/req ÷ the direct fake's
+  translatedCpu: 2, // Claude Code shape, Anthropic→OpenAI
+  slope: 1.5, // long conversations: Conduit's CPU per KB ÷ the direct fake's
+  rss: 1.3, // Claude Code shape: Conduit's peak RSS ÷ the stack floor's
+};
+const CONV_KB = [100, 300, 1000];
+
+function build() {
+  console.log('building @conduit/testkit and @conduit/server ...');
+  const r = spawnSync('pnpm', ['--filter', '@conduit/testkit', '--filter', '@conduit/server', 'build'], { cwd: ROOT, stdio: 'inherit' });
+  if (r.status === 0) return;
+  if (!existsSync(join(ROOT, 'apps/server/dist/main.js')) || !existsSync(join(ROOT, 'packages/testkit/dist/cli.js'))) throw new Error('build failed');
+  console.warn('\nWARNING: the build reported type errors (above); benchmarking the JavaScript tsc emitted anyway.\n');
+}
+
+// ---------------------------------------------------------------- request shapes
+const ANTHROPIC_HEADERS = { 'content-type': 'application/json', 'x-api-key': 'sk-bench', 'anthropic-version': '2023-06-01' };
+const OPENAI_HEADERS = { 'content-type': 'application/json', authorization: 'Bearer sk-bench' };
+
+/**
+ * The same request as an OpenAI chat body, for the direct Anthropic→OpenAI rows: the fake OpenAI
+ * then parses a body of the same content and about the same size as the one Conduit sends it.
+ * System blocks → one system message; tool_use → tool_calls; each tool_result → a tool message
+ * (images in it move to the user message after); text and images → a user message; tools →
+ * functions; metadata.user_id → `user` (hashed, as OpenAI takes 64 characters at most).
+ */
+function toOpenAIChat(body, model) {
+  const textOf = (blocks) => blocks.filter((b) => b.type === 'text').map((b) => b.text).join('\n');
+  const imagePart = (b) => ({ type: 'image_url', image_url: { url: `data:${b.source.media_type};base64,${b.source.data}` } });
+  const messages = [];
+  const system = typeof body.system === 'string' ? body.system : textOf(body.system ?? []);
+  if (system) messages.push({ role: 'system', content: system });
+  for (const m of body.messages) {
+    if (typeof m.content === 'string') {
+      messages.push({ role: m.role, content: m.content });
+    } else if (m.role === 'assistant') {
+      const calls = m.content
+        .filter((b) => b.type === 'tool_use')
+        .map((b) => ({ id: b.id, type: 'function', function: { name: b.name, arguments: JSON.stringify(b.input) } }));
+      messages.push({ role: 'assistant', content: textOf(m.content) || null, ...(calls.length ? { tool_calls: calls } : {}) });
+    } else {
+      const rest = [];
+      for (const b of m.content) {
+        if (b.type === 'tool_result') {
+          const content = typeof b.content === 'string' ? b.content : textOf(b.content);
+          messages.push({ role: 'tool', tool_call_id: b.tool_use_id, content });
+          if (Array.isArray(b.content)) rest.push(...b.content.filter((c) => c.type === 'image').map(imagePart));
+        } else if (b.type === 'text') rest.push({ type: 'text', text: b.text });
+        else if (b.type === 'image') rest.push(imagePart(b));
+      }
+      if (rest.length) messages.push({ role: 'user', content: rest.every((p) => p.type === 'text') ? textOf(rest) : rest });
+    }
+  }
+  return {
+    model,
+    messages,
+    max_completion_tokens: body.max_tokens,
+    stream: body.stream === true,
+    ...(body.stream ? { stream_options: { include_usage: true } } : {}),
+    ...(body.tools ? { tools: body.tools.map((t) => ({ type: 'function', function: { name: t.name, description: t.description, parameters: t.input_schema } })) } : {}),
+    ...(body.metadata?.user_id ? { user: createHash('sha256').update(body.metadata.user_id).digest('hex') } : {}),
+  };
+}
+
+/** What a correct answer looks like: a fast error must never pass for throughput. */
+const checks = {
+  anthropicJson: (text) => {
+    const m = JSON.parse(text);
+    if (m.type !== 'message' || !m.content?.some((b) => b.type === 'text' && b.text)) throw new Error(`not a Message: ${text.slice(0, 200)}`);
+  },
+  anthropicSse: (text) => {
+    if (!text.includes('event: message_stop') || !text.includes('event: content_block_delta')) throw new Error(`not a complete Anthropic stream: ${text.slice(0, 200)}`);
+  },
+  openaiJson: (text) => {
+    const c = JSON.parse(text);
+    if (!c.choices?.[0]?.message?.content) throw new Error(`not a chat completion: ${text.slice(0, 200)}`);
+  },
+  openaiSse: (text) => {
+    if (!text.includes('data: [DONE]') || !text.includes('"content":"')) throw new Error(`not a complete OpenAI stream: ${text.slice(0, 200)}`);
+  },
+};
+
+// ---------------------------------------------------------------- one row
+async function measure(group, target, round) {
+  const { url, headers, body, check } = target;
+  const res = await fetch(url, { method: 'POST', headers, body });
+  const text = await res.text();
+  if (res.status !== 200) throw new Error(`${group.id} ${target.name}: HTTP ${res.status}: ${text.slice(0, 400)}`);
+  check(text);
+
+  const opts = { url, method: 'POST', headers, body, connections: CONNECTIONS, pipelining: 1 };
+  if (WARMUP > 0 && round === 0) await autocannon({ ...opts, duration: WARMUP });
+  await new Promise((r) => setTimeout(r, 300));
+
+  const pid = target.proc.pid;
+  const rss = watchRss(pid);
+  const cpuBefore = cpuMs(pid);
+  const startedAt = Date.now();
+  const result = await autocannon({ ...opts, duration: DURATION });
+  const endedAt = Date.now();
+  const cpuAfter = cpuMs(pid);
+  const rssSeen = rss.stop();
+  const ok = result['2xx'];
+  const failed = result.non2xx + result.errors + result.timeouts;
+  const row = {
+    group: group.id,
+    name: target.name,
+    kind: target.kind,
+    bodyKb: Buffer.byteLength(body) / 1024,
+    rps: ok / result.duration,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    cpuPerReq: ok > 0 ? (cpuAfter - cpuBefore) / ok : null,
+    rssMb: rssSeen.max,
+    requests: ok,
+    failed,
+    window: [startedAt, endedAt],
+  };
+  console.log(
+    `  ${`${target.name}${ROUNDS > 1 ? ` #${round + 1}` : ''}`.padEnd(30)} ${row.rps.toFixed(0).padStart(6)} req/s  p50 ${row.p50} ms  p99 ${row.p99} ms` +
+      `  cpu ${row.cpuPerReq === null ? '—' : row.cpuPerReq.toFixed(3)} ms/req  rss ${row.rssMb.toFixed(0)} MB` +
+      (failed ? `  FAILED ${failed} (non-2xx ${result.non2xx}, errors ${result.errors}, timeouts ${result.timeouts})` : ''),
+  );
+  return row;
+}
+
+/** One row from a target's rounds: medians of the rates and times, the largest RSS, every round's CPU. */
+function combineRounds(runs) {
+  const failedRun = runs.find((r) => r.error);
+  if (failedRun) return failedRun;
+  const pick = (key) => median(runs.map((r) => r[key]).filter((v) => v !== null));
+  return {
+    ...runs[0],
+    rps: pick('rps'),
+    p50: pick('p50'),
+    p99: pick('p99'),
+    cpuPerReq: pick('cpuPerReq'),
+    cpuRounds: runs.map((r) => r.cpuPerReq),
+    rssMb: Math.max(...runs.map((r) => r.rssMb)),
+    requests: runs.reduce((n, r) => n + r.requests, 0),
+    failed: runs.reduce((n, r) => n + r.failed, 0),
+    windows: runs.map((r) => r.window),
+  };
+}
+
+function median(values) {
+  if (!values.length) return null;
+  const v = [...values].sort((a, b) => a - b);
+  return v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+}
+
+/** Least squares y = a + b·x, and R². */
+function fit(points) {
+  const n = points.length;
+  const mx = points.reduce((s, p) => s + p.x, 0) / n;
+  const my = points.reduce((s, p) => s + p.y, 0) / n;
+  const sxx = points.reduce((s, p) => s + (p.x - mx) ** 2, 0);
+  const sxy = points.reduce((s, p) => s + (p.x - mx) * (p.y - my), 0);
+  const b = sxy / sxx;
+  const a = my - b * mx;
+  const ssTot = points.reduce((s, p) => s + (p.y - my) ** 2, 0);
+  const ssRes = points.reduce((s, p) => s + (p.y - (a + b * p.x)) ** 2, 0);
+  return { a, b, r2: ssTot > 0 ? 1 - ssRes / ssTot : 1 };
+}
+
+// ---------------------------------------------------------------- analysis
+const find = (rows, group, kind) => rows.find((r) => r.group === group && r.kind === kind && !r.error && r.cpuPerReq !== null);
+
+/** Per direction and mode: CPU ms/req = a + b·KB over the three conversation sizes, for each kind of target measured at all three. */
+function slopes(rows) {
+  const out = [];
+  for (const dir of ['a2a', 'a2o']) {
+    for (const mode of ['json', 'stream']) {
+      const series = {};
+      for (const kind of ['direct', 'conduit', 'floor']) {
+        const points = CONV_KB.map((kb) => {
+          const conduit = find(rows, `conv${kb}-${dir}-${mode}`, 'conduit');
+          const r = find(rows, `conv${kb}-${dir}-${mode}`, kind);
+          // x: the size of the conversation as the client sends it (the Anthropic body), the same for every target.
+          return r && conduit ? { x: conduit.bodyKb, y: r.cpuPerReq } : null;
+        });
+        if (points.every(Boolean)) series[kind] = { points, ...fit(points) };
+      }
+      if (series.direct || series.conduit) out.push({ id: `${dir}-${mode}`, dir, mode, ...series });
+    }
+  }
+  return out;
+}
+
+function targetChecks(rows, fits) {
+  const verdicts = [];
+  const ratioCheck = (group, limit, what) => {
+    const direct = find(rows, group, 'direct');
+    const conduit = find(rows, group, 'conduit');
+    if (!direct && !conduit && !rows.some((r) => r.group === group)) return;
+    const ratio = direct && conduit ? conduit.cpuPerReq / direct.cpuPerReq : null;
+    verdicts.push({
+      pass: ratio === null ? null : ratio <= limit,
+      text: `${what}: Conduit CPU/req ÷ direct ${ratio === null ? '—' : ratio.toFixed(2)} (target ≤ ${limit})`,
+    });
+  };
+  ratioCheck('cc-a2a-json', TARGETS.nativeCpu, 'Claude Code shape, native (Anthropic→Anthropic), non-stream');
+  ratioCheck('cc-a2a-stream', TARGETS.nativeCpu, 'Claude Code shape, native (Anthropic→Anthropic), stream');
+  ratioCheck('cc-a2o-json', TARGETS.translatedCpu, 'Claude Code shape, translated (Anthropic→OpenAI), non-stream');
+  ratioCheck('cc-a2o-stream', TARGETS.translatedCpu, 'Claude Code shape, translated (Anthropic→OpenAI), stream');
+  for (const f of fits) {
+    const ratio = f.direct && f.conduit ? f.conduit.b / f.direct.b : null;
+    verdicts.push({
+      pass: ratio === null ? null : ratio <= TARGETS.slope,
+      text:
+        `long conversations ${f.dir === 'a2a' ? 'Anthropic→Anthropic' : 'Anthropic→OpenAI'} ${f.mode === 'json' ? 'non-stream' : 'stream'}: ` +
+        `Conduit slope ÷ direct slope ${ratio === null ? '—' : ratio.toFixed(2)} (target ≤ ${TARGETS.slope}; Conduit R² ${f.conduit ? f.conduit.r2.toFixed(3) : '—'})`,
+    });
+  }
+  for (const group of ['cc-a2a-json', 'cc-a2a-stream']) {
+    if (!rows.some((r) => r.group === group)) continue;
+    const conduit = find(rows, group, 'conduit');
+    const floor = find(rows, group, 'floor');
+    const ratio = conduit && floor ? conduit.rssMb / floor.rssMb : null;
+    verdicts.push({
+      pass: ratio === null ? null : ratio <= TARGETS.rss,
+      text:
+        `Claude Code shape, ${group.endsWith('json') ? 'non-stream' : 'stream'}: Conduit peak RSS ÷ stack floor's ` +
+        `${ratio === null ? '—' : `${ratio.toFixed(2)} (${conduit.rssMb.toFixed(0)} MB ÷ ${floor.rssMb.toFixed(0)} MB)`} (target ≤ ${TARGETS.rss})`,
+    });
+  }
+  return verdicts;
+}
+
+// ---------------------------------------------------------------- output
+const fmt = (v, digits = 0) => (v === null || v === undefined || Number.isNaN(v) ? '—' : v.toFixed(digits));
+
+function tableCells(groups, rows) {
+  const header = ['scenario', 'target', 'body KB', 'req/s', 'p50 ms', 'p99 ms', 'CPU ms/req', 'RSS MB', 'CPU ÷ direct'];
+  const body = [];
+  for (const g of groups) {
+    const direct = find(rows, g.id, 'direct');
+    for (const r of rows.filter((x) => x.group === g.id)) {
+      if (r.error) {
+        body.push([g.id, r.name, '', `error: ${r.error.slice(0, 120)}`, '', '', '', '', '']);
+        continue;
+      }
+      body.push([
+        g.id,
+        r.name + (r.failed ? ` (${r.failed} failed)` : ''),
+        fmt(r.bodyKb, 1),
+        fmt(r.rps),
+        fmt(r.p50),
+        fmt(r.p99),
+        fmt(r.cpuPerReq, 3),
+        fmt(r.rssMb),
+        r.kind === 'direct' ? '1.00' : direct && r.cpuPerReq !== null ? (r.cpuPerReq / direct.cpuPerReq).toFixed(2) : '—',
+      ]);
+    }
+  }
+  return { header, body };
+}
+
+function slopeCells(fits) {
+  const header = ['series', 'direct µs/KB', 'Conduit µs/KB', 'slope ÷ direct', 'Conduit R²', 'direct R²', 'direct a ms', 'Conduit a ms', 'floor µs/KB'];
+  const body = fits.map((f) => [
+    `conv-${f.id}`,
+    fmt(f.direct && f.direct.b * 1000, 2),
+    fmt(f.conduit && f.conduit.b * 1000, 2),
+    f.direct && f.conduit ? (f.conduit.b / f.direct.b).toFixed(2) : '—',
+    fmt(f.conduit?.r2, 3),
+    fmt(f.direct?.r2, 3),
+    fmt(f.direct?.a, 3),
+    fmt(f.conduit?.a, 3),
+    fmt(f.floor && f.floor.b * 1000, 2),
+  ]);
+  return { header, body };
+}
+
+function printCells({ header, body }) {
+  const all = [header, ...body];
+  const widths = header.map((_, i) => Math.max(...all.map((r) => String(r[i]).length)));
+  const left = header[0] === 'scenario' ? 2 : 1;
+  const line = (r) => r.map((c, i) => (i < left ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i]))).join('  ');
+  console.log(line(header));
+  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const r of body) console.log(line(r));
+}
+
+function markdownCells({ header, body }, leftColumns) {
+  const lines = [`| ${header.join(' | ')} |`, `|${header.map((_, i) => (i < leftColumns ? '---' : '---:')).join('|')}|`];
+  for (const r of body) lines.push(`| ${r.join(' | ')} |`);
+  return lines.join('\n');
+}
+
+function markdownSection({ env, groups, rows, fits, verdicts }) {
+  const out = [
+    BEGIN,
+    '## Agent traffic (`agent.mjs`)',
+    '',
+    'Written by `bench/agent.mjs`; see "Agent traffic" in `bench/README.md`. *direct* is the fake upstream receiving the same',
+    'request itself (its own CPU per request: parsing the body and answering), the calibration for this run.',
+    '',
+    '```',
+    env.command,
+    '```',
+    '',
+    `${env.date} · Node ${env.node} · ${env.connections} connections · ${env.warmup} s warm-up, then ${env.rounds} round(s) of ${env.duration} s per row ` +
+      `(the targets of a group take turns; medians shown, RSS is the largest seen) · streams of ${env.chunks} text chunks · one log line per request (to /dev/null) · ` +
+      `load average at the start ${env.loadavg}`,
+    '',
+    markdownCells(tableCells(groups, rows), 2),
+    '',
+    'Long conversations: CPU ms/req = a + b·KB, least squares over 100, 300 and 1000 KB (KB of the Anthropic body the client sends):',
+    '',
+    markdownCells(slopeCells(fits), 1),
+    '',
+    'Targets:',
+    '',
+    ...verdicts.map((v) => `- ${v.pass === null ? '?' : v.pass ? 'PASS' : 'MISS'}: ${v.text}`),
+    '',
+    'CPU ms/req of each round (the table shows the median):',
+    '',
+    ...rows.filter((r) => r.cpuRounds).map((r) => `- ${r.group} · ${r.name}: ${r.cpuRounds.map((v) => fmt(v, 3)).join(', ')}`),
+    END,
+  ];
+  return out.join('\n');
+}
+
+function writeResults(section) {
+  const file = join(BENCH, 'RESULTS.md');
+  const old = existsSync(file) ? readFileSync(file, 'utf8') : '';
+  const at = old.indexOf(BEGIN);
+  const end = at < 0 ? -1 : old.indexOf(END, at);
+  const updated = at < 0 || end < 0 ? `${old.trimEnd()}\n\n${section}\n` : old.slice(0, at) + section + old.slice(end + END.length);
+  writeFileSync(file, updated);
+  console.log('\nwrote bench/RESULTS.md (Agent traffic)');
+}
+
+// ---------------------------------------------------------------- main
+async function main() {
+  if (!opt['no-build']) build();
+  const usePeer = (name) => !opt['no-peers'] && peerInstalled(name);
+
+  const work = mkdtempSync(join(tmpdir(), 'conduit-agent-bench-'));
+  const procs = [];
+  const stopAll = () => Promise.all(procs.map((p) => p.stop().catch(() => {})));
+  process.on('SIGINT', () => {
+    void stopAll().then(() => process.exit(130));
+  });
+  try {
+    const testkitCli = join(ROOT, 'packages/testkit/dist/cli.js');
+    const [pa, po, pc, pfl, ppk, pccr] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort(), freePort()]);
+    const fakeArgs = (kind, port) => [testkitCli, kind, '--port', String(port), '--stream-chunks', String(CHUNKS)];
+    const fakeA = await startNode('fake-anthropic', fakeArgs('anthropic', pa), { cwd: ROOT, probe: `http://127.0.0.1:${pa}/v1/models` });
+    procs.push(fakeA);
+    const fakeO = await startNode('fake-openai', fakeArgs('openai', po), { cwd: ROOT, probe: `http://127.0.0.1:${po}/v1/models` });
+    procs.push(fakeO);
+    const upA = `http://127.0.0.1:${pa}`;
+    const upO = `http://127.0.0.1:${po}`;
+
+    const configPath = join(work, 'conduit.json');
+    writeFileSync(
+      configPath,
+      JSON.stringify(
+        {
+          listen: { host: '127.0.0.1', port: pc },
+          log_level: 'info',
+          default_provider: 'anthropic',
+          pricing: {
+            'anthropic/claude-sonnet-4-5': { input_per_mtok: 3, output_per_mtok: 15 },
+            'openai/gpt-4o-mini': { input_per_mtok: 0.15, output_per_mtok: 0.6 },
+          },
+          providers: {
+            anthropic: { type: 'anthropic', base_url: upA, keys: [{ value: 'sk-bench' }] },
+            openai: { type: 'openai', base_url: `${upO}/v1`, keys: [{ value: 'sk-bench' }] },
+          },
+        },
+        null,
+        2,
+      ),
+    );
+    const profileDir = join(BENCH, 'profiles');
+    const conduitArgs = [join(ROOT, 'apps/server/dist/main.js'), '--config', configPath];
+    if (opt.profile) {
+      mkdirSync(profileDir, { recursive: true });
+      conduitArgs.unshift('--cpu-prof', `--cpu-prof-dir=${profileDir}`);
+    }
+    const conduitSpawnedAt = Date.now();
+    const conduit = await startNode('conduit', conduitArgs, { cwd: work, probe: `http://127.0.0.1:${pc}/health` });
+    procs.push(conduit);
+    const conduitUrl = `http://127.0.0.1:${pc}/anthropic/v1/messages`;
+
+    const floor = await startNode('stack floor', [join(BENCH, 'lib/floor.mjs'), '--port', String(pfl), '--upstream', upA], {
+      cwd: ROOT,
+      probe: `http://127.0.0.1:${pfl}/health`,
+    });
+    procs.push(floor);
+
+    const portkey = usePeer('portkey') ? await startPortkey(ppk) : null;
+    if (portkey) procs.push(portkey);
+    const ccr = usePeer('ccr') ? await startCcr(pccr, upO, join(work, 'ccr-home')) : null;
+    if (ccr) procs.push(ccr);
+
+    // ------------------------------------------------------------ groups
+    const shapes = [
+      { id: 'cc', title: 'Claude Code turn', make: (model, stream) => claudeCodeRequest(model, { stream }) },
+      ...CONV_KB.map((kb) => ({ id: `conv${kb}`, title: `conversation ${kb} KB`, make: (model, stream) => conversationRequest(model, kb, { stream }) })),
+    ];
+    const only = opt.only ? new RegExp(opt.only) : null;
+    const groups = [];
+    for (const shape of shapes) {
+      for (const dir of ['a2a', 'a2o']) {
+        for (const stream of [false, true]) {
+          const id = `${shape.id}-${dir}-${stream ? 'stream' : 'json'}`;
+          if (only && !only.test(id)) continue;
+          const aCheck = stream ? checks.anthropicSse : checks.anthropicJson;
+          const targets = [];
+          if (dir === 'a2a') {
+            const direct = JSON.stringify(shape.make('claude-sonnet-4-5', stream));
+            const gateway = JSON.stringify(shape.make('anthropic/claude-sonnet-4-5', stream));
+            targets.push(
+              { name: 'direct (fake Anthropic)', kind: 'direct', proc: fakeA, url: `${upA}/v1/messages`, headers: ANTHROPIC_HEADERS, body: direct, check: aCheck },
+              { name: 'Conduit', kind: 'conduit', proc: conduit, url: conduitUrl, headers: ANTHROPIC_HEADERS, body: gateway, check: aCheck },
+              { name: 'stack floor (pass-through)', kind: 'floor', proc: floor, url: `http://127.0.0.1:${pfl}/anthropic/v1/messages`, headers: ANTHROPIC_HEADERS, body: gateway, check: aCheck },
+            );
+            if (portkey && shape.id === 'cc') {
+              targets.push({
+                name: PEERS.portkey.label,
+                kind: 'peer',
+                proc: portkey,
+                url: `http://127.0.0.1:${ppk}/v1/messages`,
+                headers: { ...ANTHROPIC_HEADERS, 'x-portkey-provider': 'anthropic', 'x-portkey-custom-host': `${upA}/v1` },
+                body: direct,
+                check: aCheck,
+              });
+            }
+          } else {
+            const direct = JSON.stringify(toOpenAIChat(shape.make('gpt-4o-mini', stream), 'gpt-4o-mini'));
+            targets.push(
+              { name: 'direct (fake OpenAI)', kind: 'direct', proc: fakeO, url: `${upO}/v1/chat/completions`, headers: OPENAI_HEADERS, body: direct, check: stream ? checks.openaiSse : checks.openaiJson },
+              { name: 'Conduit', kind: 'conduit', proc: conduit, url: conduitUrl, headers: ANTHROPIC_HEADERS, body: JSON.stringify(shape.make('openai/gpt-4o-mini', stream)), check: aCheck },
+            );
+            if (ccr && shape.id === 'cc') {
+              targets.push({ name: PEERS.ccr.label, kind: 'peer', proc: ccr, url: `http://127.0.0.1:${pccr}/v1/messages`, headers: ANTHROPIC_HEADERS, body: JSON.stringify(shape.make('claude-sonnet-4-5', stream)), check: aCheck });
+            }
+          }
+          groups.push({ id, title: `${shape.title}, ${dir === 'a2a' ? 'Anthropic→Anthropic' : 'Anthropic→OpenAI'}, ${stream ? `stream (${CHUNKS} chunks)` : 'non-stream'}`, targets });
+        }
+      }
+    }
+    if (!groups.length) throw new Error(`--only ${opt.only} matches no group`);
+
+    const loadavg = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+    const rows = [];
+    for (const group of groups) {
+      console.log(`\n${group.id}: ${group.title}`);
+      // Rounds interleave the targets, and each round starts one target later, as in run.mjs.
+      const runs = new Map(group.targets.map((t) => [t, []]));
+      for (let round = 0; round < ROUNDS; round++) {
+        const order = group.targets.map((_, i) => group.targets[(i + round) % group.targets.length]);
+        for (const target of order) {
+          const mine = runs.get(target);
+          if (mine.some((r) => r.error)) continue;
+          try {
+            mine.push(await measure(group, target, round));
+          } catch (err) {
+            console.log(`  ${target.name}: ${err.message}`);
+            mine.push({ group: group.id, name: target.name, kind: target.kind, error: err.message.split('\n')[0] });
+          }
+        }
+      }
+      for (const target of group.targets) rows.push(combineRounds(runs.get(target)));
+    }
+
+    const fits = slopes(rows);
+    const verdicts = targetChecks(rows, fits);
+    const env = { command, duration: DURATION, rounds: ROUNDS, warmup: WARMUP, connections: CONNECTIONS, chunks: CHUNKS, date: new Date().toISOString(), node: process.version, loadavg };
+    console.log('');
+    printCells(tableCells(groups, rows));
+    if (fits.length) {
+      console.log('\nlong conversations: CPU ms/req = a + b·KB (least squares over 100, 300, 1000 KB)');
+      printCells(slopeCells(fits));
+    }
+    console.log('');
+    for (const v of verdicts) console.log(`${v.pass === null ? '  ?  ' : v.pass ? ' PASS' : ' MISS'}  ${v.text}`);
+    if (!opt['no-write']) writeResults(markdownSection({ env, groups, rows, fits, verdicts }));
+
+    await stopAll();
+    if (opt.profile) {
+      const files = readdirSync(profileDir).filter((f) => f.endsWith('.cpuprofile')).sort();
+      if (files.length) {
+        const file = join(profileDir, files.at(-1));
+        console.log(`\nprofile ${file}`);
+        // Each group's measured Conduit windows on their own: not start-up, not the warm-ups.
+        const offsets = (r) => r.windows.map((w) => w.map((at) => at - conduitSpawnedAt));
+        const measured = rows.filter((r) => r.kind === 'conduit' && r.windows);
+        writeFileSync(`${file}.windows.json`, JSON.stringify(measured.flatMap(offsets)));
+        for (const r of measured) {
+          console.log(`\n=== ${r.group}: Conduit ${fmt(r.cpuPerReq, 3)} ms CPU per request (median); the shares below are of that ===`);
+          console.log(summarizeProfile(file, 20, offsets(r)));
+        }
+      }
+    }
+  } finally {
+    await stopAll();
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
