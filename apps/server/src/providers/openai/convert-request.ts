@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { ContinuationMode } from '../../config/schema.js';
-import type { CreateMessageRequest, OutputConfig, ThinkingConfig } from '../../generated/types.gen.js';
+import type { CreateMessageRequest, OutputConfig, ThinkingConfig, ToolUnion } from '../../generated/types.gen.js';
 import { asKnown } from '../../contract/open-unions.js';
 import { carryFields } from './carry-fields.js';
 import { markContinuation } from './continuation.js';
@@ -48,6 +48,8 @@ export interface ConvertedRequest {
   clampedMaxTokens?: number;
   /** The stop sequences in effect: sent upstream as `stop`, or enforced by the gateway (see enforcedStops). */
   stopSequences: string[];
+  /** The client's tools the body's were converted from (its serialised form may be reused: request-bytes.ts). */
+  toolsSource?: readonly ToolUnion[];
 }
 
 /** OpenAI refuses a `user` longer than this. */
@@ -114,7 +116,14 @@ export function convertRequest(req: CreateMessageRequest, opts: ConvertRequestOp
   }
 
   dropped.push(...unsupported.settle(opts.provider, opts.model, opts.dropUnsupported));
-  return { body, toolNames, dropped, stopSequences, ...(clampedMaxTokens !== undefined ? { clampedMaxTokens } : {}) };
+  return {
+    body,
+    toolNames,
+    dropped,
+    stopSequences,
+    ...(clampedMaxTokens !== undefined ? { clampedMaxTokens } : {}),
+    ...(req.tools !== undefined ? { toolsSource: req.tools } : {}),
+  };
 }
 
 /**

@@ -26,6 +26,7 @@ import type { OpenAIChatCompletion } from './openai-types.js';
 import { outputLimitFromError } from './output-limit.js';
 import { REFUSABLE_PARAMS, refusedParam } from './refused-params.js';
 import { DROPPED_HEADER } from './unsupported.js';
+import { requestBytes } from './request-bytes.js';
 
 /** The response header that reports a max_tokens lowered to what the model takes. */
 export const MAX_TOKENS_CLAMPED_HEADER = 'x-bf-max-tokens-clamped';
@@ -185,7 +186,7 @@ export class OpenAIProvider implements Provider {
     // - max tokens above what the model produces is lowered to its limit (x-bf-max-tokens-clamped).
     let clamped = false;
     for (let tries = 0; ; tries++) {
-      const res = await postJson(this.dispatcher, this.url(ctx.model, ctx.continuation), headers, JSON.stringify(converted.body), ctx.signal, target);
+      const res = await postJson(this.dispatcher, this.url(ctx.model, ctx.continuation), headers, requestBytes(converted.body, converted.toolsSource), ctx.signal, target);
       if (res.status >= 200 && res.status < 300) return res;
       const text = await readUpstreamText(res, target, ctx.signal, MAX_ERROR_BODY);
       if (tries > REFUSABLE_PARAMS.length) throw openAIHttpError(res, target, text);
