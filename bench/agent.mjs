@@ -4,20 +4,17 @@
 // fake upstream receiving the same body directly (a server that parses the JSON and answers: the
 // calibration, measured in the same run) and the stack floor. Prints one table, the per-KB slopes
 // and the target checks, and writes its own section of bench/RESULTS.md. See bench/README.md.
-import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import autocannon from 'autocannon';
 import { claudeCodeRequest, conversationRequest } from './lib/agent-traffic.mjs';
 import { peerInstalled, PEERS, startCcr, startPortkey } from './lib/peers.mjs';
-import { cpuMs, freePort, startNode, watchRss } from './lib/procs.mjs';
+import { ANTHROPIC_HEADERS, BENCH, build, checks, combineRounds, measureTarget, OPENAI_HEADERS, runRounds, startFloor, startStack } from './lib/harness.mjs';
+import { freePort } from './lib/procs.mjs';
 import { summarizeProfile } from './lib/profile.mjs';
 
-const ROOT = new URL('..', import.meta.url).pathname.replace(/\/$/, '');
-const BENCH = join(ROOT, 'bench');
 const BEGIN = '<!-- agent-traffic:begin -->';
 const END = '<!-- agent-traffic:end -->';
 
@@ -71,17 +68,7 @@ const TARGETS = {
 };
 const CONV_KB = [100, 300, 1000];
 
-function build() {
-  console.log('building @conduit/testkit and @conduit/server ...');
-  const r = spawnSync('pnpm', ['--filter', '@conduit/testkit', '--filter', '@conduit/server', 'build'], { cwd: ROOT, stdio: 'inherit' });
-  if (r.status === 0) return;
-  if (!existsSync(join(ROOT, 'apps/server/dist/main.js')) || !existsSync(join(ROOT, 'packages/testkit/dist/cli.js'))) throw new Error('build failed');
-  console.warn('\nWARNING: the build reported type errors (above); benchmarking the JavaScript tsc emitted anyway.\n');
-}
-
 // ---------------------------------------------------------------- request shapes
-const ANTHROPIC_HEADERS = { 'content-type': 'application/json', 'x-api-key': 'sk-bench', 'anthropic-version': '2023-06-01' };
-const OPENAI_HEADERS = { 'content-type': 'application/json', authorization: 'Bearer sk-bench' };
 
 /**
  * The same request as an OpenAI chat body, for the direct Anthropic→OpenAI rows: the fake OpenAI
@@ -128,91 +115,16 @@ function toOpenAIChat(body, model) {
   };
 }
 
-/** What a correct answer looks like: a fast error must never pass for throughput. */
-const checks = {
-  anthropicJson: (text) => {
-    const m = JSON.parse(text);
-    if (m.type !== 'message' || !m.content?.some((b) => b.type === 'text' && b.text)) throw new Error(`not a Message: ${text.slice(0, 200)}`);
-  },
-  anthropicSse: (text) => {
-    if (!text.includes('event: message_stop') || !text.includes('event: content_block_delta')) throw new Error(`not a complete Anthropic stream: ${text.slice(0, 200)}`);
-  },
-  openaiJson: (text) => {
-    const c = JSON.parse(text);
-    if (!c.choices?.[0]?.message?.content) throw new Error(`not a chat completion: ${text.slice(0, 200)}`);
-  },
-  openaiSse: (text) => {
-    if (!text.includes('data: [DONE]') || !text.includes('"content":"')) throw new Error(`not a complete OpenAI stream: ${text.slice(0, 200)}`);
-  },
-};
-
 // ---------------------------------------------------------------- one row
 async function measure(group, target, round) {
-  const { url, headers, body, check } = target;
-  const res = await fetch(url, { method: 'POST', headers, body });
-  const text = await res.text();
-  if (res.status !== 200) throw new Error(`${group.id} ${target.name}: HTTP ${res.status}: ${text.slice(0, 400)}`);
-  check(text);
-
-  const opts = { url, method: 'POST', headers, body, connections: CONNECTIONS, pipelining: 1 };
-  if (WARMUP > 0 && round === 0) await autocannon({ ...opts, duration: WARMUP });
-  await new Promise((r) => setTimeout(r, 300));
-
-  const pid = target.proc.pid;
-  const rss = watchRss(pid);
-  const cpuBefore = cpuMs(pid);
-  const startedAt = Date.now();
-  const result = await autocannon({ ...opts, duration: DURATION });
-  const endedAt = Date.now();
-  const cpuAfter = cpuMs(pid);
-  const rssSeen = rss.stop();
-  const ok = result['2xx'];
-  const failed = result.non2xx + result.errors + result.timeouts;
-  const row = {
-    group: group.id,
-    name: target.name,
-    kind: target.kind,
-    bodyKb: Buffer.byteLength(body) / 1024,
-    rps: ok / result.duration,
-    p50: result.latency.p50,
-    p99: result.latency.p99,
-    cpuPerReq: ok > 0 ? (cpuAfter - cpuBefore) / ok : null,
-    rssMb: rssSeen.max,
-    requests: ok,
-    failed,
-    window: [startedAt, endedAt],
-  };
+  const { row, result } = await measureTarget(group, target, round, { connections: CONNECTIONS, warmup: WARMUP, duration: DURATION });
+  const { failed } = row;
   console.log(
     `  ${`${target.name}${ROUNDS > 1 ? ` #${round + 1}` : ''}`.padEnd(30)} ${row.rps.toFixed(0).padStart(6)} req/s  p50 ${row.p50} ms  p99 ${row.p99} ms` +
       `  cpu ${row.cpuPerReq === null ? '—' : row.cpuPerReq.toFixed(3)} ms/req  rss ${row.rssMb.toFixed(0)} MB` +
       (failed ? `  FAILED ${failed} (non-2xx ${result.non2xx}, errors ${result.errors}, timeouts ${result.timeouts})` : ''),
   );
   return row;
-}
-
-/** One row from a target's rounds: medians of the rates and times, the largest RSS, every round's CPU. */
-function combineRounds(runs) {
-  const failedRun = runs.find((r) => r.error);
-  if (failedRun) return failedRun;
-  const pick = (key) => median(runs.map((r) => r[key]).filter((v) => v !== null));
-  return {
-    ...runs[0],
-    rps: pick('rps'),
-    p50: pick('p50'),
-    p99: pick('p99'),
-    cpuPerReq: pick('cpuPerReq'),
-    cpuRounds: runs.map((r) => r.cpuPerReq),
-    rssMb: Math.max(...runs.map((r) => r.rssMb)),
-    requests: runs.reduce((n, r) => n + r.requests, 0),
-    failed: runs.reduce((n, r) => n + r.failed, 0),
-    windows: runs.map((r) => r.window),
-  };
-}
-
-function median(values) {
-  if (!values.length) return null;
-  const v = [...values].sort((a, b) => a - b);
-  return v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
 }
 
 /** Least squares y = a + b·x, and R². */
@@ -410,53 +322,14 @@ async function main() {
     void stopAll().then(() => process.exit(130));
   });
   try {
-    const testkitCli = join(ROOT, 'packages/testkit/dist/cli.js');
-    const [pa, po, pc, pfl, ppk, pccr] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort(), freePort()]);
-    const fakeArgs = (kind, port) => [testkitCli, kind, '--port', String(port), '--stream-chunks', String(CHUNKS)];
-    const fakeA = await startNode('fake-anthropic', fakeArgs('anthropic', pa), { cwd: ROOT, probe: `http://127.0.0.1:${pa}/v1/models` });
-    procs.push(fakeA);
-    const fakeO = await startNode('fake-openai', fakeArgs('openai', po), { cwd: ROOT, probe: `http://127.0.0.1:${po}/v1/models` });
-    procs.push(fakeO);
-    const upA = `http://127.0.0.1:${pa}`;
-    const upO = `http://127.0.0.1:${po}`;
-
-    const configPath = join(work, 'conduit.json');
-    writeFileSync(
-      configPath,
-      JSON.stringify(
-        {
-          listen: { host: '127.0.0.1', port: pc },
-          log_level: 'info',
-          default_provider: 'anthropic',
-          pricing: {
-            'anthropic/claude-sonnet-4-5': { input_per_mtok: 3, output_per_mtok: 15 },
-            'openai/gpt-4o-mini': { input_per_mtok: 0.15, output_per_mtok: 0.6 },
-          },
-          providers: {
-            anthropic: { type: 'anthropic', base_url: upA, keys: [{ value: 'sk-bench' }] },
-            openai: { type: 'openai', base_url: `${upO}/v1`, keys: [{ value: 'sk-bench' }] },
-          },
-        },
-        null,
-        2,
-      ),
-    );
     const profileDir = join(BENCH, 'profiles');
-    const conduitArgs = [join(ROOT, 'apps/server/dist/main.js'), '--config', configPath];
-    if (opt.profile) {
-      mkdirSync(profileDir, { recursive: true });
-      conduitArgs.unshift('--cpu-prof', `--cpu-prof-dir=${profileDir}`);
-    }
-    const conduitSpawnedAt = Date.now();
-    const conduit = await startNode('conduit', conduitArgs, { cwd: work, probe: `http://127.0.0.1:${pc}/health` });
-    procs.push(conduit);
-    const conduitUrl = `http://127.0.0.1:${pc}/anthropic/v1/messages`;
-
-    const floor = await startNode('stack floor', [join(BENCH, 'lib/floor.mjs'), '--port', String(pfl), '--upstream', upA], {
-      cwd: ROOT,
-      probe: `http://127.0.0.1:${pfl}/health`,
-    });
+    const stack = await startStack({ work, chunks: CHUNKS, profileDir: opt.profile ? profileDir : undefined });
+    procs.push(...stack.procs);
+    const { fakeA, fakeO, upA, upO, conduit, conduitUrl, conduitSpawnedAt } = stack;
+    const floorGateway = await startFloor(upA);
+    const floor = floorGateway.proc;
     procs.push(floor);
+    const [ppk, pccr] = await Promise.all([freePort(), freePort()]);
 
     const portkey = usePeer('portkey') ? await startPortkey(ppk) : null;
     if (portkey) procs.push(portkey);
@@ -483,7 +356,7 @@ async function main() {
             targets.push(
               { name: 'direct (fake Anthropic)', kind: 'direct', proc: fakeA, url: `${upA}/v1/messages`, headers: ANTHROPIC_HEADERS, body: direct, check: aCheck },
               { name: 'Conduit', kind: 'conduit', proc: conduit, url: conduitUrl, headers: ANTHROPIC_HEADERS, body: gateway, check: aCheck },
-              { name: 'stack floor (pass-through)', kind: 'floor', proc: floor, url: `http://127.0.0.1:${pfl}/anthropic/v1/messages`, headers: ANTHROPIC_HEADERS, body: gateway, check: aCheck },
+              { name: 'stack floor (pass-through)', kind: 'floor', proc: floor, url: floorGateway.url, headers: ANTHROPIC_HEADERS, body: gateway, check: aCheck },
             );
             if (portkey && shape.id === 'cc') {
               targets.push({
@@ -516,22 +389,7 @@ async function main() {
     const rows = [];
     for (const group of groups) {
       console.log(`\n${group.id}: ${group.title}`);
-      // Rounds interleave the targets, and each round starts one target later, as in run.mjs.
-      const runs = new Map(group.targets.map((t) => [t, []]));
-      for (let round = 0; round < ROUNDS; round++) {
-        const order = group.targets.map((_, i) => group.targets[(i + round) % group.targets.length]);
-        for (const target of order) {
-          const mine = runs.get(target);
-          if (mine.some((r) => r.error)) continue;
-          try {
-            mine.push(await measure(group, target, round));
-          } catch (err) {
-            console.log(`  ${target.name}: ${err.message}`);
-            mine.push({ group: group.id, name: target.name, kind: target.kind, error: err.message.split('\n')[0] });
-          }
-        }
-      }
-      for (const target of group.targets) rows.push(combineRounds(runs.get(target)));
+      for (const runs of await runRounds(group, ROUNDS, measure)) rows.push(combineRounds(runs));
     }
 
     const fits = slopes(rows);

@@ -2,21 +2,20 @@
 // Conduit's benchmark: fake upstreams, Conduit and (when installed) the peer gateways, each driven
 // by autocannon in one run; prints one table and writes bench/RESULTS.md. See bench/README.md.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { Redis } from 'ioredis';
 import { installPeers, peerInstalled, PEERS, startCcr, startPortkey } from './lib/peers.mjs';
+import { ANTHROPIC_HEADERS, BENCH, build, checks, combineRounds, measureTarget, median, OPENAI_HEADERS, ROOT, runRounds, startFloor, startStack } from './lib/harness.mjs';
 import { cpuMs, freePort, startNode, watchRss } from './lib/procs.mjs';
 import { summarizeProfile } from './lib/profile.mjs';
 import { markdownReport, printTable, targetChecks } from './lib/report.mjs';
 
-const ROOT = new URL('..', import.meta.url).pathname.replace(/\/$/, '');
 /** The other scripts' sections (stress-slow-clients.mjs, stress-batches.mjs, dashboard.mjs, ...): each keeps its own. */
 const STRESS_SECTIONS = /<!-- ([a-z-]+):begin -->[\s\S]*?<!-- \1:end -->/g;
-const BENCH = join(ROOT, 'bench');
 
 const { values: opt } = parseArgs({
   options: {
@@ -68,15 +67,6 @@ const CHUNKS = Number(opt['stream-chunks']);
 const SOAK = Number(opt.soak);
 const command = `node bench/run.mjs ${process.argv.slice(2).join(' ')}`.trim();
 
-function build() {
-  console.log('building @conduit/testkit and @conduit/server ...');
-  const r = spawnSync('pnpm', ['--filter', '@conduit/testkit', '--filter', '@conduit/server', 'build'], { cwd: ROOT, stdio: 'inherit' });
-  if (r.status === 0) return;
-  // tsc emits despite type errors (often in a file someone is still writing); bench what it emitted.
-  if (!existsSync(join(ROOT, 'apps/server/dist/main.js')) || !existsSync(join(ROOT, 'packages/testkit/dist/cli.js'))) throw new Error('build failed');
-  console.warn('\nWARNING: the build reported type errors (above); benchmarking the JavaScript tsc emitted anyway.\n');
-}
-
 // ---------------------------------------------------------------- request shapes
 const PROMPT = 'Write one short sentence about rivers.';
 const anthropicBody = (model, stream) => JSON.stringify({ model, max_tokens: 256, stream, messages: [{ role: 'user', content: PROMPT }] });
@@ -88,7 +78,6 @@ const openaiBody = (stream) =>
     ...(stream ? { stream_options: { include_usage: true } } : {}),
     messages: [{ role: 'user', content: PROMPT }],
   });
-const ANTHROPIC_HEADERS = { 'content-type': 'application/json', 'x-api-key': 'sk-bench', 'anthropic-version': '2023-06-01' };
 // The keyed rows: a Conduit key in a team, both with every kind of limit (set too high to refuse),
 // so each request is authenticated, checked against rpm, tpm, concurrency and budget twice, and
 // settled into the ledger.
@@ -100,74 +89,27 @@ const BENCH_AUTH = {
   teams: [{ name: 'bench-team', ...HIGH_LIMITS }],
   keys: [{ name: 'bench', value: BENCH_KEY, team: 'bench-team', ...HIGH_LIMITS }],
 };
-const OPENAI_HEADERS = { 'content-type': 'application/json', authorization: 'Bearer sk-bench' };
-
-/** What a correct answer looks like: a fast error must never pass for throughput. */
-const checks = {
-  anthropicJson: (text) => {
-    const m = JSON.parse(text);
-    if (m.type !== 'message' || !m.content?.some((b) => b.type === 'text' && b.text)) throw new Error(`not a Message: ${text.slice(0, 200)}`);
-  },
-  anthropicSse: (text) => {
-    const deltas = text.split('event: content_block_delta').length - 1;
-    if (!text.includes('event: message_stop') || deltas < 1) throw new Error(`not a complete Anthropic stream: ${text.slice(0, 200)}`);
-    return deltas;
-  },
-  openaiJson: (text) => {
-    const c = JSON.parse(text);
-    if (!c.choices?.[0]?.message?.content) throw new Error(`not a chat completion: ${text.slice(0, 200)}`);
-  },
-  openaiSse: (text) => {
-    if (!text.includes('data: [DONE]')) throw new Error(`not a complete OpenAI stream: ${text.slice(0, 200)}`);
-    return text.split('"content":"').length - 1;
-  },
-};
 
 // ---------------------------------------------------------------- one row
 async function measure(group, target, round) {
-  const { url, headers, body, check } = target;
-  const res = await fetch(url, { method: 'POST', headers, body });
-  const text = await res.text();
-  if (res.status !== 200) throw new Error(`${group.id} ${target.name}: HTTP ${res.status}: ${text.slice(0, 300)}`);
-  check(text);
-
-  const opts = { url, method: 'POST', headers, body, connections: CONNECTIONS, pipelining: 1 };
-  // Later rounds find the target warm already.
-  if (WARMUP > 0 && round === 0) await autocannon({ ...opts, duration: WARMUP });
-  await new Promise((r) => setTimeout(r, 300));
-
-  const pid = target.proc?.pid;
-  const rss = pid ? watchRss(pid) : null;
-  const commandsBefore = target.redis ? await redisCommands(target.redis) : null;
-  const redisCpuBefore = target.redisProc ? cpuMs(target.redisProc.pid) : 0;
-  const cpuBefore = pid ? cpuMs(pid) : 0;
-  const startedAt = Date.now();
-  const result = await autocannon({ ...opts, duration: DURATION });
-  const endedAt = Date.now();
-  const cpuAfter = pid ? cpuMs(pid) : 0;
-  const commandsAfter = target.redis ? await redisCommands(target.redis) : null;
-  const redisCpuAfter = target.redisProc ? cpuMs(target.redisProc.pid) : 0;
-  const rssSeen = rss?.stop();
-  const ok = result['2xx'];
-  const failed = result.non2xx + result.errors + result.timeouts;
-  const row = {
-    group: group.id,
-    name: target.name,
-    kind: target.kind,
-    rps: ok / result.duration,
-    p50: result.latency.p50,
-    p99: result.latency.p99,
-    cpuPerReq: pid && ok > 0 ? (cpuAfter - cpuBefore) / ok : null,
-    rssMb: rssSeen ? rssSeen.max : null,
-    requests: ok,
-    failed,
-    window: [startedAt, endedAt],
-    // Script calls (round trips for admission and settlement) and commands in all, per answer; the INFO call itself is one command.
-    redisPerReq: target.redis && ok > 0 ? (commandsAfter.scripts - commandsBefore.scripts) / ok : null,
-    redisCommandsPerReq: target.redis && ok > 0 ? (commandsAfter.total - commandsBefore.total - 1) / ok : null,
-    // The benchmark's own redis-server: its CPU per answer.
-    redisCpuPerReq: target.redisProc && ok > 0 ? (redisCpuAfter - redisCpuBefore) / ok : null,
-  };
+  const { row, result } = await measureTarget(group, target, round, {
+    connections: CONNECTIONS,
+    warmup: WARMUP,
+    duration: DURATION,
+    before: async (t) => ({ commands: t.redis ? await redisCommands(t.redis) : null, redisCpu: t.redisProc ? cpuMs(t.redisProc.pid) : 0 }),
+    after: async (t, before, ok) => {
+      const commands = t.redis ? await redisCommands(t.redis) : null;
+      const redisCpu = t.redisProc ? cpuMs(t.redisProc.pid) : 0;
+      return {
+        // Script calls (round trips for admission and settlement) and commands in all, per answer; the INFO call itself is one command.
+        redisPerReq: t.redis && ok > 0 ? (commands.scripts - before.commands.scripts) / ok : null,
+        redisCommandsPerReq: t.redis && ok > 0 ? (commands.total - before.commands.total - 1) / ok : null,
+        // The benchmark's own redis-server: its CPU per answer.
+        redisCpuPerReq: t.redisProc && ok > 0 ? (redisCpu - before.redisCpu) / ok : null,
+      };
+    },
+  });
+  const { failed } = row;
   console.log(
     `  ${`${target.name}${ROUNDS > 1 ? ` #${round + 1}` : ''}`.padEnd(34)} ${row.rps.toFixed(0).padStart(7)} req/s  p50 ${row.p50} ms  p99 ${row.p99} ms` +
       (row.cpuPerReq !== null ? `  cpu ${row.cpuPerReq.toFixed(3)} ms/req  rss ${row.rssMb.toFixed(0)} MB` : '') +
@@ -210,34 +152,6 @@ async function soak(seconds, target) {
   return out;
 }
 
-/** One row from a target's rounds: medians of the rates and times, the largest RSS, every round's CPU. */
-function combineRounds(runs) {
-  const failedRun = runs.find((r) => r.error);
-  if (failedRun) return failedRun;
-  const pick = (key) => median(runs.map((r) => r[key]).filter((v) => v !== null));
-  const first = runs[0];
-  return {
-    ...first,
-    rps: pick('rps'),
-    p50: pick('p50'),
-    p99: pick('p99'),
-    cpuPerReq: first.cpuPerReq === null ? null : pick('cpuPerReq'),
-    cpuRounds: first.cpuPerReq === null ? [] : runs.map((r) => r.cpuPerReq),
-    redisPerReq: first.redisPerReq === null ? null : pick('redisPerReq'),
-    redisCommandsPerReq: first.redisCommandsPerReq === null ? null : pick('redisCommandsPerReq'),
-    redisCpuPerReq: first.redisCpuPerReq === null ? null : pick('redisCpuPerReq'),
-    rssMb: first.rssMb === null ? null : Math.max(...runs.map((r) => r.rssMb)),
-    requests: runs.reduce((n, r) => n + r.requests, 0),
-    failed: runs.reduce((n, r) => n + r.failed, 0),
-    windows: runs.map((r) => r.window),
-  };
-}
-
-function median(values) {
-  const v = [...values].sort((a, b) => a - b);
-  return v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
-}
-
 // ---------------------------------------------------------------- main
 async function main() {
   if (!opt['no-build']) build();
@@ -253,52 +167,16 @@ async function main() {
     void stopAll().then(() => process.exit(130));
   });
   try {
-    const testkitCli = join(ROOT, 'packages/testkit/dist/cli.js');
-    const [pa, po, pc, ppk, pccr, pfl] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort(), freePort()]);
-    const fakeArgs = (kind, port) => [testkitCli, kind, '--port', String(port), '--stream-chunks', String(CHUNKS)];
-    const fakeA = await startNode('fake-anthropic', fakeArgs('anthropic', pa), { cwd: ROOT, probe: `http://127.0.0.1:${pa}/v1/models` });
-    procs.push(fakeA);
-    const fakeO = await startNode('fake-openai', fakeArgs('openai', po), { cwd: ROOT, probe: `http://127.0.0.1:${po}/v1/models` });
-    procs.push(fakeO);
-    const upA = `http://127.0.0.1:${pa}`;
-    const upO = `http://127.0.0.1:${po}`;
-
-    const configPath = join(work, 'conduit.json');
-    writeFileSync(
-      configPath,
-      JSON.stringify(
-        {
-          listen: { host: '127.0.0.1', port: pc },
-          log_level: 'info',
-          default_provider: 'anthropic',
-          pricing: {
-            'anthropic/claude-sonnet-4-5': { input_per_mtok: 3, output_per_mtok: 15 },
-            'openai/gpt-4o-mini': { input_per_mtok: 0.15, output_per_mtok: 0.6 },
-          },
-          providers: {
-            anthropic: { type: 'anthropic', base_url: upA, keys: [{ value: 'sk-bench' }] },
-            openai: { type: 'openai', base_url: `${upO}/v1`, keys: [{ value: 'sk-bench' }] },
-          },
-        },
-        null,
-        2,
-      ),
-    );
     const profileDir = join(BENCH, 'profiles');
-    const conduitArgs = [join(ROOT, 'apps/server/dist/main.js'), '--config', configPath];
-    if (opt.profile) {
-      mkdirSync(profileDir, { recursive: true });
-      conduitArgs.unshift('--cpu-prof', `--cpu-prof-dir=${profileDir}`);
-    }
-    const conduitSpawnedAt = Date.now();
-    const conduit = await startNode('conduit', conduitArgs, { cwd: work, probe: `http://127.0.0.1:${pc}/health` });
-    procs.push(conduit);
-    const conduitUrl = `http://127.0.0.1:${pc}/anthropic/v1/messages`;
+    const stack = await startStack({ work, chunks: CHUNKS, profileDir: opt.profile ? profileDir : undefined });
+    procs.push(...stack.procs);
+    const { fakeA, fakeO, upA, upO, conduit, conduitUrl, conduitSpawnedAt } = stack;
+    const [ppk, pccr] = await Promise.all([freePort(), freePort()]);
 
     // Keyed Conduit: the same config with gateway auth, once with the embedded store and once with Redis.
     const keyed = [];
     if (!opt['no-keyed']) {
-      const conduitConfig = JSON.parse(readFileSync(configPath, 'utf8'));
+      const conduitConfig = stack.config;
       const startKeyed = async (name, store, extra = {}) => {
         const port = await freePort();
         const path = join(work, `${name}.json`);
@@ -333,10 +211,8 @@ async function main() {
     const keyedTargets = (model, stream, check) =>
       keyed.map((k) => ({ name: k.name, kind: 'keyed', proc: k.proc, url: k.url, redis: k.redis, redisProc: k.redisProc, headers: KEYED_HEADERS, body: anthropicBody(model, stream), check }));
 
-    const floor = await startNode('stack floor', [join(BENCH, 'lib/floor.mjs'), '--port', String(pfl), '--upstream', upA], {
-      cwd: ROOT,
-      probe: `http://127.0.0.1:${pfl}/health`,
-    });
+    const floorGateway = await startFloor(upA);
+    const floor = floorGateway.proc;
     procs.push(floor);
 
     const portkey = usePeer('portkey') ? await startPortkey(ppk) : null;
@@ -362,7 +238,7 @@ async function main() {
             name: 'stack floor (pass-through)',
             kind: 'floor',
             proc: floor,
-            url: `http://127.0.0.1:${pfl}/anthropic/v1/messages`,
+            url: floorGateway.url,
             headers: ANTHROPIC_HEADERS,
             body: anthropicBody('anthropic/claude-sonnet-4-5', stream),
             check: aCheck,
@@ -413,24 +289,7 @@ async function main() {
     const rows = [];
     for (const group of selected) {
       console.log(`\n${group.title}`);
-      // Rounds interleave the targets, so a slow spell of the (shared) machine hits them alike.
-      const runs = new Map(group.targets.map((t) => [t, []]));
-      for (let round = 0; round < ROUNDS; round++) {
-        // Each round starts one target later: a row's place in the round (e.g. right after the
-        // direct row, when the machine is busiest) moved its CPU figure by up to 0.1 ms.
-        const order = group.targets.map((_, i) => group.targets[(i + round) % group.targets.length]);
-        for (const target of order) {
-          const mine = runs.get(target);
-          if (mine.some((r) => r.error)) continue;
-          try {
-            mine.push(await measure(group, target, round));
-          } catch (err) {
-            console.log(`  ${target.name}: ${err.message}`);
-            mine.push({ group: group.id, name: target.name, kind: target.kind, error: err.message.split('\n')[0] });
-          }
-        }
-      }
-      for (const target of group.targets) rows.push(combineRounds(runs.get(target)));
+      for (const runs of await runRounds(group, ROUNDS, measure)) rows.push(combineRounds(runs));
     }
     const soakResult =
       SOAK > 0
