@@ -13,6 +13,7 @@ import { answerClientErrors } from './http/client-error.js';
 import { callerOf, createGovernance, mountAdminApi, type Governance } from './governance/index.js';
 import { countTokensHandler } from './http/count-tokens.js';
 import { rejectEmptyContent } from './http/empty-content.js';
+import { validateWithProvenMembers } from './http/validate-members.js';
 import { errorHandler, sendError } from './http/error-envelope.js';
 import { loadValidatorSpec } from './http/validator-spec.js';
 import { createMessageHandler } from './http/messages.js';
@@ -217,7 +218,7 @@ export function createGateway(config: Config, opts: AppOptions): Gateway {
   // The validator's middlewares run as one chain (runInOrder), not as an express.Router of their own:
   // a mounted router costs a dispatch (layer matching, path trimming) per middleware per request.
   // Then the one rule about the body the contract cannot express (http/empty-content.ts).
-  const validator = runInOrder([
+  const validator = validateWithProvenMembers(runInOrder([
     ...(OpenApiValidator.middleware({
       // The contract with its unions dispatched on `type` (same verdicts, one member tried per value).
       apiSpec: loadValidatorSpec(specPath) as never,
@@ -231,7 +232,7 @@ export function createGateway(config: Config, opts: AppOptions): Gateway {
       validateApiSpec: false,
     }) as RequestHandler[]),
     rejectEmptyContent,
-  ]);
+  ]));
   // An async poll's body is optional and ignored (openapi.yaml, x-bf-async-id): it skips body validation.
   // A batch's requests are each validated against the same contract as they arrive (jobs/batches).
   app.use(

@@ -5,7 +5,7 @@ import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import type { Readable } from 'node:stream';
 import { GatewayError } from '../errors.js';
 import { clip, quote } from '../quote.js';
-import { CACHED_MEMBERS, MIN_MEMBER_BYTES, type ParseCache } from '../contract/parse-cache.js';
+import { CACHED_MEMBERS, MIN_MEMBER_BYTES, rememberCachedMembers, type CachedMember, type CacheEntry, type ParseCache } from '../contract/parse-cache.js';
 import { applySplices, rememberRaw, scanJson, type MemberRange, type Splice } from '../contract/raw-body.js';
 
 /** `32mb`, `100kb`, `512b` (config `body_limit`) → bytes. */
@@ -178,6 +178,8 @@ function parseJsonBytes(bytes: Buffer, text: string | undefined, maxDepth: numbe
   const members = scan.members !== undefined && isUtf8(bytes) ? scan.members : undefined;
   const cached = text === undefined && members !== undefined && cache !== undefined ? lookUp(bytes, members, cache) : undefined;
   let value: unknown;
+  // The members whose values are cache entries' (placed from the cache, or put into it).
+  const fromCache: CachedMember[] = [];
   if (cached !== undefined && cached.hits.length > 0) {
     // The rest of the body, with a 0 where each cached member's value stands.
     const rest = applySplices(
@@ -192,7 +194,10 @@ function parseJsonBytes(bytes: Buffer, text: string | undefined, maxDepth: numbe
       restValue = undefined;
     }
     if (restValue !== undefined) {
-      for (const h of cached.hits) restValue[h.name] = h.value;
+      for (const h of cached.hits) {
+        restValue[h.name] = h.entry.value;
+        fromCache.push({ name: h.name, entry: h.entry });
+      }
       value = restValue;
     } else {
       value = parseText(bytes.toString('utf8'));
@@ -202,7 +207,13 @@ function parseJsonBytes(bytes: Buffer, text: string | undefined, maxDepth: numbe
   }
   if (members !== undefined && value !== null && typeof value === 'object' && !Array.isArray(value)) {
     rememberRaw(value, { bytes, members });
-    if (cached !== undefined) for (const m of cached.misses) cache!.set(m.key, (value as Record<string, unknown>)[m.name]);
+    if (cached !== undefined) {
+      for (const m of cached.misses) {
+        const entry = cache!.set(m.key, (value as Record<string, unknown>)[m.name]);
+        if (entry !== undefined) fromCache.push({ name: m.name, entry });
+      }
+      rememberCachedMembers(value, fromCache);
+    }
   }
   return value;
 }
@@ -216,7 +227,7 @@ function parseText(text: string): unknown {
 }
 
 interface CacheLookup {
-  hits: { name: string; range: MemberRange; value: unknown }[];
+  hits: { name: string; range: MemberRange; entry: CacheEntry }[];
   misses: { name: string; key: string }[];
 }
 
@@ -227,8 +238,8 @@ function lookUp(bytes: Buffer, members: ReadonlyMap<string, MemberRange>, cache:
     if (range === undefined || range.valueEnd - range.valueStart < MIN_MEMBER_BYTES) continue;
     found ??= { hits: [], misses: [] };
     const key = bytes.toString('latin1', range.valueStart, range.valueEnd);
-    const value = cache.get(key);
-    if (value !== undefined) found.hits.push({ name, range, value });
+    const entry = cache.get(key);
+    if (entry !== undefined) found.hits.push({ name, range, entry });
     else found.misses.push({ name, key });
   }
   return found;
