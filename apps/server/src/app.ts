@@ -217,7 +217,8 @@ export function createGateway(config: Config, opts: AppOptions): Gateway {
   });
   // The validator's middlewares run as one chain (runInOrder), not as an express.Router of their own:
   // a mounted router costs a dispatch (layer matching, path trimming) per middleware per request.
-  // Then the one rule about the body the contract cannot express (http/empty-content.ts).
+  // Then the one rule about the body the contract cannot express (http/empty-content.ts). A messages
+  // body's system and tools that a valid body already held are not validated again (http/validate-members.ts).
   const validator = validateWithProvenMembers(runInOrder([
     ...(OpenApiValidator.middleware({
       // The contract with its unions dispatched on `type` (same verdicts, one member tried per value).

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { scanJson } from './raw-body.js';
+import { MAX_MEMBERS, scanJson } from './raw-body.js';
 
 const nestedDeeperThan = (text: string, max: number): boolean => scanJson(Buffer.from(text), max).tooDeep;
 
@@ -31,5 +31,27 @@ describe('scanJson: nesting depth', () => {
   it('leaves text that is not JSON to the parser', () => {
     expect(nestedDeeperThan('{"unterminated": "[[[[', 1)).toBe(false);
     expect(nestedDeeperThan(']]]]', 1)).toBe(false);
+  });
+});
+
+describe('scanJson: the top-level members', () => {
+  it('maps each member’s value range', () => {
+    const text = '{ "model" : "m", "n": -1.5e3 ,"o":{"a":[1,"}"]},"s":"x\\"y"}';
+    const { members } = scanJson(Buffer.from(text), 128);
+    const value = (k: string) => {
+      const m = members!.get(k)!;
+      return text.slice(m.valueStart, m.valueEnd);
+    };
+    expect([...members!.keys()]).toEqual(['model', 'n', 'o', 's']);
+    expect([value('model'), value('n'), value('o'), value('s')]).toEqual(['"m"', '-1.5e3', '{"a":[1,"}"]}', '"x\\"y"']);
+  });
+
+  it('does not map what it cannot be sure of: an array, an escaped key, a key given twice, too many keys', () => {
+    expect(scanJson(Buffer.from('[{"a":1}]'), 128).members).toBeUndefined();
+    expect(scanJson(Buffer.from('{"mod\\u0065l":"x"}'), 128).members).toBeUndefined();
+    expect(scanJson(Buffer.from('{"a":1,"a":2}'), 128).members).toBeUndefined();
+    const many = (n: number) => `{${Array.from({ length: n }, (_, i) => `"k${i}":${i}`).join(',')}}`;
+    expect(scanJson(Buffer.from(many(MAX_MEMBERS)), 128).members?.size).toBe(MAX_MEMBERS);
+    expect(scanJson(Buffer.from(many(MAX_MEMBERS + 1)), 128).members).toBeUndefined();
   });
 });

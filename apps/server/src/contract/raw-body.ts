@@ -28,10 +28,17 @@ export interface JsonScan {
   /**
    * The top-level object's members; undefined when the body is not an object, or its top level
    * cannot be mapped with certainty: a key written with escapes (`"mod\u0065l"` is `model` once
-   * parsed) or a key given twice (the parse keeps the last). Such a body is serialised again.
+   * parsed), a key given twice (the parse keeps the last), more than MAX_MEMBERS keys. Such a body
+   * is serialised again.
    */
   members: Map<string, MemberRange> | undefined;
 }
+
+/**
+ * Top-level members mapped at most (Anthropic's request has about 30 fields): a body with more is
+ * not mapped, and is serialised again, so a body of a million keys costs no map of a million.
+ */
+export const MAX_MEMBERS = 256;
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
@@ -77,7 +84,7 @@ export function scanJson(bytes: Buffer, maxDepth: number): JsonScan {
     if (key === undefined || valueStart === -1) return;
     let end = terminator;
     while (end > valueStart && isSpace(bytes[end - 1]!)) end--;
-    if (members!.has(key)) mappable = false;
+    if (members!.has(key) || members!.size >= MAX_MEMBERS) mappable = false;
     else members!.set(key, { keyStart, valueStart, valueEnd: end });
     key = undefined;
     valueStart = -1;
