@@ -134,6 +134,12 @@ const providerSchema = z.strictObject({
       total_ms: z.number().int().positive().default(1_800_000),
     })
     .prefault({}),
+  /**
+   * Most connections open to this provider's upstream at once. Absent: no limit, one per request in
+   * flight (a stream holds its connection until it ends). With a limit, requests past it wait for a
+   * connection to free up, and the wait counts against `timeouts`.
+   */
+  max_connections: z.number().int().positive().optional(),
   /** Retries on the same provider+model after a retryable failure (429, 5xx, network, timeout), before the next fallback. */
   max_retries: z.number().int().min(0).max(10).default(2),
   retry: z

@@ -2,28 +2,37 @@ import { Agent, errors as undiciErrors, type Dispatcher } from 'undici';
 import { GatewayError, type UpstreamFailure } from '../errors.js';
 import type { ProviderTimeouts } from '../config/schema.js';
 
-export interface TransportTimeouts {
+export interface TransportOptions {
   connectMs: number;
   headersMs: number;
+  /** Most connections open to one origin at once; undefined: no limit. */
+  maxConnections?: number;
 }
 
-/** Connect and response-header limits from a provider's `timeouts` (schema defaults when absent). */
-export function transportTimeouts(config: { timeouts?: Partial<ProviderTimeouts> }): TransportTimeouts {
+/** Connect and response-header limits from a provider's `timeouts`, and its `max_connections` (schema defaults when absent). */
+export function transportOptions(config: { timeouts?: Partial<ProviderTimeouts>; max_connections?: number }): TransportOptions {
   return {
     connectMs: config.timeouts?.connect_ms ?? 10_000,
     headersMs: config.timeouts?.headers_ms ?? 600_000,
+    maxConnections: config.max_connections,
   };
 }
 
-/** A keep-alive connection pool for one provider. */
-export function createDispatcher(timeouts: TransportTimeouts): Dispatcher {
+/**
+ * A keep-alive connection pool for one provider. One request holds one connection until its answer
+ * has been read (no pipelining), so a stream holds one for as long as it lasts; the pool is not
+ * capped unless the provider sets `max_connections`: a cap makes the requests past it wait inside
+ * the pool for a connection to free up, which a stream only does when it ends, and that wait counts
+ * against the request's timeouts.
+ */
+export function createDispatcher(opts: TransportOptions): Dispatcher {
   return new Agent({
     keepAliveTimeout: 30_000,
     keepAliveMaxTimeout: 600_000,
-    connections: 256,
+    connections: opts.maxConnections ?? null,
     pipelining: 1,
-    connect: { timeout: timeouts.connectMs },
-    headersTimeout: timeouts.headersMs,
+    connect: { timeout: opts.connectMs },
+    headersTimeout: opts.headersMs,
     // Streams are watched by the router's own idle timer; undici's would cut a slow stream silently.
     bodyTimeout: 0,
   });

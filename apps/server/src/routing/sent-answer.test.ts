@@ -1,3 +1,5 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import type { SseFrame } from '../providers/types.js';
 import { compactTextPiece, SentAnswer } from './sent-answer.js';
@@ -37,6 +39,27 @@ describe('SentAnswer', () => {
     const pieces = Array.from({ length: 1000 }, (_, i) => `${i} `);
     const sent = observed([start(0, { type: 'text', text: '' }), ...pieces.map((p) => text(0, p))], 1_000_000);
     expect(sent.text()).toBe(pieces.join(''));
+  });
+
+  it('keeps the text, not the upstream chunks it was sliced from', () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    // A slow stream: each delta arrives in a chunk of its own, read as one string and sliced into events.
+    const CHUNK = 4096;
+    const delta = (i: number): SseFrame => {
+      const event = text(0, `${i} and so the answer goes on. `);
+      const chunk = `${'x'.repeat(CHUNK - event.data.length)}${event.data}`;
+      return { event: 'content_block_delta', data: chunk.slice(CHUNK - event.data.length) };
+    };
+    gc();
+    const before = process.memoryUsage().heapUsed;
+    const answers = Array.from({ length: 200 }, () => observed([start(0, { type: 'text', text: '' })], 1_000_000));
+    for (let i = 0; i < 100; i++) for (const answer of answers) answer.observe(delta(i));
+    gc();
+    const grown = process.memoryUsage().heapUsed - before;
+    // 20,000 chunks of 4 KB: 80 MB if the pieces held them; the text itself is under 1 MB.
+    expect(grown).toBeLessThan(20 * 1048576);
+    expect(answers[7]!.text()).toBe(Array.from({ length: 100 }, (_, i) => `${i} and so the answer goes on. `).join(''));
   });
 
   it('cannot be continued inside or after a tool call, nor inside a thinking block; after one it can', () => {

@@ -1,7 +1,7 @@
 import type { Dispatcher } from 'undici';
 import type { ProviderConfig } from '../../config/schema.js';
 import type { CountTokensRequest, CreateMessageRequest } from '../../generated/types.gen.js';
-import { createDispatcher, readUpstreamText, transportTimeouts } from '../transport.js';
+import { createDispatcher, readUpstreamText, transportOptions } from '../transport.js';
 import type { AttemptContext, MessageResult, Provider, StreamResult } from '../types.js';
 import { badUpstreamResponse, tryParseJson } from '../upstream-error.js';
 import { AnthropicBatchesApi } from './anthropic-batches.js';
@@ -28,7 +28,7 @@ export class AnthropicProvider implements Provider {
     readonly config: ProviderConfig,
   ) {
     const baseUrl = (config.base_url ?? DEFAULT_ANTHROPIC_BASE_URL).replace(/\/+$/, '').replace(/\/v1$/, '');
-    this.dispatcher = createDispatcher(transportTimeouts(config));
+    this.dispatcher = createDispatcher(transportOptions(config));
     this.envelope = new NativeEnvelope(baseUrl, config.headers);
     this.messages = new AnthropicMessages(name, this.dispatcher, this.envelope);
     this.batches = new AnthropicBatchesApi(name, baseUrl, this.dispatcher, config.headers, config.keys);

@@ -4,7 +4,7 @@ import { configuredContinuation } from '../../config/continuation.js';
 import type { CountTokensRequest, CreateMessageRequest } from '../../generated/types.gen.js';
 import { AnthropicMessages } from '../anthropic/anthropic-messages.js';
 import { countTokens as countTokensLocally } from '../openai/count-tokens.js';
-import { createDispatcher, readUpstreamText, transportTimeouts, type UpstreamTarget } from '../transport.js';
+import { createDispatcher, readUpstreamText, transportOptions, type UpstreamTarget } from '../transport.js';
 import type { AttemptContext, MessageResult, Provider, StreamResult } from '../types.js';
 import { badUpstreamResponse, tryParseJson } from '../upstream-error.js';
 import { BedrockAuth } from './auth.js';
@@ -43,7 +43,7 @@ export class BedrockProvider implements Provider {
     if (!config.region) throw new Error(`providers.${name}.region: required for type bedrock`);
     const baseUrl = (config.base_url ?? bedrockBaseUrl(config.region)).replace(/\/+$/, '');
     const auth = new BedrockAuth(config.region, config.aws);
-    this.dispatcher = createDispatcher(transportTimeouts(config));
+    this.dispatcher = createDispatcher(transportOptions(config));
     this.invoke = new BedrockInvokeEnvelope(baseUrl, config, auth, name);
     this.claude = new AnthropicMessages(name, this.dispatcher, this.invoke);
     this.converse = new ConverseClient(name, config, this.dispatcher, this.invoke);

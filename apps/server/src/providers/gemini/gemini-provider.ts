@@ -11,7 +11,7 @@ import {
   networkError,
   postJson,
   readUpstreamText,
-  transportTimeouts,
+  transportOptions,
   type UpstreamResponse,
   type UpstreamTarget,
 } from '../transport.js';
@@ -47,7 +47,7 @@ export class GeminiProvider implements Provider {
     facts: ModelFacts | undefined = undefined,
   ) {
     this.facts = facts ?? new MemoryModelFacts();
-    const timeouts = transportTimeouts(config);
+    const timeouts = transportOptions(config);
     this.dispatcher = createDispatcher(timeouts);
     this.endpoint = config.vertex ? new VertexGeminiEndpoint(config, config.vertex, name, timeouts.connectMs) : new GeminiApiEndpoint(config);
   }

@@ -9,7 +9,7 @@ import {
   postJson,
   MAX_ERROR_BODY,
   readUpstreamText,
-  transportTimeouts,
+  transportOptions,
   type UpstreamResponse,
   type UpstreamTarget,
 } from '../transport.js';
@@ -73,7 +73,7 @@ export class OpenAIProvider implements Provider {
     if (!config.base_url) throw new Error(`providers.${name}.base_url: required for type openai`);
     this.baseUrl = config.base_url.replace(/\/+$/, '');
     this.continuationBaseUrl = (config.continuation_base_url ?? config.base_url).replace(/\/+$/, '');
-    this.dispatcher = createDispatcher(transportTimeouts(config));
+    this.dispatcher = createDispatcher(transportOptions(config));
   }
 
   async createMessage(body: CreateMessageRequest, ctx: AttemptContext): Promise<MessageResult> {

@@ -7,7 +7,7 @@ import type { AnthropicEnvelope, EnvelopeRequest } from '../anthropic/envelope.j
 import { relaySse } from '../anthropic/relay-sse.js';
 import { toEnvelopeBody } from '../anthropic/upstream-body.js';
 import { createGoogleTokenSource, type GoogleTokenSource } from '../google-auth/token-source.js';
-import { createDispatcher, readUpstreamText, transportTimeouts, type UpstreamResponse, type UpstreamTarget } from '../transport.js';
+import { createDispatcher, readUpstreamText, transportOptions, type UpstreamResponse, type UpstreamTarget } from '../transport.js';
 import type { AttemptContext, MessageResult, Provider, StreamResult } from '../types.js';
 import { badUpstreamResponse, tryParseJson } from '../upstream-error.js';
 import { vertexHttpError } from './map-error.js';
@@ -33,7 +33,7 @@ export class VertexProvider implements Provider {
     readonly config: ProviderConfig,
   ) {
     if (!config.project || !config.region) throw new Error(`providers.${name}: project and region are required for type vertex`);
-    const timeouts = transportTimeouts(config);
+    const timeouts = transportOptions(config);
     this.dispatcher = createDispatcher(timeouts);
     this.tokens = createGoogleTokenSource({ credentialsFile: config.credentials_file, provider: name, connectMs: timeouts.connectMs });
     const base = (config.base_url ?? vertexBaseUrl(config.region)).replace(/\/+$/, '').replace(/\/v1$/, '');
