@@ -349,20 +349,20 @@ function runInOrder(handlers: readonly RequestHandler[]): RequestHandler {
  * the 60 s load balancers commonly keep theirs, so the balancer is the side that closes them.
  */
 export function serverFor(app: Express, deadlines: RequestDeadlines, logger?: Logger): Server {
-  // Reflect.construct rather than `Constructor.call(this, ...)` on an object made by a plain
-  // function: built that way a ServerResponse starts in V8's dictionary mode (slow properties, and
-  // several KB more per open stream); constructed, it has fast properties and express's prototype.
-  function ExpressRequest(socket: ConstructorParameters<typeof IncomingMessage>[0]): IncomingMessage {
-    return Reflect.construct(IncomingMessage, [socket], ExpressRequest) as IncomingMessage;
-  }
-  ExpressRequest.prototype = app.request;
-  function ExpressResponse(req: IncomingMessage, options?: unknown): ServerResponse {
-    return Reflect.construct(ServerResponse, [req, options], ExpressResponse) as ServerResponse;
-  }
-  ExpressResponse.prototype = app.response;
+  // Classes, whose prototypes then become the app's own request and response prototypes. A plain
+  // function whose prototype is app.response, calling `ServerResponse.call(this, ...)`, made
+  // responses that started in V8's dictionary mode (slow properties, and several KB more per open
+  // stream); Reflect.construct made fast objects but slow constructors. A class constructs as
+  // node:http's own do, and express's `Object.setPrototypeOf` then finds the prototype it sets.
+  class ExpressRequest extends IncomingMessage {}
+  class ExpressResponse extends ServerResponse {}
+  adoptPrototype(ExpressRequest.prototype, app.request);
+  adoptPrototype(ExpressResponse.prototype, app.response);
+  app.request = ExpressRequest.prototype as unknown as typeof app.request;
+  app.response = ExpressResponse.prototype as unknown as typeof app.response;
   const server = createServer(
     {
-      IncomingMessage: ExpressRequest as unknown as typeof IncomingMessage,
+      IncomingMessage: ExpressRequest,
       ServerResponse: ExpressResponse as unknown as typeof ServerResponse,
       ...deadlineServerOptions(deadlines),
     },
@@ -371,4 +371,15 @@ export function serverFor(app: Express, deadlines: RequestDeadlines, logger?: Lo
   server.keepAliveTimeout = 65_000;
   answerClientErrors(server, deadlines, logger);
   return server;
+}
+
+/**
+ * Makes `proto` (a class's prototype) stand where `model` (express's app.request or app.response)
+ * stood: the same prototype above it (express's request or response methods) and the same own
+ * properties (`app`).
+ */
+function adoptPrototype(proto: object, model: object): void {
+  Object.setPrototypeOf(proto, Object.getPrototypeOf(model));
+  const own = Object.entries(Object.getOwnPropertyDescriptors(model)).filter(([name]) => name !== 'constructor');
+  Object.defineProperties(proto, Object.fromEntries(own));
 }
