@@ -16,15 +16,14 @@
 // (apps/server/dist/main.js, or --gateway), so its RSS is its own. Build first:
 // `pnpm --filter @conduit/testkit --filter @conduit/server build`.
 import { request } from 'node:http';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { freePort, rssMb, startNode, watchRss } from './lib/procs.mjs';
+import { caseTable, resultsSection, runLine } from './lib/results.mjs';
 
 const ROOT = new URL('..', import.meta.url).pathname.replace(/\/$/, '');
-const BEGIN = '<!-- stress-batches:begin -->';
-const END = '<!-- stress-batches:end -->';
 
 const { values: opt } = parseArgs({
   options: {
@@ -296,39 +295,21 @@ async function measureKill(gateway, start, upstream, note) {
 }
 
 function writeResults(figures, ran) {
-  const file = join(ROOT, 'bench/RESULTS.md');
-  const current = readFileSync(file, 'utf8');
-  const start = current.indexOf(BEGIN);
-  const end = current.indexOf(END);
-  const before = start >= 0 ? current.slice(0, start) : `${current.trimEnd()}\n\n`;
-  const after = end >= 0 ? current.slice(end + END.length) : '\n';
-  const inside = start >= 0 ? current.slice(start + BEGIN.length, end) : '';
-  const tables = new Map();
-  for (const m of inside.matchAll(/\n### (.+)\n([\s\S]*?)(?=\n### |$)/g)) {
-    const rows = m[2].split('\n').filter((l) => /^\| (?!case |---)/.test(l));
-    const runs = m[2].split('\n').filter((l) => l.startsWith('- `'));
-    tables.set(m[1], { rows, runs });
-  }
+  const { tables: found, write } = resultsSection('stress-batches');
+  const tables = new Map([...found].map(([label, text]) => [label, caseTable(text)]));
   const table = tables.get(opt.label) ?? { rows: [], runs: [] };
-  const args = process.argv
-    .slice(2)
-    .map((a) => (/^[\w./=|:-]+$/.test(a) ? a : `'${a}'`))
-    .join(' ');
-  table.runs.push(
-    `- \`node bench/stress-batches.mjs${args ? ` ${args}` : ''}\` · ${new Date().toISOString()} · Node ${process.version} · load average ${loadavg()[0].toFixed(1)} on ${availableParallelism()} cores`,
-  );
+  table.runs.push(runLine('stress-batches.mjs'));
   table.rows = [...table.rows.filter((r) => !ran.some((section) => r.startsWith(`| ${section} |`))), ...figures.map((f) => `| ${f.section} | ${f.what} | ${f.value} |`)];
   tables.set(opt.label, table);
   const order = ['run', 'results', 'live', 'kill', 'error'];
   const rank = (row) => order.findIndex((s) => row.startsWith(`| ${s} |`));
-  const section =
-    `${BEGIN}\n## Stress: message batches\n\nWritten by \`bench/stress-batches.mjs\` (see bench/README.md), not by the benchmark's run: batches of \`--requests\` requests (10,000 unless the command says otherwise) ` +
-    `against the fake upstream (answers of ${TEXT.length} characters), store ${opt.store ? `\`${opt.store}\`` : 'a SQLite file'}, \`batches.concurrency\` ${opt.concurrency}, \`batches.yield_above_in_flight\` 8.\n` +
-    [...tables]
-      .map(([label, t]) => `\n### ${label}\n\n${t.runs.slice(-6).join('\n')}\n\n| case | measured | figure |\n|---|---|---|\n${[...t.rows].sort((a, b) => rank(a) - rank(b)).join('\n')}\n`)
-      .join('') +
-    END;
-  writeFileSync(file, `${before}${section}${after}`);
+  write(
+    `## Stress: message batches\n\nWritten by \`bench/stress-batches.mjs\` (see bench/README.md), not by the benchmark's run: batches of \`--requests\` requests (10,000 unless the command says otherwise) ` +
+      `against the fake upstream (answers of ${TEXT.length} characters), store ${opt.store ? `\`${opt.store}\`` : 'a SQLite file'}, \`batches.concurrency\` ${opt.concurrency}, \`batches.yield_above_in_flight\` 8.\n` +
+      [...tables]
+        .map(([label, t]) => `\n### ${label}\n\n${t.runs.slice(-6).join('\n')}\n\n| case | measured | figure |\n|---|---|---|\n${[...t.rows].sort((a, b) => rank(a) - rank(b)).join('\n')}\n`)
+        .join(''),
+  );
   console.log('\nwrote bench/RESULTS.md (Stress: message batches)');
 }
 

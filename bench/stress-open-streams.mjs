@@ -14,11 +14,12 @@
 //   end       the upstream finishes every answer; every client must have every delta, in order, and message_stop
 import { fork } from 'node:child_process';
 import { Agent, createServer, request } from 'node:http';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { cpuMs, freePort, rssMb, startNode } from './lib/procs.mjs';
+import { probeHealth as probe, resultsSection, runLine } from './lib/results.mjs';
 
 const ROOT = new URL('..', import.meta.url).pathname.replace(/\/$/, '');
 const SELF = new URL(import.meta.url).pathname;
@@ -526,55 +527,21 @@ async function scrape(url) {
   };
 }
 
-/** GET /health on a kept-alive socket: ms until the whole answer is in (Infinity past 2 s). */
-function probe(url, agent) {
-  return new Promise((resolve) => {
-    const started = performance.now();
-    const req = request(`${url}/health`, { agent, timeout: 2_000 }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(performance.now() - started));
-    });
-    req.on('timeout', () => {
-      req.destroy();
-      resolve(Infinity);
-    });
-    req.on('error', () => resolve(Infinity));
-    req.end();
-  });
-}
 
 // ---------------------------------------------------------------- RESULTS.md
-const BEGIN = '<!-- open-streams:begin -->';
-const END = '<!-- open-streams:end -->';
 
 function writeResults(figures, streams, provider) {
-  const file = join(ROOT, 'bench/RESULTS.md');
-  const current = readFileSync(file, 'utf8');
-  const start = current.indexOf(BEGIN);
-  const end = current.indexOf(END);
-  const before = start >= 0 ? current.slice(0, start) : `${current.trimEnd()}\n\n`;
-  const after = end >= 0 ? current.slice(end + END.length) : '\n';
-  const inside = start >= 0 ? current.slice(start + BEGIN.length, end) : '';
+  const { tables: found, write } = resultsSection('open-streams');
   // One table per label and provider; a run replaces its own table and keeps the others.
-  const tables = new Map();
-  for (const m of inside.matchAll(/\n### (.+)\n([\s\S]*?)(?=\n### |$)/g)) tables.set(m[1], m[2].trim());
-  const args = process.argv
-    .slice(2)
-    .map((a) => (/^[\w./=|-]+$/.test(a) ? a : `'${a}'`))
-    .join(' ');
+  const tables = new Map([...found].map(([heading, text]) => [heading, text.trim()]));
   const heading = `${opt.label} · ${provider === 'anthropic' ? 'Anthropic→Anthropic' : 'Anthropic→OpenAI'} · ${streams} streams`;
-  tables.set(
-    heading,
-    `- \`node bench/stress-open-streams.mjs${args ? ` ${args}` : ''}\` · ${new Date().toISOString()} · Node ${process.version} · load average ${loadavg()[0].toFixed(1)} on ${availableParallelism()} cores\n\n` +
-      `| measured | figure |\n|---|---|\n${figures.map((f) => `| ${f.what} | ${f.value} |`).join('\n')}`,
+  tables.set(heading, `${runLine('stress-open-streams.mjs', /^[\w./=|-]+$/)}\n\n| measured | figure |\n|---|---|\n${figures.map((f) => `| ${f.what} | ${f.value} |`).join('\n')}`);
+  write(
+    `## Stress: open streams\n\nWritten by \`bench/stress-open-streams.mjs\` (see bench/README.md), not by the benchmark's run: ` +
+      `streams from a slow upstream (one text delta a second each) held open through one gateway process, its limits at their defaults. ` +
+      `Target: at most 50 KB of RSS per open stream, RSS and CPU flat over the soak.\n` +
+      [...tables].map(([h, body]) => `\n### ${h}\n\n${body}\n`).join(''),
   );
-  const section =
-    `${BEGIN}\n## Stress: open streams\n\nWritten by \`bench/stress-open-streams.mjs\` (see bench/README.md), not by the benchmark's run: ` +
-    `streams from a slow upstream (one text delta a second each) held open through one gateway process, its limits at their defaults. ` +
-    `Target: at most 50 KB of RSS per open stream, RSS and CPU flat over the soak.\n` +
-    [...tables].map(([h, body]) => `\n### ${h}\n\n${body}\n`).join('') +
-    END;
-  writeFileSync(file, `${before}${section}${after}`);
   console.log('\nwrote bench/RESULTS.md (Stress: open streams)');
 }
 

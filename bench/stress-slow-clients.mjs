@@ -12,12 +12,13 @@
 // each answer it wrote shows whether the gateway held it back); the gateway runs as its own process
 // (apps/server/dist/main.js, or --gateway), so its RSS and event loop are its own.
 import { connect } from 'node:net';
-import { Agent, request } from 'node:http';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { Agent } from 'node:http';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { freePort, rssMb, startNode } from './lib/procs.mjs';
+import { caseTable, probeHealth as probe, resultsSection, runLine } from './lib/results.mjs';
 
 const ROOT = new URL('..', import.meta.url).pathname.replace(/\/$/, '');
 
@@ -281,22 +282,6 @@ async function countTokensLargest(url, note) {
   }
 }
 
-/** GET /health on a kept-alive socket: ms until the whole answer is in (Infinity past 2 s). */
-function probe(url, agent) {
-  return new Promise((resolve) => {
-    const started = performance.now();
-    const req = request(`${url}/health`, { agent, timeout: 2_000 }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(performance.now() - started));
-    });
-    req.on('timeout', () => {
-      req.destroy();
-      resolve(Infinity);
-    });
-    req.on('error', () => resolve(Infinity));
-    req.end();
-  });
-}
 
 // ---------------------------------------------------------------- metrics
 async function junkModels(url, note) {
@@ -332,33 +317,14 @@ async function post(url, path, body) {
 }
 
 // ---------------------------------------------------------------- RESULTS.md
-const BEGIN = '<!-- stress-slow-clients:begin -->';
-const END = '<!-- stress-slow-clients:end -->';
 
 function writeResults(figures, ran) {
-  const file = join(ROOT, 'bench/RESULTS.md');
-  const current = readFileSync(file, 'utf8');
-  const start = current.indexOf(BEGIN);
-  const end = current.indexOf(END);
-  const before = start >= 0 ? current.slice(0, start) : `${current.trimEnd()}\n\n`;
-  const after = end >= 0 ? current.slice(end + END.length) : '\n';
-  const inside = start >= 0 ? current.slice(start + BEGIN.length, end) : '';
+  const { tables: found, write } = resultsSection('stress-slow-clients');
   // One table per label. A run replaces the rows of the sections it ran and keeps the others, so a
   // build can be measured a section at a time (an old build that hangs on one section, say).
-  const tables = new Map();
-  for (const m of inside.matchAll(/\n### (.+)\n([\s\S]*?)(?=\n### |$)/g)) {
-    const rows = m[2].split('\n').filter((l) => /^\| (?!case |---)/.test(l));
-    const runs = m[2].split('\n').filter((l) => l.startsWith('- `'));
-    tables.set(m[1], { rows, runs });
-  }
+  const tables = new Map([...found].map(([label, text]) => [label, caseTable(text)]));
   const table = tables.get(opt.label) ?? { rows: [], runs: [] };
-  const args = process.argv
-    .slice(2)
-    .map((a) => (/^[\w./=|-]+$/.test(a) ? a : `'${a}'`))
-    .join(' ');
-  table.runs.push(
-    `- \`node bench/stress-slow-clients.mjs${args ? ` ${args}` : ''}\` · ${new Date().toISOString()} · Node ${process.version} · load average ${loadavg()[0].toFixed(1)} on ${availableParallelism()} cores`,
-  );
+  table.runs.push(runLine('stress-slow-clients.mjs', /^[\w./=|-]+$/));
   table.rows = [
     ...table.rows.filter((r) => !ran.some((section) => r.startsWith(`| ${section} |`))),
     ...figures.map((f) => `| ${f.section} | ${f.what} | ${f.value} |`),
@@ -366,14 +332,13 @@ function writeResults(figures, ran) {
   tables.set(opt.label, table);
   const order = ['slow readers', 'slow bodies', 'count_tokens', 'metrics'];
   const rank = (row) => order.findIndex((s) => row.startsWith(`| ${s} |`));
-  const section =
-    `${BEGIN}\n## Stress: slow clients\n\nWritten by \`bench/stress-slow-clients.mjs\` (see bench/README.md), not by the benchmark's run: ${CLIENTS} clients; ` +
-    `the gateway with \`limits.stalled_reader_ms\` ${STALL_MS} and \`limits.request_timeout_ms\` ${REQUEST_TIMEOUT_MS}, \`body_limit\` at its default (32 MB).\n` +
-    [...tables]
-      .map(([label, t]) => `\n### ${label}\n\n${t.runs.slice(-6).join('\n')}\n\n| case | measured | figure |\n|---|---|---|\n${[...t.rows].sort((a, b) => rank(a) - rank(b)).join('\n')}\n`)
-      .join('') +
-    END;
-  writeFileSync(file, `${before}${section}${after}`);
+  write(
+    `## Stress: slow clients\n\nWritten by \`bench/stress-slow-clients.mjs\` (see bench/README.md), not by the benchmark's run: ${CLIENTS} clients; ` +
+      `the gateway with \`limits.stalled_reader_ms\` ${STALL_MS} and \`limits.request_timeout_ms\` ${REQUEST_TIMEOUT_MS}, \`body_limit\` at its default (32 MB).\n` +
+      [...tables]
+        .map(([label, t]) => `\n### ${label}\n\n${t.runs.slice(-6).join('\n')}\n\n| case | measured | figure |\n|---|---|---|\n${[...t.rows].sort((a, b) => rank(a) - rank(b)).join('\n')}\n`)
+        .join(''),
+  );
   console.log('\nwrote bench/RESULTS.md (Stress: slow clients)');
 }
 
