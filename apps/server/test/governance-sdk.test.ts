@@ -4,6 +4,7 @@ import {
   createMessage,
   createTeam,
   getKey,
+  getTeam,
   getMetrics,
   getUsage,
   listKeys,
@@ -13,6 +14,7 @@ import {
   revokeTeam,
   streamMessage,
   updateKey,
+  updateTeam,
   type MessageStreamEvent,
 } from '@conduit/sdk';
 import Anthropic from '@anthropic-ai/sdk';
@@ -367,6 +369,26 @@ describe('the admin API', () => {
     expect(configKey.error?.error.message).toMatch(/defined in the config file/);
     const unknownTeam = await createKey({ client: admin(), body: { name: 'orphan', team_id: 'team_nope' } });
     expect(unknownTeam.response!.status).toBe(404);
+  });
+
+  it('revoking twice changes nothing the second time; what was revoked, key or team, cannot change', async () => {
+    const { data: team } = await createTeam({ client: admin(), body: { name: 'short-team' } });
+    const { data: key } = await createKey({ client: admin(), body: { name: 'short-key', team_id: team!.id } });
+    for (const [revoke, update] of [
+      [() => revokeKey({ client: admin(), path: { key_id: key!.id } }), () => updateKey({ client: admin(), path: { key_id: key!.id }, body: { rpm: 1 } })],
+      [() => revokeTeam({ client: admin(), path: { team_id: team!.id } }), () => updateTeam({ client: admin(), path: { team_id: team!.id }, body: { rpm: 1 } })],
+    ] as const) {
+      const first = await revoke();
+      expect(first.response!.status).toBe(200);
+      expect(first.data!.revoked_at).not.toBeNull();
+      const again = await revoke();
+      expect(again.response!.status).toBe(200);
+      expect(again.data!.revoked_at).toBe(first.data!.revoked_at);
+      const changed = await update();
+      expect(changed.response!.status).toBe(409);
+      expect(changed.error?.error.message).toMatch(/has been revoked and cannot change/);
+    }
+    expect((await getTeam({ client: admin(), path: { team_id: team!.id } })).data!.rpm).toBeNull();
   });
 });
 

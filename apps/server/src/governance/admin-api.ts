@@ -37,6 +37,18 @@ export function mountAdminApi(app: Express, gov: Governance): void {
       handler(req, res).catch((err: unknown) => sendError(res, err instanceof GatewayError ? err : unavailable(err)));
     };
   };
+  const keys: Kind<KeyRecord> = {
+    noun: 'key',
+    find: (id) => gov.registry.key(id),
+    save: (key, create) => gov.withStore((s) => s.saveKey(key, create)),
+    put: (key) => gov.registry.putKey(key),
+  };
+  const teams: Kind<TeamRecord> = {
+    noun: 'team',
+    find: (id) => gov.registry.team(id),
+    save: (team, create) => gov.withStore((s) => s.saveTeam(team, create)),
+    put: (team) => gov.registry.putTeam(team),
+  };
 
   app.post(
     '/admin/v1/keys',
@@ -60,8 +72,7 @@ export function mountAdminApi(app: Express, gov: Governance): void {
         createdAt: Date.now(),
         revokedAt: null,
       };
-      await gov.withStore((s) => s.saveKey(key, true));
-      gov.registry.putKey(key);
+      await store(keys, key, true);
       const created: CreatedKey = { ...keyView(key), key: secret };
       res.status(201).json(created);
     }),
@@ -89,20 +100,18 @@ export function mountAdminApi(app: Express, gov: Governance): void {
   app.get(
     '/admin/v1/keys/:key_id',
     route(async (req, res) => {
-      res.status(200).json(keyView(existingKey(gov, String(req.params.key_id))));
+      res.status(200).json(keyView(existing(keys, String(req.params.key_id))));
     }),
   );
 
   app.patch(
     '/admin/v1/keys/:key_id',
     route(async (req, res) => {
-      const old = changeableKey(gov, String(req.params.key_id));
+      const old = changeable(keys, String(req.params.key_id));
       const body = req.body as KeyUpdateRequest;
-      const key: KeyRecord = { ...old, ...limitsPatch(old, body) };
+      const key: KeyRecord = { ...old, ...patched(old, body) };
       if (body.team_id !== undefined) key.teamId = body.team_id === null ? null : liveTeam(gov, body.team_id).id;
-      if (body.expires_at !== undefined) key.expiresAt = body.expires_at === null ? null : Date.parse(body.expires_at);
-      await gov.withStore((s) => s.saveKey(key, false));
-      gov.registry.putKey(key);
+      await store(keys, key, false);
       res.status(200).json(keyView(key));
     }),
   );
@@ -110,16 +119,7 @@ export function mountAdminApi(app: Express, gov: Governance): void {
   app.delete(
     '/admin/v1/keys/:key_id',
     route(async (req, res) => {
-      const old = existingKey(gov, String(req.params.key_id));
-      if (old.source === 'config') throw fromConfig('key', old.name);
-      if (old.revokedAt !== null) {
-        res.status(200).json(keyView(old));
-        return;
-      }
-      const key: KeyRecord = { ...old, revokedAt: Date.now() };
-      await gov.withStore((s) => s.saveKey(key, false));
-      gov.registry.putKey(key);
-      res.status(200).json(keyView(key));
+      res.status(200).json(keyView(await revoke(keys, String(req.params.key_id))));
     }),
   );
 
@@ -141,8 +141,7 @@ export function mountAdminApi(app: Express, gov: Governance): void {
         createdAt: Date.now(),
         revokedAt: null,
       };
-      await gov.withStore((s) => s.saveTeam(team, true));
-      gov.registry.putTeam(team);
+      await store(teams, team, true);
       res.status(201).json(teamView(team));
     }),
   );
@@ -159,21 +158,16 @@ export function mountAdminApi(app: Express, gov: Governance): void {
   app.get(
     '/admin/v1/teams/:team_id',
     route(async (req, res) => {
-      res.status(200).json(teamView(existingTeam(gov, String(req.params.team_id))));
+      res.status(200).json(teamView(existing(teams, String(req.params.team_id))));
     }),
   );
 
   app.patch(
     '/admin/v1/teams/:team_id',
     route(async (req, res) => {
-      const old = existingTeam(gov, String(req.params.team_id));
-      if (old.source === 'config') throw fromConfig('team', old.name);
-      if (old.revokedAt !== null) throw conflict(`team "${old.name}" has been revoked and cannot change`);
-      const body = req.body as TeamUpdateRequest;
-      const team: TeamRecord = { ...old, ...limitsPatch(old, body) };
-      if (body.expires_at !== undefined) team.expiresAt = body.expires_at === null ? null : Date.parse(body.expires_at);
-      await gov.withStore((s) => s.saveTeam(team, false));
-      gov.registry.putTeam(team);
+      const old = changeable(teams, String(req.params.team_id));
+      const team: TeamRecord = { ...old, ...patched(old, req.body as TeamUpdateRequest) };
+      await store(teams, team, false);
       res.status(200).json(teamView(team));
     }),
   );
@@ -181,16 +175,7 @@ export function mountAdminApi(app: Express, gov: Governance): void {
   app.delete(
     '/admin/v1/teams/:team_id',
     route(async (req, res) => {
-      const old = existingTeam(gov, String(req.params.team_id));
-      if (old.source === 'config') throw fromConfig('team', old.name);
-      if (old.revokedAt !== null) {
-        res.status(200).json(teamView(old));
-        return;
-      }
-      const team: TeamRecord = { ...old, revokedAt: Date.now() };
-      await gov.withStore((s) => s.saveTeam(team, false));
-      gov.registry.putTeam(team);
-      res.status(200).json(teamView(team));
+      res.status(200).json(teamView(await revoke(teams, String(req.params.team_id))));
     }),
   );
 
@@ -240,8 +225,10 @@ function limitsOf(body: KeyCreateRequest | TeamCreateRequest): Limits {
   };
 }
 
-/** The limits after a PATCH: a field given replaces, `null` removes. */
-function limitsPatch(old: Limits & { metadata: Readonly<Record<string, string>> }, body: KeyUpdateRequest | TeamUpdateRequest): Limits & { metadata: Readonly<Record<string, string>> } {
+type Changeable = Limits & { metadata: Readonly<Record<string, string>>; expiresAt: number | null };
+
+/** What a PATCH changes on a key or a team: a field given replaces, `null` removes. */
+function patched(old: Changeable, body: KeyUpdateRequest | TeamUpdateRequest): Changeable {
   const pick = <T>(v: T | null | undefined, was: T | null): T | null => (v === undefined ? was : v);
   return {
     models: pick(body.models, old.models),
@@ -251,6 +238,7 @@ function limitsPatch(old: Limits & { metadata: Readonly<Record<string, string>> 
     budgetUsd: pick(body.budget_usd, old.budgetUsd),
     budgetPeriod: body.budget_period ?? old.budgetPeriod,
     metadata: body.metadata === undefined ? old.metadata : (body.metadata ?? {}),
+    expiresAt: body.expires_at === undefined ? old.expiresAt : body.expires_at === null ? null : Date.parse(body.expires_at),
   };
 }
 
@@ -309,23 +297,42 @@ function paged<T extends { id: string }>(all: T[], limitText: string | undefined
   return { data, has_more: start + limit < all.length, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null };
 }
 
-function existingKey(gov: Governance, id: string): KeyRecord {
-  const key = gov.registry.key(id);
-  if (!key) throw notFound(`no key with id "${id}"`);
-  return key;
+/** Keys and teams, as the routes that change them see them. */
+interface Kind<R extends KeyRecord | TeamRecord> {
+  noun: 'key' | 'team';
+  find(id: string): R | undefined;
+  save(record: R, create: boolean): Promise<void>;
+  put(record: R): void;
 }
 
-function changeableKey(gov: Governance, id: string): KeyRecord {
-  const key = existingKey(gov, id);
-  if (key.source === 'config') throw fromConfig('key', key.name);
-  if (key.revokedAt !== null) throw conflict(`key "${key.name}" has been revoked and cannot change`);
-  return key;
+function existing<R extends KeyRecord | TeamRecord>(kind: Kind<R>, id: string): R {
+  const record = kind.find(id);
+  if (!record) throw notFound(`no ${kind.noun} with id "${id}"`);
+  return record;
 }
 
-function existingTeam(gov: Governance, id: string): TeamRecord {
-  const team = gov.registry.team(id);
-  if (!team) throw notFound(`no team with id "${id}"`);
-  return team;
+/** One the admin API may change: made through it, and not revoked. */
+function changeable<R extends KeyRecord | TeamRecord>(kind: Kind<R>, id: string): R {
+  const record = existing(kind, id);
+  if (record.source === 'config') throw fromConfig(kind.noun, record.name);
+  if (record.revokedAt !== null) throw conflict(`${kind.noun} "${record.name}" has been revoked and cannot change`);
+  return record;
+}
+
+/** To the store first, then to this instance's registry. */
+async function store<R extends KeyRecord | TeamRecord>(kind: Kind<R>, record: R, create: boolean): Promise<void> {
+  await kind.save(record, create);
+  kind.put(record);
+}
+
+/** Revokes one made through the admin API; one already revoked stays as it was. */
+async function revoke<R extends KeyRecord | TeamRecord>(kind: Kind<R>, id: string): Promise<R> {
+  const old = existing(kind, id);
+  if (old.source === 'config') throw fromConfig(kind.noun, old.name);
+  if (old.revokedAt !== null) return old;
+  const record: R = { ...old, revokedAt: Date.now() };
+  await store(kind, record, false);
+  return record;
 }
 
 function liveTeam(gov: Governance, id: string): TeamRecord {
