@@ -1,14 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { anthropicMessage, startFakeAnthropic, type FakeUpstream } from '@conduit/testkit';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectContractResponse } from './helpers/contract.js';
 import { MESSAGES, pollJob, pollUntilDone, testPrefix, userBody, waitFor, warmUp } from './helpers/async.js';
 import { startGateway, type RunningGateway } from './helpers/gateway.js';
+import { ownRedis, type OwnRedis } from './helpers/own-redis.js';
 
 /**
  * The Redis job store going away, at start-up or later, must answer async submits and polls with a
@@ -19,59 +15,17 @@ import { startGateway, type RunningGateway } from './helpers/gateway.js';
 
 const STORE_TIMEOUT_MS = 500;
 
-let dir: string;
-let port: number;
-let redis: ChildProcess | undefined;
+let redis: OwnRedis;
 let upstream: FakeUpstream;
 let gw: RunningGateway;
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port: p } = srv.address() as { port: number };
-      srv.close(() => resolve(p));
-    });
-  });
-}
-
-/** Starts redis-server on `port` (no persistence) and waits until it accepts connections. */
-async function startRedis(): Promise<void> {
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
-  redis = child;
-  await waitFor('redis-server to listen', async () => {
-    const { Redis } = await import('ioredis');
-    const probe = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-    probe.on('error', () => undefined);
-    try {
-      await probe.connect();
-      return (await probe.ping()) === 'PONG';
-    } catch {
-      return false;
-    } finally {
-      probe.disconnect();
-    }
-  });
-}
-
-async function stopRedis(): Promise<void> {
-  const child = redis;
-  redis = undefined;
-  if (!child || child.exitCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGKILL');
-  await exited;
-}
-
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'conduit-redis-'));
-  port = await freePort();
+  redis = await ownRedis();
   upstream = await startFakeAnthropic();
   upstream.setResponder(() => ({ kind: 'json', body: anthropicMessage({ text: 'done' }) }));
   // Redis is not running yet: the gateway starts against a closed port.
   gw = await startGateway({
-    store: `redis://127.0.0.1:${port}`,
+    store: redis.url,
     async: { redis_prefix: testPrefix(), lease_ms: 2_000 },
     providers: { anthropic: { type: 'anthropic', base_url: upstream.url, keys: [{ value: 'sk-up' }], max_retries: 0 } },
   });
@@ -79,11 +33,10 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   // Closing needs Redis (workers hand their jobs back): bring it back if a test left it down.
-  if (!redis) await startRedis().catch(() => undefined);
+  if (!redis.running) await redis.start().catch(() => undefined);
   await gw?.close();
-  await stopRedis();
+  await redis.dispose();
   await upstream?.close();
-  rmSync(dir, { recursive: true, force: true });
 }, 30_000);
 
 /** Submits a job; returns the answer and how long it took. */
@@ -122,7 +75,7 @@ describe('the Redis job store going away', () => {
   });
 
   it('once Redis is there, the gateway finds it on its own and jobs run', async () => {
-    await startRedis();
+    await redis.start();
     await waitFor('/ready to say the store is back', async () => (await readiness()).status === 200, 15_000);
     const { res } = await submit();
     expect(res.status).toBe(202);
@@ -132,7 +85,7 @@ describe('the Redis job store going away', () => {
   });
 
   it('lost later: 503 with retry-after within the budget, not a 500; back again, it recovers', async () => {
-    await stopRedis();
+    await redis.stop();
     await waitFor('/ready to see the store gone', async () => (await readiness()).status === 503, 10_000);
     for (let i = 0; i < 3; i++) {
       const { res, ms } = await submit();
@@ -141,7 +94,7 @@ describe('the Redis job store going away', () => {
     const started = Date.now();
     expectStoreDown(await pollJob(gw.url, 'job_AAAAAAAAAAAAAAAAAAAAAA'), Date.now() - started);
 
-    await startRedis();
+    await redis.start();
     await waitFor('/ready to say the store is back', async () => (await readiness()).status === 200, 15_000);
     const { res } = await submit();
     expect(res.status).toBe(202);
@@ -152,16 +105,16 @@ describe('the Redis job store going away', () => {
 
 describe('shutting down while Redis is unreachable', () => {
   it('the gateway closes within a few seconds instead of waiting for Redis forever (a SIGTERM must finish)', async () => {
-    if (!redis) await startRedis();
+    if (!redis.running) await redis.start();
     const other = await startGateway({
-      store: `redis://127.0.0.1:${port}`,
+      store: redis.url,
       async: { redis_prefix: testPrefix(), store_timeout_ms: STORE_TIMEOUT_MS },
       providers: { anthropic: { type: 'anthropic', base_url: upstream.url, keys: [{ value: 'sk-up' }], max_retries: 0 } },
     });
     const res = await request(other.url).post(MESSAGES).set({ 'x-api-key': 'client-key', 'x-bf-async': 'true' }).send(userBody('now'));
     expect(res.status).toBe(202);
     await pollUntilDone(other.url, res.headers['x-bf-async-id'] as string);
-    await stopRedis();
+    await redis.stop();
     const started = Date.now();
     const outcome = await Promise.race([
       other.close().then(() => 'closed'),
@@ -169,6 +122,6 @@ describe('shutting down while Redis is unreachable', () => {
     ]);
     expect(outcome).toBe('closed');
     expect(Date.now() - started).toBeLessThan(6_000);
-    await startRedis();
+    await redis.start();
   }, 30_000);
 });

@@ -1,14 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { anthropicMessage, startFakeAnthropic, type FakeUpstream } from '@conduit/testkit';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from './helpers/async.js';
 import { BATCHES, batchRequest, waitForBatchHttp } from './helpers/batches.js';
 import { startGateway, type RunningGateway } from './helpers/gateway.js';
+import { ownRedis, type OwnRedis } from './helpers/own-redis.js';
 
 /**
  * A Redis batch store that cannot be reached answers every batch route with a 503 and retry-after
@@ -19,31 +15,17 @@ import { startGateway, type RunningGateway } from './helpers/gateway.js';
 const STORE_TIMEOUT_MS = 500;
 const KEY = { 'x-api-key': 'k' };
 
-let dir: string;
-let port: number;
-let redis: ChildProcess | undefined;
+let redis: OwnRedis;
 let upstream: FakeUpstream;
 let gw: RunningGateway;
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port: p } = srv.address() as { port: number };
-      srv.close(() => resolve(p));
-    });
-  });
-}
-
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'conduit-batch-outage-'));
-  port = await freePort();
+  redis = await ownRedis();
   upstream = await startFakeAnthropic();
   upstream.setResponder(() => ({ kind: 'json', body: anthropicMessage({ text: 'back' }) }));
   // Redis is not running yet.
   gw = await startGateway({
-    store: `redis://127.0.0.1:${port}`,
+    store: redis.url,
     async: { store_timeout_ms: STORE_TIMEOUT_MS, sweep_interval_ms: 200 },
     providers: { anthropic: { type: 'anthropic', base_url: upstream.url, keys: [{ value: 'sk' }] } },
   });
@@ -51,8 +33,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await gw?.close();
   await upstream?.close();
-  redis?.kill('SIGKILL');
-  rmSync(dir, { recursive: true, force: true });
+  await redis?.dispose();
 });
 
 describe('the Redis batch store away, then back', () => {
@@ -75,7 +56,7 @@ describe('the Redis batch store away, then back', () => {
   });
 
   it('once Redis is there, batches work without a restart', async () => {
-    redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
+    await redis.start();
     await waitFor('the batch routes to answer', async () => (await request(gw.url).get(BATCHES).set(KEY)).status === 200, 15_000);
     const created = await request(gw.url).post(BATCHES).set(KEY).send({ requests: [batchRequest('a', 'x')] });
     expect(created.status, created.text).toBe(200);
