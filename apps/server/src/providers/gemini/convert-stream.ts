@@ -1,5 +1,4 @@
 import type { GatewayError } from '../../errors.js';
-import type { MessageStreamEvent } from '../../generated/types.gen.js';
 import type { UpstreamTarget } from '../transport.js';
 import type { SseFrame } from '../types.js';
 import { badUpstreamResponse } from '../upstream-error.js';
@@ -10,6 +9,7 @@ import type { GeminiResponse, GeminiUsage } from './gemini-types.js';
 import { failedCall, geminiStreamError, promptBlocked } from './map-error.js';
 import { isFailedCall, mapFinishReason } from './map-finish-reason.js';
 import type { GeminiToolNames } from './tool-names.js';
+import { FrameQueue } from '../translated/frames.js';
 
 export interface StreamContext {
   target: UpstreamTarget;
@@ -34,13 +34,13 @@ export class GeminiStreamConverter {
   private responseId: string | undefined;
   private usage: GeminiUsage | undefined;
   private readonly blocks: BlockAssembler;
-  private out: SseFrame[] = [];
+  private readonly frames = new FrameQueue();
 
   constructor(private readonly ctx: StreamContext) {
     const sink: BlockSink = {
-      start: (index, block) => this.emit({ type: 'content_block_start', index, content_block: block }),
-      delta: (index, delta) => this.emit({ type: 'content_block_delta', index, delta }),
-      stop: (index) => this.emit({ type: 'content_block_stop', index }),
+      start: (index, block) => this.frames.emit({ type: 'content_block_start', index, content_block: block }),
+      delta: (index, delta) => this.frames.emit({ type: 'content_block_delta', index, delta }),
+      stop: (index) => this.frames.emit({ type: 'content_block_stop', index }),
     };
     this.blocks = new BlockAssembler(sink, ctx.toolNames, () => this.responseId);
   }
@@ -73,7 +73,7 @@ export class GeminiStreamConverter {
     if (!this.started) this.startMessage(chunk);
     this.blocks.push(candidate?.content?.parts);
     if (candidate?.finishReason) this.finalize(candidate.finishReason);
-    return this.take();
+    return this.frames.take();
   }
 
   /** The body ended: nothing more for a finished stream; a stream without a finishReason was cut (throws). */
@@ -87,7 +87,7 @@ export class GeminiStreamConverter {
     this.started = true;
     this.responseId = typeof a.responseId === 'string' ? a.responseId : undefined;
     const input = convertUsage(a.usageMetadata);
-    this.emit({
+    this.frames.emit({
       type: 'message_start',
       message: {
         id: messageId(this.responseId),
@@ -106,18 +106,8 @@ export class GeminiStreamConverter {
     this.completed = true;
     this.blocks.finish();
     const stop = mapFinishReason(finishReason, { hasToolUse: this.blocks.hasToolUse });
-    this.emit({ type: 'message_delta', delta: stop, usage: convertUsage(this.usage) });
-    this.emit({ type: 'message_stop' });
-  }
-
-  private emit(event: MessageStreamEvent): void {
-    this.out.push({ event: event.type, data: JSON.stringify(event) });
-  }
-
-  private take(): SseFrame[] {
-    const frames = this.out;
-    this.out = [];
-    return frames;
+    this.frames.emit({ type: 'message_delta', delta: stop, usage: convertUsage(this.usage) });
+    this.frames.emit({ type: 'message_stop' });
   }
 
   private failure(what: string): GatewayError {

@@ -10,6 +10,7 @@ import type { OpenAIChatChunk, OpenAIChunkDelta, OpenAIToolCallDelta, OpenAIUsag
 import { StopSequenceWatch } from './stop-sequences.js';
 import { argumentsText, ToolArguments } from './tool-arguments.js';
 import type { ToolNameMap } from './tool-names.js';
+import { FrameQueue } from '../translated/frames.js';
 
 export interface StreamContext {
   target: UpstreamTarget;
@@ -93,7 +94,7 @@ export class OpenAIStreamConverter {
   private readonly tailLength: number;
   private refused = false;
   private hasText = false;
-  private out: SseFrame[] = [];
+  private readonly frames = new FrameQueue();
 
   constructor(private readonly ctx: StreamContext) {
     this.tailLength = stopTailLength(ctx.stopSequences);
@@ -154,7 +155,7 @@ export class OpenAIStreamConverter {
     // Usage that came with or after finish_reason is final; earlier usage (servers that report running
     // totals) waits for the end of the stream.
     if (this.finishSeen && usage) this.finalize();
-    return this.take();
+    return this.frames.take();
   }
 
   /**
@@ -170,14 +171,14 @@ export class OpenAIStreamConverter {
       this.closeAll();
     }
     this.finalize();
-    return this.take();
+    return this.frames.take();
   }
 
   /** message_start, once: with the upstream's id and model when it sent them by now. */
   private start(): void {
     if (this.started) return;
     this.started = true;
-    this.emit({
+    this.frames.emit({
       type: 'message_start',
       message: {
         id: messageId(this.upstreamId),
@@ -310,7 +311,7 @@ export class OpenAIStreamConverter {
     const index = this.nextBlock++;
     call.block = index;
     this.open = { kind: 'tool', index, call };
-    this.emit({
+    this.frames.emit({
       type: 'content_block_start',
       index,
       content_block: { type: 'tool_use', id: call.id || generateId('toolu'), name: this.ctx.toolNames.fromUpstream(call.name), input: {} },
@@ -325,14 +326,14 @@ export class OpenAIStreamConverter {
     const index = this.nextBlock++;
     this.open = { kind, index };
     const block: ContentBlock = kind === 'text' ? { type: 'text', text: '' } : { type: 'thinking', thinking: '', signature: '' };
-    this.emit({ type: 'content_block_start', index, content_block: block });
+    this.frames.emit({ type: 'content_block_start', index, content_block: block });
   }
 
   private closeOpen(): void {
     const open = this.open;
     if (!open) return;
     if (open.kind === 'tool') open.call.closed = true;
-    this.emit({ type: 'content_block_stop', index: open.index });
+    this.frames.emit({ type: 'content_block_stop', index: open.index });
     this.open = undefined;
   }
 
@@ -378,12 +379,12 @@ export class OpenAIStreamConverter {
             refused: this.refused,
             matchedStop: matchedStopSequence(this.ctx.stopSequences, this.reportedStop, this.textTail),
           });
-    this.emit({ type: 'message_delta', delta: stop, usage: convertUsage(this.usage) });
-    this.emit({ type: 'message_stop' });
+    this.frames.emit({ type: 'message_delta', delta: stop, usage: convertUsage(this.usage) });
+    this.frames.emit({ type: 'message_stop' });
   }
 
   private delta(delta: Extract<MessageStreamEvent, { type: 'content_block_delta' }>['delta']): void {
-    this.emit({ type: 'content_block_delta', index: this.open!.index, delta });
+    this.frames.emit({ type: 'content_block_delta', index: this.open!.index, delta });
   }
 
   /**
@@ -392,20 +393,10 @@ export class OpenAIStreamConverter {
    * (same keys, same order), without building and walking the object for each of dozens of deltas.
    */
   private stringDelta(type: 'text_delta' | 'thinking_delta' | 'input_json_delta', field: 'text' | 'thinking' | 'partial_json', text: string): void {
-    this.out.push({
+    this.frames.push({
       event: 'content_block_delta',
       data: `{"type":"content_block_delta","index":${this.open!.index},"delta":{"type":"${type}","${field}":${JSON.stringify(text)}}}`,
     });
-  }
-
-  private emit(event: MessageStreamEvent): void {
-    this.out.push({ event: event.type, data: JSON.stringify(event) });
-  }
-
-  private take(): SseFrame[] {
-    const frames = this.out;
-    this.out = [];
-    return frames;
   }
 
   private failure(what: string): GatewayError {

@@ -9,6 +9,7 @@ import { messageId } from './convert-response.js';
 import { convertUsage } from './convert-usage.js';
 import type { ConverseStreamEvent, ConverseUsage } from './converse-types.js';
 import { mapStopReason } from './map-stop-reason.js';
+import { FrameQueue } from '../../translated/frames.js';
 
 export interface StreamContext {
   target: UpstreamTarget;
@@ -45,7 +46,7 @@ export class ConverseStreamConverter {
   private stopReason: string | undefined;
   private additional: Record<string, unknown> | null | undefined;
   private usage: ConverseUsage | undefined;
-  private out: SseFrame[] = [];
+  private readonly frames = new FrameQueue();
 
   constructor(private readonly ctx: StreamContext) {}
 
@@ -106,7 +107,7 @@ export class ConverseStreamConverter {
         // Events Converse may add later (e.g. guardrail traces) carry nothing for the client.
         break;
     }
-    return this.take();
+    return this.frames.take();
   }
 
   /** The body ended: finishes a stream that saw `messageStop`, throws for one that did not (cut). */
@@ -115,12 +116,12 @@ export class ConverseStreamConverter {
     if (!this.started) throw this.failure('the upstream stream ended before its first event');
     if (!this.stopSeen) throw this.failure('the upstream stream ended before messageStop (cut off)');
     this.finalize();
-    return this.take();
+    return this.frames.take();
   }
 
   private start(): void {
     this.started = true;
-    this.emit({
+    this.frames.emit({
       type: 'message_start',
       message: {
         id: messageId(this.ctx.requestId),
@@ -166,12 +167,12 @@ export class ConverseStreamConverter {
     this.closeOpen();
     const index = this.nextBlock++;
     this.open = { converseIndex, index, kind };
-    this.emit({ type: 'content_block_start', index, content_block: block });
+    this.frames.emit({ type: 'content_block_start', index, content_block: block });
   }
 
   private closeOpen(): void {
     if (!this.open) return;
-    this.emit({ type: 'content_block_stop', index: this.open.index });
+    this.frames.emit({ type: 'content_block_stop', index: this.open.index });
     this.open = undefined;
   }
 
@@ -180,22 +181,12 @@ export class ConverseStreamConverter {
     this.completed = true;
     this.closeOpen();
     const stop = mapStopReason(this.stopReason, { hasToolUse: this.hasToolUse, stopSequences: this.ctx.stopSequences, additional: this.additional });
-    this.emit({ type: 'message_delta', delta: stop, usage: convertUsage(this.usage) });
-    this.emit({ type: 'message_stop' });
+    this.frames.emit({ type: 'message_delta', delta: stop, usage: convertUsage(this.usage) });
+    this.frames.emit({ type: 'message_stop' });
   }
 
   private delta(delta: Extract<MessageStreamEvent, { type: 'content_block_delta' }>['delta']): void {
-    this.emit({ type: 'content_block_delta', index: this.open!.index, delta });
-  }
-
-  private emit(event: MessageStreamEvent): void {
-    this.out.push({ event: event.type, data: JSON.stringify(event) });
-  }
-
-  private take(): SseFrame[] {
-    const frames = this.out;
-    this.out = [];
-    return frames;
+    this.frames.emit({ type: 'content_block_delta', index: this.open!.index, delta });
   }
 
   private failure(what: string): GatewayError {
