@@ -8,6 +8,9 @@
 // - conversationRequest(kb): a long session's history, `kb` KB of it in all: many turns of text,
 //   tool_use and tool_result blocks (code and command output: quotes, backslashes, newlines, some
 //   non-ASCII), and an image every 40 turns; a short system prompt and a few tools.
+// In both, the last turn of the history (an assistant message and the tool result that answers it)
+// holds ID, where the load generator writes a number of each request's own: like a session's turns,
+// the requests repeat the same history and differ in the turn just taken.
 
 /** A small seeded PRNG (mulberry32): deterministic bodies, no dependency. */
 function rng(seed) {
@@ -151,8 +154,18 @@ function history(next, bytes) {
     size += JSON.stringify(assistant).length + JSON.stringify(user).length;
     turn++;
   }
+  // The turn just taken is new on every request, as in a session (the earlier ones are sent again
+  // byte for byte): the load generator writes a number of each request's own into ID.
+  const [assistant, user] = messages.slice(-2);
+  assistant.content[0].text = `${ID} ${assistant.content[0].text}`;
+  const result = user.content[0];
+  if (typeof result.content === 'string') result.content = `${ID}\n${result.content}`;
+  else result.content[0].text = `${ID} ${result.content[0].text}`;
   return messages;
 }
+
+/** Where each request the benchmark sends gets a number of its own (bench/lib/harness.mjs: the ten zeros). */
+export const ID = '~id-0000000000~';
 
 /**
  * One Claude Code turn (about 100 KB), for `model` ("provider/model" through a gateway, the bare id

@@ -4,6 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
+import { ID } from './agent-traffic.mjs';
 import { cpuMs, freePort, startNode, watchRss } from './procs.mjs';
 
 export const ROOT = new URL('../..', import.meta.url).pathname.replace(/\/$/, '');
@@ -149,6 +150,32 @@ export function median(values) {
   return v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
 }
 
+/** A number of each request's own, for bodies that hold ID (bench/lib/agent-traffic.mjs): never the same twice in a run. */
+let requestNumber = 0;
+
+/**
+ * For a body holding ID: autocannon options that send it with the next request number written into
+ * every ID (same width, so the length stays; autocannon's own idReplacement miscounts the length).
+ */
+function numberedRequests(body) {
+  const bytes = Buffer.from(body);
+  const at = [];
+  for (let i = bytes.indexOf(ID); i !== -1; i = bytes.indexOf(ID, i + 1)) at.push(i + ID.indexOf('0'));
+  if (at.length === 0) return {};
+  const digits = ID.split('0').length - 1;
+  return {
+    requests: [
+      {
+        setupRequest: (req) => {
+          const n = String(requestNumber++).padStart(digits, '0');
+          for (const i of at) bytes.write(n, i, 'latin1');
+          return { ...req, body: bytes };
+        },
+      },
+    ],
+  };
+}
+
 /**
  * One measured row: the target's first answer checked (a fast error never counts as throughput), a
  * warm-up in the first round, then `duration` seconds of autocannon while the target's CPU time and
@@ -162,7 +189,7 @@ export async function measureTarget(group, target, round, { connections, warmup,
   if (res.status !== 200) throw new Error(`${group.id} ${target.name}: HTTP ${res.status}: ${text.slice(0, 400)}`);
   check(text);
 
-  const opts = { url, method: 'POST', headers, body, connections, pipelining: 1 };
+  const opts = { url, method: 'POST', headers, body, connections, pipelining: 1, ...numberedRequests(body) };
   // Later rounds find the target warm already.
   if (warmup > 0 && round === 0) await autocannon({ ...opts, duration: warmup });
   await new Promise((r) => setTimeout(r, 300));

@@ -25,6 +25,17 @@ const MESSAGES_OF = {
   valid: [{ role: 'user', content: 'hello' }],
   invalid: [{ role: 'robot', content: 'hello' }],
 };
+// Messages large enough to be cached one by one, as a session's history is.
+const HISTORY = {
+  question: { role: 'user', content: [{ type: 'text', text: pad }] },
+  answer: { role: 'assistant', content: [{ type: 'text', text: pad }, { type: 'tool_use', id: 'toolu_1', name: 'read', input: { path: pad } }] },
+  result: { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: pad }] },
+  // A text block's text must be a string; a tool_result needs its tool_use_id.
+  badText: { role: 'user', content: [{ type: 'text', text: pad }, { type: 'text', text: 7 }] },
+  badResult: { role: 'user', content: [{ type: 'tool_result', content: pad }] },
+  // Valid as the final prefill only: empty content (padded to be cached by an unknown field).
+  emptyPrefill: { role: 'assistant', content: '', note: pad },
+};
 
 let upstream: FakeUpstream;
 let cached: RunningGateway;
@@ -65,12 +76,35 @@ describe('members proven valid', () => {
     expect((await verdict(cached, bad)).status).toBe(400);
   });
 
+  it('a proven history with a bad new message: refused, in the same words and at the same index', async () => {
+    const history = [HISTORY.question, HISTORY.answer, HISTORY.result, HISTORY.answer];
+    const good = { model: 'up/m', max_tokens: 10, messages: [...history, HISTORY.question] };
+    expect((await verdict(cached, good)).status).toBe(200);
+    for (const bad of [HISTORY.badText, HISTORY.badResult, { role: 'user' }]) {
+      const request = { ...good, messages: [...history, bad] };
+      const got = await verdict(cached, request);
+      expect(got.status).toBe(400);
+      expect(JSON.stringify(got.error)).toContain('messages.4');
+      expect(got).toEqual(await verdict(whole, request));
+    }
+    // An empty prefill proven valid at the end is still refused before the end.
+    const prefill = { ...good, messages: [...history, HISTORY.emptyPrefill] };
+    expect((await verdict(cached, prefill)).status).toBe(200);
+    const early = { ...good, messages: [HISTORY.question, HISTORY.emptyPrefill, HISTORY.question] };
+    expect((await verdict(cached, early)).status).toBe(400);
+    expect(await verdict(cached, early)).toEqual(await verdict(whole, early));
+    // A message refused once is refused again, wherever it stands.
+    const moved = { ...good, messages: [HISTORY.badText, ...history] };
+    expect(await verdict(cached, moved)).toEqual(await verdict(whole, moved));
+    expect((await verdict(cached, moved)).status).toBe(400);
+  });
+
   it('gives every body the verdict the whole body gets, whatever came before (property)', async () => {
     const part = <T>(pool: Record<string, T>) => fc.constantFrom(...Object.keys(pool)).map((k) => pool[k]!);
     const body = fc.record({
       system: fc.option(part(SYSTEM), { nil: undefined }),
       tools: fc.option(part(TOOLS), { nil: undefined }),
-      messages: part(MESSAGES_OF),
+      messages: fc.oneof(part(MESSAGES_OF), fc.array(part(HISTORY), { minLength: 1, maxLength: 4 })),
       temperature: fc.constantFrom(0.5, 3),
     });
     await fc.assert(

@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { GatewayError } from '../errors.js';
 import { readJsonBody } from '../http/json-body.js';
-import { MIN_MEMBER_BYTES, ParseCache } from './parse-cache.js';
+import { keyOf, MIN_MEMBER_BYTES, ParseCache } from './parse-cache.js';
 
 const read = (text: string, cache?: ParseCache): Promise<unknown> => {
   const bytes = Buffer.from(text);
@@ -64,27 +64,91 @@ describe('the parse cache: system and tools a session repeats', () => {
 
   it('holds at most its budget, least recently used out first', async () => {
     const big = (i: number) => ({ ...turn(i), system: `${i} ${'x'.repeat(MIN_MEMBER_BYTES * 2)}`, tools: undefined });
-    const entry = JSON.stringify(big(1).system).length * 3;
+    const entry = JSON.stringify(big(1).system).length * 2;
     const cache = new ParseCache(entry * 3 + 10);
     for (let i = 0; i < 4; i++) await read(JSON.stringify(big(i)), cache);
     expect(cache.count).toBe(3);
     expect(cache.bytes).toBeLessThanOrEqual(cache.maxBytes);
     // 0 was the oldest: gone; 1 is still there, and using it makes 2 the oldest.
-    expect(cache.get(JSON.stringify(big(0).system))).toBeUndefined();
-    expect(cache.get(JSON.stringify(big(1).system))).toBeDefined();
+    expect(cache.get(keyOf(Buffer.from(JSON.stringify(big(0).system))))).toBeUndefined();
+    expect(cache.get(keyOf(Buffer.from(JSON.stringify(big(1).system))))).toBeDefined();
     await read(JSON.stringify(big(9)), cache);
-    expect(cache.get(JSON.stringify(big(2).system))).toBeUndefined();
-    expect(cache.get(JSON.stringify(big(1).system))).toBeDefined();
+    expect(cache.get(keyOf(Buffer.from(JSON.stringify(big(2).system))))).toBeUndefined();
+    expect(cache.get(keyOf(Buffer.from(JSON.stringify(big(1).system))))).toBeDefined();
     // An entry larger than the whole budget is not kept at all.
     const tiny = new ParseCache(100);
     await read(JSON.stringify(big(1)), tiny);
     expect(tiny.count).toBe(0);
   });
 
+  it('parses a session’s history once: each earlier message is the cached value, the new ones fresh', async () => {
+    const cache = new ParseCache(1024 * 1024);
+    const message = (n: number) => ({ role: n % 2 ? 'assistant' : 'user', content: [{ type: 'text', text: `${n}: ${'a long turn, "quoted" \\ é; '.repeat(30)}` }] });
+    const history = (n: number) => ({ model: 'a/b', max_tokens: 1, messages: [...Array.from({ length: n }, (_, i) => message(i)), { role: 'user', content: `short ${n}` }] });
+    const first = (await read(JSON.stringify(history(2)), cache)) as ReturnType<typeof history>;
+    const second = (await read(JSON.stringify(history(3)), cache)) as ReturnType<typeof history>;
+    expect(second).toEqual(history(3));
+    expect(second.messages[0]).toBe(first.messages[0]);
+    expect(second.messages[1]).toBe(first.messages[1]);
+    expect(second.messages[2]).not.toBe(first.messages[2]);
+    // The array itself is the request's own; the messages in it are shared, so frozen.
+    expect(Object.isFrozen(second.messages)).toBe(false);
+    expect(Object.isFrozen(second.messages[0]!.content[0])).toBe(true);
+    // Three messages of over MIN_MEMBER_BYTES; the short ones are parsed with the rest.
+    expect(cache.count).toBe(3);
+  });
+
+  it('says of a damaged body what JSON.parse says, whatever was cached before (property)', async () => {
+    const message = (n: number) => ({ role: 'user', content: [{ type: 'text', text: `${n} ${'x"\\é '.repeat(MIN_MEMBER_BYTES / 4)}` }] });
+    const body = JSON.stringify({ model: 'a/b', system: message(0).content, tools: [message(1)], messages: [message(2), message(3), { role: 'user', content: 'hi' }] }, null, 1);
+    const outcome = (p: Promise<unknown>) => p.then((v) => JSON.stringify(v), (e: unknown) => `error: ${(e as Error).message}`);
+    const cache = new ParseCache(1024 * 1024);
+    await read(body, cache);
+    await fc.assert(
+      fc.asyncProperty(fc.nat(body.length - 1), fc.nat(4), fc.constantFrom('', ',', ']', '}', '"', '[', '{', '\\', ' ', '0'), async (at, cut, insert) => {
+        const damaged = body.slice(0, at) + insert + body.slice(at + cut);
+        expect(await outcome(read(damaged, cache))).toBe(await outcome(read(damaged)));
+      }),
+      { numRuns: 400 },
+    );
+  });
+
+  it('keeps exactly the most recently used entries that fit, like a plain list in recency order (property)', () => {
+    // A key is the hash of the bytes, so the same key always comes with the same size.
+    const op = fc.record({ set: fc.boolean(), key: fc.integer({ min: 0, max: 12 }) }).map((o) => ({ ...o, bytes: o.key * 3 + 1 }));
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 200 }), fc.integer({ min: 0, max: 120 }), (ops, budget) => {
+        const cache = new ParseCache(budget);
+        // The model: [key, cost] from the least to the most recently used.
+        let model: [string, number][] = [];
+        for (const { set, key, bytes } of ops) {
+          const k = String(key);
+          const at = model.findIndex(([m]) => m === k);
+          const hit = at === -1 ? undefined : model.splice(at, 1)[0]!;
+          if (hit) model.push(hit);
+          if (set) {
+            const entry = cache.set(k, { key }, bytes);
+            if (!hit && bytes * 2 <= budget) model.push([k, bytes * 2]);
+            while (model.reduce((n, [, c]) => n + c, 0) > budget) model.shift();
+            expect(entry === undefined).toBe(!hit && bytes * 2 > budget);
+          } else {
+            expect(cache.get(k) !== undefined).toBe(hit !== undefined);
+          }
+          expect(cache.count).toBe(model.length);
+          expect(cache.bytes).toBe(model.reduce((n, [, c]) => n + c, 0));
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it('gives what JSON.parse gives, for any body and any history of earlier bodies (property)', async () => {
     const bigString = fc.string({ minLength: 0, maxLength: 40, unit: 'binary' }).map((s) => s + 'é"\\ '.repeat(MIN_MEMBER_BYTES / 4));
     const member = fc.oneof(bigString, fc.array(fc.record({ type: fc.constant('text'), text: bigString }), { minLength: 1, maxLength: 2 }), fc.jsonValue({ maxDepth: 3 }));
-    const bodyArb = fc.record({ model: fc.string({ maxLength: 8 }), system: member, tools: member, extra: fc.jsonValue({ maxDepth: 2 }) }, { requiredKeys: ['model'] });
+    const bodyArb = fc.record(
+      { model: fc.string({ maxLength: 8 }), system: member, tools: member, messages: fc.array(member, { maxLength: 4 }), extra: fc.jsonValue({ maxDepth: 2 }) },
+      { requiredKeys: ['model'] },
+    );
     await fc.assert(
       fc.asyncProperty(fc.array(bodyArb, { minLength: 1, maxLength: 6 }), fc.constantFrom(undefined, 1), fc.integer({ min: 0, max: 20_000 }), async (bodies, indent, budget) => {
         const cache = new ParseCache(budget);

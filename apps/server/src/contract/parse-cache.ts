@@ -1,32 +1,43 @@
 /**
- * The parsed values of the large members an agent sends unchanged on every turn of a session: its
- * `system` prompt and its `tools` (a Claude Code turn carries about 26 KB of system prompt and 70 KB
- * of tool schemas, the same bytes each time). A body whose `system` or `tools` bytes are in the
- * cache has only the rest of its bytes decoded and parsed; the cached value is put in their place.
+ * The parsed values of the large parts of a body an agent sends unchanged on every turn of a
+ * session: its `system` prompt, its `tools` (a Claude Code turn carries about 26 KB of system prompt
+ * and 70 KB of tool schemas, the same bytes each time) and the messages of its history (each turn
+ * sends every earlier message again, byte for byte, and one or two new ones). A body whose parts'
+ * bytes are in the cache has only the rest of its bytes decoded and parsed; the cached values are
+ * put in their place.
  *
  * The same bytes always parse to the same value, so the result is the value JSON.parse would have
  * given (test: contract/parse-cache.test.ts, property). An entry also remembers when a messages
- * body holding it passed the contract's validation: a member's schema does not depend on the rest
- * of the body, so later bodies holding it have the rest of themselves validated
+ * body holding it passed the contract's validation: a member's or a message's schema does not
+ * depend on the rest of the body, so later bodies holding it have the rest of themselves validated
  * (http/validate-members.ts); every body is still validated, and a value is never taken as valid
  * before a body holding it was.
  *
  * Cached values are shared by every request that sends those bytes, so they are frozen (deeply): a
  * conversion that tried to edit one in place would throw instead of changing another request.
  *
- * Bounded: entries are kept by their size (the member's bytes, counted three times: the key string
- * and the parsed value) up to `maxBytes` (config `limits.parse_cache_mb`), least recently used out
- * first; members under `MIN_MEMBER_BYTES` are not worth a lookup and are parsed with the rest.
+ * Entries are found by the SHA-256 of their bytes: a lookup costs one pass of a native hash over
+ * the bytes whatever the cache holds (a Map keyed by the bytes themselves hashes long strings by
+ * their length alone, so equal-length entries would be compared one by one), and the cache holds no
+ * second copy of the bytes. Bounded: entries are kept by their size (the bytes, counted twice: the
+ * parsed value) up to `maxBytes` (config `limits.parse_cache_mb`), least recently used out first;
+ * parts under `MIN_MEMBER_BYTES` are not worth a lookup and are parsed with the rest.
  */
+import { hash } from 'node:crypto';
 
 /** Members smaller than this are parsed with the rest of the body. */
-export const MIN_MEMBER_BYTES = 1024;
+export const MIN_MEMBER_BYTES = 256;
 
 /** The top-level members worth remembering: the ones a session repeats. */
 export const CACHED_MEMBERS = ['system', 'tools'] as const;
 
-/** Each entry is counted as its bytes times this: the key string (one byte a character) and the parsed value. */
-const COST_PER_BYTE = 3;
+/** Each entry is counted as its bytes times this: the parsed value (strings of one byte a character, objects). */
+const COST_PER_BYTE = 2;
+
+/** The key of the bytes [start, end): their SHA-256. */
+export function keyOf(bytes: Buffer, start = 0, end = bytes.length): string {
+  return hash('sha256', bytes.subarray(start, end), 'base64');
+}
 
 /** A member's parsed value, and whether a body holding it has passed the contract's validation. */
 export interface CacheEntry {
@@ -37,11 +48,15 @@ export interface CacheEntry {
    * same value needs only the rest of itself validated (http/validate-members.ts).
    */
   valid: boolean;
+  /** What it counts for in the budget. */
+  readonly cost: number;
 }
 
-/** A top-level member of a body whose value came from (or went into) the cache. */
+/** A part of a body whose value came from (or went into) the cache: a top-level member, or one of `messages`. */
 export interface CachedMember {
   readonly name: string;
+  /** For an element of `messages`: its index. */
+  readonly index?: number;
   readonly entry: CacheEntry;
 }
 
@@ -56,41 +71,59 @@ export function rememberCachedMembers(body: object, members: readonly CachedMemb
   if (members.length > 0) membersOf.set(body, members);
 }
 
+/** An entry in the cache's recency list: `older` toward the least recently used, `newer` toward the most. */
+interface Slot {
+  readonly key: string;
+  readonly entry: CacheEntry;
+  older: Slot | undefined;
+  newer: Slot | undefined;
+}
+
 export class ParseCache {
   /**
-   * A member's bytes (as a latin1 string: one character a byte, so no decoding) → the value they
-   * parse to, frozen. The same bytes parse to the same value whichever member holds them. Map order
-   * is recency: the first entry is the least recently used.
+   * keyOf(bytes) → the value they parse to, frozen. The same bytes parse to the same value whichever
+   * member holds them. The slots form a list by recency, so a lookup and an eviction cost the same
+   * however many entries are held (a Map kept in recency order by delete-and-set leaves holes that
+   * every eviction's iteration walks over).
    */
-  private readonly entries = new Map<string, CacheEntry>();
+  private readonly slots = new Map<string, Slot>();
+  private oldest: Slot | undefined;
+  private newest: Slot | undefined;
   private size = 0;
 
   constructor(readonly maxBytes: number) {}
 
   get(key: string): CacheEntry | undefined {
-    const entry = this.entries.get(key);
-    if (entry === undefined) return undefined;
-    this.entries.delete(key);
-    this.entries.set(key, entry);
-    return entry;
+    const slot = this.slots.get(key);
+    if (slot === undefined) return undefined;
+    if (slot !== this.newest) {
+      this.unlink(slot);
+      this.append(slot);
+    }
+    return slot.entry;
   }
 
-  /** Keeps `value` (frozen from now on) for `key`; the entry, or undefined when it is larger than the whole budget. */
-  set(key: string, value: unknown): CacheEntry | undefined {
-    const cost = key.length * COST_PER_BYTE;
+  /**
+   * Keeps `value` (frozen from now on), parsed from `bytes` bytes, for `key`; the entry, or undefined
+   * when it is larger than the whole budget.
+   */
+  set(key: string, value: unknown, bytes: number): CacheEntry | undefined {
+    const cost = bytes * COST_PER_BYTE;
     if (value === undefined || cost > this.maxBytes) return undefined;
-    const existing = this.entries.get(key);
+    const existing = this.get(key);
     if (existing !== undefined) return existing;
     deepFreeze(value);
-    const entry: CacheEntry = { value, valid: false };
-    this.entries.set(key, entry);
+    const slot: Slot = { key, entry: { value, valid: false, cost }, older: undefined, newer: undefined };
+    this.slots.set(key, slot);
+    this.append(slot);
     this.size += cost;
-    for (const oldest of this.entries.keys()) {
-      if (this.size <= this.maxBytes) break;
-      this.entries.delete(oldest);
-      this.size -= oldest.length * COST_PER_BYTE;
+    while (this.size > this.maxBytes && this.oldest !== undefined) {
+      const gone = this.oldest;
+      this.unlink(gone);
+      this.slots.delete(gone.key);
+      this.size -= gone.entry.cost;
     }
-    return entry;
+    return slot.entry;
   }
 
   /** Bytes counted for the entries held (at most maxBytes). */
@@ -99,7 +132,22 @@ export class ParseCache {
   }
 
   get count(): number {
-    return this.entries.size;
+    return this.slots.size;
+  }
+
+  private unlink(slot: Slot): void {
+    if (slot.older !== undefined) slot.older.newer = slot.newer;
+    else this.oldest = slot.newer;
+    if (slot.newer !== undefined) slot.newer.older = slot.older;
+    else this.newest = slot.older;
+    slot.older = slot.newer = undefined;
+  }
+
+  private append(slot: Slot): void {
+    slot.older = this.newest;
+    if (this.newest !== undefined) this.newest.newer = slot;
+    else this.oldest = slot;
+    this.newest = slot;
   }
 }
 

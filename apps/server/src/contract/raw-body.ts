@@ -14,6 +14,12 @@ export interface MemberRange {
   readonly keyStart: number;
   readonly valueStart: number;
   readonly valueEnd: number;
+  /**
+   * For the member named ELEMENTS_OF whose value is an array: its elements' ranges, flat
+   * ([start, end, start, end, ...], end exclusive, spaces around them left out). Undefined when the
+   * array has more than MAX_ELEMENTS elements (they are parsed with the rest).
+   */
+  readonly elements?: readonly number[];
 }
 
 export interface RawJson {
@@ -39,6 +45,12 @@ export interface JsonScan {
  * not mapped, and is serialised again, so a body of a million keys costs no map of a million.
  */
 export const MAX_MEMBERS = 256;
+
+/** The member whose array elements are mapped too: a session's history, repeated turn after turn. */
+export const ELEMENTS_OF = 'messages';
+
+/** Elements mapped at most: a longer array is not mapped (bounded work and memory for `[0,0,0,...]`). */
+export const MAX_ELEMENTS = 10_000;
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
@@ -80,14 +92,28 @@ export function scanJson(bytes: Buffer, maxDepth: number): JsonScan {
   let key: string | undefined;
   let keyStart = -1;
   let valueStart = -1;
+  // Inside the ELEMENTS_OF array (its elements are at depth 2): their ranges, and where the one being read began.
+  let elements: number[] | undefined;
+  let inElements = false;
+  let elementStart = -1;
+  const trimEnd = (from: number, end: number): number => {
+    while (end > from && isSpace(bytes[end - 1]!)) end--;
+    return end;
+  };
+  const endElement = (terminator: number): void => {
+    if (elementStart === -1) return;
+    if (elements !== undefined && elements.length >= MAX_ELEMENTS * 2) elements = undefined;
+    elements?.push(elementStart, trimEnd(elementStart, terminator));
+    elementStart = -1;
+  };
   const close = (terminator: number): void => {
     if (key === undefined || valueStart === -1) return;
-    let end = terminator;
-    while (end > valueStart && isSpace(bytes[end - 1]!)) end--;
+    const end = trimEnd(valueStart, terminator);
     if (members!.has(key) || members!.size >= MAX_MEMBERS) mappable = false;
-    else members!.set(key, { keyStart, valueStart, valueEnd: end });
+    else members!.set(key, key === ELEMENTS_OF && elements !== undefined ? { keyStart, valueStart, valueEnd: end, elements } : { keyStart, valueStart, valueEnd: end });
     key = undefined;
     valueStart = -1;
+    elements = undefined;
   };
   let i = 0;
   while (i < n) {
@@ -103,24 +129,37 @@ export function scanJson(bytes: Buffer, maxDepth: number): JsonScan {
           keyStart = i;
           expectKey = false;
         } else if (valueStart === -1) valueStart = i;
-      }
+      } else if (depth === 2 && inElements && elementStart === -1) elementStart = i;
       i = end + 1;
       continue;
     }
     if (c === OPEN_BRACE || c === OPEN_BRACKET) {
       if (depth === 0) {
         if (c === OPEN_BRACE && i === firstSignificant(bytes)) members = new Map();
-      } else if (depth === 1 && members !== undefined && valueStart === -1) valueStart = i;
+      } else if (depth === 1 && members !== undefined && valueStart === -1) {
+        valueStart = i;
+        if (c === OPEN_BRACKET && key === ELEMENTS_OF) {
+          inElements = true;
+          elements = [];
+        }
+      } else if (depth === 2 && inElements && elementStart === -1) elementStart = i;
       if (++depth > maxDepth) return { tooDeep: true, members: undefined };
       if (depth === 1 && members !== undefined) expectKey = true;
     } else if (c === CLOSE_BRACE || c === CLOSE_BRACKET) {
       depth--;
+      if (depth === 1 && inElements) {
+        endElement(i);
+        inElements = false;
+      }
       if (depth === 0 && members !== undefined) close(i);
     } else if (depth === 1 && members !== undefined) {
       if (c === COMMA) {
         close(i);
         expectKey = true;
       } else if (c !== COLON && !isSpace(c) && key !== undefined && valueStart === -1) valueStart = i;
+    } else if (depth === 2 && inElements) {
+      if (c === COMMA) endElement(i);
+      else if (!isSpace(c) && elementStart === -1) elementStart = i;
     }
     i++;
   }

@@ -5,8 +5,8 @@ import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import type { Readable } from 'node:stream';
 import { GatewayError } from '../errors.js';
 import { clip, quote } from '../quote.js';
-import { CACHED_MEMBERS, MIN_MEMBER_BYTES, rememberCachedMembers, type CachedMember, type CacheEntry, type ParseCache } from '../contract/parse-cache.js';
-import { applySplices, rememberRaw, scanJson, type MemberRange, type Splice } from '../contract/raw-body.js';
+import { CACHED_MEMBERS, keyOf, MIN_MEMBER_BYTES, rememberCachedMembers, type CachedMember, type CacheEntry, type ParseCache } from '../contract/parse-cache.js';
+import { applySplices, ELEMENTS_OF, rememberRaw, scanJson, type MemberRange, type Splice } from '../contract/raw-body.js';
 
 /** `32mb`, `100kb`, `512b` (config `body_limit`) → bytes. */
 export function parseByteSize(text: string): number {
@@ -158,8 +158,8 @@ function collectJson(req: IncomingMessage, source: Readable, limit: number, maxD
 /**
  * Only an object or an array is a request body (express.json's `strict`); an empty body is `{}`.
  * `text` is the bytes decoded, when that was done as they arrived. An object keeps its bytes beside
- * it (contract/raw-body.ts); its `system` and `tools`, when their bytes are in `cache`, are not
- * decoded or parsed again (contract/parse-cache.ts).
+ * it (contract/raw-body.ts); its `system`, `tools` and messages, when their bytes are in `cache`,
+ * are not decoded or parsed again (contract/parse-cache.ts).
  */
 function parseJsonBytes(bytes: Buffer, text: string | undefined, maxDepth: number, cache: ParseCache | undefined): unknown {
   let i = 0;
@@ -178,13 +178,13 @@ function parseJsonBytes(bytes: Buffer, text: string | undefined, maxDepth: numbe
   const members = scan.members !== undefined && isUtf8(bytes) ? scan.members : undefined;
   const cached = text === undefined && members !== undefined && cache !== undefined ? lookUp(bytes, members, cache) : undefined;
   let value: unknown;
-  // The members whose values are cache entries' (placed from the cache, or put into it).
+  // The parts whose values are cache entries' (placed from the cache, or put into it).
   const fromCache: CachedMember[] = [];
   if (cached !== undefined && cached.hits.length > 0) {
-    // The rest of the body, with a 0 where each cached member's value stands.
+    // The rest of the body, with a 0 where each cached part's value stands.
     const rest = applySplices(
       bytes,
-      cached.hits.map((h): Splice => ({ start: h.range.valueStart, end: h.range.valueEnd, text: '0' })),
+      cached.hits.map((h): Splice => ({ start: h.start, end: h.end, text: '0' })),
     )!;
     let restValue: Record<string, unknown> | undefined;
     try {
@@ -194,9 +194,11 @@ function parseJsonBytes(bytes: Buffer, text: string | undefined, maxDepth: numbe
       restValue = undefined;
     }
     if (restValue !== undefined) {
+      const list = restValue[ELEMENTS_OF];
       for (const h of cached.hits) {
-        restValue[h.name] = h.entry.value;
-        fromCache.push({ name: h.name, entry: h.entry });
+        if (h.index === undefined) restValue[h.name] = h.entry.value;
+        else (list as unknown[])[h.index] = h.entry.value;
+        fromCache.push(h);
       }
       value = restValue;
     } else {
@@ -208,9 +210,10 @@ function parseJsonBytes(bytes: Buffer, text: string | undefined, maxDepth: numbe
   if (members !== undefined && value !== null && typeof value === 'object' && !Array.isArray(value)) {
     rememberRaw(value, { bytes, members });
     if (cached !== undefined) {
+      const body = value as Record<string, unknown>;
       for (const m of cached.misses) {
-        const entry = cache!.set(m.key, (value as Record<string, unknown>)[m.name]);
-        if (entry !== undefined) fromCache.push({ name: m.name, entry });
+        const entry = cache!.set(m.key, m.index === undefined ? body[m.name] : (body[m.name] as unknown[])[m.index], m.bytes);
+        if (entry !== undefined) fromCache.push(m.index === undefined ? { name: m.name, entry } : { name: m.name, index: m.index, entry });
       }
       rememberCachedMembers(value, fromCache);
     }
@@ -226,21 +229,35 @@ function parseText(text: string): unknown {
   }
 }
 
-interface CacheLookup {
-  hits: { name: string; range: MemberRange; entry: CacheEntry }[];
-  misses: { name: string; key: string }[];
+interface CacheHit extends CachedMember {
+  readonly start: number;
+  readonly end: number;
 }
 
+interface CacheLookup {
+  hits: CacheHit[];
+  misses: { name: string; index?: number; key: string; bytes: number }[];
+}
+
+/**
+ * The cache's entries for the body's `system`, `tools` and messages of at least MIN_MEMBER_BYTES,
+ * and the keys of the ones it does not hold; undefined when the body has no part that large.
+ */
 function lookUp(bytes: Buffer, members: ReadonlyMap<string, MemberRange>, cache: ParseCache): CacheLookup | undefined {
   let found: CacheLookup | undefined;
+  const look = (name: string, start: number, end: number, index?: number): void => {
+    if (end - start < MIN_MEMBER_BYTES) return;
+    found ??= { hits: [], misses: [] };
+    const key = keyOf(bytes, start, end);
+    const entry = cache.get(key);
+    if (entry !== undefined) found.hits.push(index === undefined ? { name, start, end, entry } : { name, index, start, end, entry });
+    else found.misses.push(index === undefined ? { name, key, bytes: end - start } : { name, index, key, bytes: end - start });
+  };
   for (const name of CACHED_MEMBERS) {
     const range = members.get(name);
-    if (range === undefined || range.valueEnd - range.valueStart < MIN_MEMBER_BYTES) continue;
-    found ??= { hits: [], misses: [] };
-    const key = bytes.toString('latin1', range.valueStart, range.valueEnd);
-    const entry = cache.get(key);
-    if (entry !== undefined) found.hits.push({ name, range, entry });
-    else found.misses.push({ name, key });
+    if (range !== undefined) look(name, range.valueStart, range.valueEnd);
   }
+  const elements = members.get(ELEMENTS_OF)?.elements;
+  if (elements !== undefined) for (let i = 0; i < elements.length; i += 2) look(ELEMENTS_OF, elements[i]!, elements[i + 1]!, i / 2);
   return found;
 }
