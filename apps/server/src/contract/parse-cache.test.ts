@@ -25,7 +25,11 @@ const turn = (n: number) => ({ model: 'a/b', max_tokens: 100, system, tools, mes
 describe('the parse cache: system and tools a session repeats', () => {
   it('parses them once: later turns get the same (frozen) value, and the rest of each body fresh', async () => {
     const cache = new ParseCache(1024 * 1024);
+    // Seen once: only remembered as seen. Seen again: kept. From then on, the same values.
+    const seen = (await read(JSON.stringify(turn(0)), cache)) as ReturnType<typeof turn>;
+    expect(cache.count).toBe(0);
     const first = (await read(JSON.stringify(turn(1)), cache)) as ReturnType<typeof turn>;
+    expect(Object.isFrozen(seen.tools)).toBe(false);
     const second = (await read(JSON.stringify(turn(2)), cache)) as ReturnType<typeof turn>;
     expect(second).toEqual(turn(2));
     expect(Object.keys(second)).toEqual(Object.keys(turn(2)));
@@ -43,7 +47,7 @@ describe('the parse cache: system and tools a session repeats', () => {
 
   it('leaves small members, and bodies it cannot map, to the plain parse', async () => {
     const cache = new ParseCache(1024 * 1024);
-    await read(JSON.stringify({ model: 'a/b', max_tokens: 1, system: 'short', tools: [], messages: [] }), cache);
+    for (let i = 0; i < 2; i++) await read(JSON.stringify({ model: 'a/b', max_tokens: 1, system: 'short', tools: [], messages: [] }), cache);
     expect(cache.count).toBe(0);
     // "tools" given twice: the parse keeps the last, and so must the gateway.
     const twice = `{"model":"a/b","tools":${JSON.stringify(tools)},"max_tokens":1,"tools":${JSON.stringify(tools.slice(1))},"messages":[]}`;
@@ -55,6 +59,7 @@ describe('the parse cache: system and tools a session repeats', () => {
   it('says what is wrong with a body about its own text, cached members or not', async () => {
     const cache = new ParseCache(1024 * 1024);
     await read(JSON.stringify(turn(1)), cache);
+    await read(JSON.stringify(turn(2)), cache);
     const broken = JSON.stringify(turn(3)).replace('"turn 3"', '"turn 3",');
     const withCache = await read(broken, cache).catch((e: unknown) => e);
     const without = await read(broken).catch((e: unknown) => e);
@@ -66,18 +71,18 @@ describe('the parse cache: system and tools a session repeats', () => {
     const big = (i: number) => ({ ...turn(i), system: `${i} ${'x'.repeat(MIN_MEMBER_BYTES * 2)}`, tools: undefined });
     const entry = JSON.stringify(big(1).system).length * 2;
     const cache = new ParseCache(entry * 3 + 10);
-    for (let i = 0; i < 4; i++) await read(JSON.stringify(big(i)), cache);
+    for (let i = 0; i < 4; i++) for (let twice = 0; twice < 2; twice++) await read(JSON.stringify(big(i)), cache);
     expect(cache.count).toBe(3);
     expect(cache.bytes).toBeLessThanOrEqual(cache.maxBytes);
     // 0 was the oldest: gone; 1 is still there, and using it makes 2 the oldest.
     expect(cache.get(keyOf(Buffer.from(JSON.stringify(big(0).system))))).toBeUndefined();
     expect(cache.get(keyOf(Buffer.from(JSON.stringify(big(1).system))))).toBeDefined();
-    await read(JSON.stringify(big(9)), cache);
+    for (let twice = 0; twice < 2; twice++) await read(JSON.stringify(big(9)), cache);
     expect(cache.get(keyOf(Buffer.from(JSON.stringify(big(2).system))))).toBeUndefined();
     expect(cache.get(keyOf(Buffer.from(JSON.stringify(big(1).system))))).toBeDefined();
     // An entry larger than the whole budget is not kept at all.
     const tiny = new ParseCache(100);
-    await read(JSON.stringify(big(1)), tiny);
+    for (let twice = 0; twice < 2; twice++) await read(JSON.stringify(big(1)), tiny);
     expect(tiny.count).toBe(0);
   });
 
@@ -85,16 +90,20 @@ describe('the parse cache: system and tools a session repeats', () => {
     const cache = new ParseCache(1024 * 1024);
     const message = (n: number) => ({ role: n % 2 ? 'assistant' : 'user', content: [{ type: 'text', text: `${n}: ${'a long turn, "quoted" \\ é; '.repeat(30)}` }] });
     const history = (n: number) => ({ model: 'a/b', max_tokens: 1, messages: [...Array.from({ length: n }, (_, i) => message(i)), { role: 'user', content: `short ${n}` }] });
+    await read(JSON.stringify(history(1)), cache);
     const first = (await read(JSON.stringify(history(2)), cache)) as ReturnType<typeof history>;
     const second = (await read(JSON.stringify(history(3)), cache)) as ReturnType<typeof history>;
     expect(second).toEqual(history(3));
     expect(second.messages[0]).toBe(first.messages[0]);
-    expect(second.messages[1]).toBe(first.messages[1]);
+    // Message 1 was new in `first`: seen once, so parsed again, and kept now.
+    expect(second.messages[1]).not.toBe(first.messages[1]);
     expect(second.messages[2]).not.toBe(first.messages[2]);
+    const third = (await read(JSON.stringify(history(3)), cache)) as ReturnType<typeof history>;
+    expect(third.messages[1]).toBe(second.messages[1]);
     // The array itself is the request's own; the messages in it are shared, so frozen.
     expect(Object.isFrozen(second.messages)).toBe(false);
     expect(Object.isFrozen(second.messages[0]!.content[0])).toBe(true);
-    // Three messages of over MIN_MEMBER_BYTES; the short ones are parsed with the rest.
+    // Three messages of over MIN_MEMBER_BYTES seen twice; the short ones are parsed with the rest.
     expect(cache.count).toBe(3);
   });
 
@@ -104,6 +113,8 @@ describe('the parse cache: system and tools a session repeats', () => {
     const outcome = (p: Promise<unknown>) => p.then((v) => JSON.stringify(v), (e: unknown) => `error: ${(e as Error).message}`);
     const cache = new ParseCache(1024 * 1024);
     await read(body, cache);
+    await read(body, cache);
+    expect(cache.count).toBe(4);
     await fc.assert(
       fc.asyncProperty(fc.nat(body.length - 1), fc.nat(4), fc.constantFrom('', ',', ']', '}', '"', '[', '{', '\\', ' ', '0'), async (at, cut, insert) => {
         const damaged = body.slice(0, at) + insert + body.slice(at + cut);
@@ -121,6 +132,8 @@ describe('the parse cache: system and tools a session repeats', () => {
         const cache = new ParseCache(budget);
         // The model: [key, cost] from the least to the most recently used.
         let model: [string, number][] = [];
+        // Keys seen once: kept the second time.
+        const seen = new Set<string>();
         for (const { set, key, bytes } of ops) {
           const k = String(key);
           const at = model.findIndex(([m]) => m === k);
@@ -128,9 +141,15 @@ describe('the parse cache: system and tools a session repeats', () => {
           if (hit) model.push(hit);
           if (set) {
             const entry = cache.set(k, { key }, bytes);
-            if (!hit && bytes * 2 <= budget) model.push([k, bytes * 2]);
+            const fits = bytes * 2 <= budget;
+            const keep = !hit && fits && seen.has(k);
+            if (!hit && fits) {
+              if (seen.has(k)) seen.delete(k);
+              else seen.add(k);
+            }
+            if (keep) model.push([k, bytes * 2]);
             while (model.reduce((n, [, c]) => n + c, 0) > budget) model.shift();
-            expect(entry === undefined).toBe(!hit && bytes * 2 > budget);
+            expect(entry === undefined).toBe(!hit && !keep);
           } else {
             expect(cache.get(k) !== undefined).toBe(hit !== undefined);
           }

@@ -34,6 +34,21 @@ export const CACHED_MEMBERS = ['system', 'tools'] as const;
 /** Each entry is counted as its bytes times this: the parsed value (strings of one byte a character, objects). */
 const COST_PER_BYTE = 2;
 
+/** Keys of parts seen once remembered at least, and one more for each this many bytes of budget. */
+const MIN_SEEN_ONCE = 1024;
+const BYTES_PER_SEEN_ONCE = 2048;
+
+/** Values that are cache entries: deeply frozen, shared by every request that sends their bytes. */
+const shared = new WeakSet<object>();
+
+/**
+ * Whether `value` is a cache entry's value: deeply frozen and shared, so what is derived from it
+ * alone (a translation of a message, say) can be kept beside it and reused.
+ */
+export function isShared(value: unknown): boolean {
+  return value !== null && typeof value === 'object' && shared.has(value);
+}
+
 /** The key of the bytes [start, end): their SHA-256. */
 export function keyOf(bytes: Buffer, start = 0, end = bytes.length): string {
   return hash('sha256', bytes.subarray(start, end), 'base64');
@@ -90,8 +105,18 @@ export class ParseCache {
   private oldest: Slot | undefined;
   private newest: Slot | undefined;
   private size = 0;
+  /**
+   * The keys of parts seen once and not kept (a ring: the oldest is forgotten first). A part is
+   * kept the second time it is seen: a session sends its parts again on the next turn, a one-off
+   * request never does, and caching it would cost a freeze and push a session's parts out.
+   */
+  private readonly seenOnce = new Set<string>();
+  private readonly ring: (string | undefined)[];
+  private ringAt = 0;
 
-  constructor(readonly maxBytes: number) {}
+  constructor(readonly maxBytes: number) {
+    this.ring = new Array<string | undefined>(Math.max(MIN_SEEN_ONCE, Math.floor(maxBytes / BYTES_PER_SEEN_ONCE)));
+  }
 
   get(key: string): CacheEntry | undefined {
     const slot = this.slots.get(key);
@@ -104,15 +129,21 @@ export class ParseCache {
   }
 
   /**
-   * Keeps `value` (frozen from now on), parsed from `bytes` bytes, for `key`; the entry, or undefined
-   * when it is larger than the whole budget.
+   * Keeps `value` (frozen from now on), parsed from `bytes` bytes, for `key`, if `key` was seen
+   * before; the entry, or undefined when it was not kept (seen for the first time, or larger than
+   * the whole budget).
    */
   set(key: string, value: unknown, bytes: number): CacheEntry | undefined {
     const cost = bytes * COST_PER_BYTE;
     if (value === undefined || cost > this.maxBytes) return undefined;
     const existing = this.get(key);
     if (existing !== undefined) return existing;
+    if (!this.seenOnce.delete(key)) {
+      this.rememberSeen(key);
+      return undefined;
+    }
     deepFreeze(value);
+    if (value !== null && typeof value === 'object') shared.add(value);
     const slot: Slot = { key, entry: { value, valid: false, cost }, older: undefined, newer: undefined };
     this.slots.set(key, slot);
     this.append(slot);
@@ -133,6 +164,14 @@ export class ParseCache {
 
   get count(): number {
     return this.slots.size;
+  }
+
+  private rememberSeen(key: string): void {
+    const old = this.ring[this.ringAt];
+    if (old !== undefined) this.seenOnce.delete(old);
+    this.ring[this.ringAt] = key;
+    this.ringAt = (this.ringAt + 1) % this.ring.length;
+    this.seenOnce.add(key);
   }
 
   private unlink(slot: Slot): void {

@@ -14,7 +14,8 @@ import type { OpenAIChatRequest } from './openai-types.js';
 export function markContinuation(body: OpenAIChatRequest, mode: Exclude<ContinuationMode, 'none'>): void {
   const last = body.messages.at(-1);
   if (last?.role !== 'assistant' || last.tool_calls) return;
-  if (mode === 'prefix') last.prefix = true;
+  // A copy: the message may be a translation shared between requests (convert-messages.ts).
+  if (mode === 'prefix') body.messages[body.messages.length - 1] = { ...last, prefix: true };
   else if (mode === 'continue_final_message') {
     body.continue_final_message = true;
     body.add_generation_prompt = false;

@@ -1,7 +1,9 @@
 import { checkOpenAIRequest } from '@conduit/testkit';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { ParseCache } from '../../contract/parse-cache.js';
 import type { InputMessage, SystemPrompt } from '../../generated/types.gen.js';
-import { convertMessages } from './convert-messages.js';
+import { convertMessages, isSharedTranslation } from './convert-messages.js';
 import type { OpenAIMessage } from './openai-types.js';
 import { ToolNameMap } from './tool-names.js';
 import { UnsupportedFeatures } from './unsupported.js';
@@ -313,5 +315,66 @@ describe('convertMessages: tool use round trip', () => {
     const sent = (out[1] as any).tool_calls[0].function.name as string;
     expect(sent).toHaveLength(64);
     expect(names.fromUpstream(sent)).toBe(long);
+  });
+});
+
+describe('convertMessages: messages a session repeats', () => {
+  /** `value` as the parse cache holds it once a session sent its bytes twice: deeply frozen and shared. */
+  const share = <T>(value: T): T => {
+    const cache = new ParseCache(1 << 30);
+    cache.set('k', value, 1);
+    return cache.set('k', value, 1)!.value as T;
+  };
+  const longName = `mcp__${'server'.repeat(12)}__read`;
+  const text = fc.string({ maxLength: 12 });
+  const userBlock = fc.oneof(
+    text.map((t) => ({ type: 'text', text: t })),
+    fc.constant({ type: 'image', source: { type: 'base64', media_type: 'image/png', data: PNG } }),
+    fc.constant({ type: 'image', source: { type: 'file', file_id: 'file_1' } }),
+    fc.constant({ type: 'document', source: { type: 'base64', media_type: 'application/pdf', data: 'JVBERi0=' }, title: 'a/b' }),
+    fc.constant({ type: 'document', source: { type: 'text', media_type: 'text/plain', data: 'doc' }, context: 'ctx' }),
+    fc.record({ type: fc.constant('tool_result'), tool_use_id: fc.constantFrom('t1', 't2'), is_error: fc.boolean(), content: fc.oneof(text, fc.array(fc.oneof(text.map((t) => ({ type: 'text', text: t })), fc.constant({ type: 'image', source: { type: 'base64', media_type: 'image/png', data: PNG } })), { maxLength: 2 })) }),
+    fc.constant({ type: 'search_result', source: 's', title: 't', content: [] }),
+  );
+  const assistantBlock = fc.oneof(
+    text.map((t) => ({ type: 'text', text: t })),
+    fc.record({ type: fc.constant('tool_use'), id: fc.constantFrom('t1', 't2'), name: fc.constantFrom('read', longName), input: fc.dictionary(fc.string({ maxLength: 3 }), fc.jsonValue({ maxDepth: 1 }), { maxKeys: 2 }) }),
+    text.map((t) => ({ type: 'thinking', thinking: t, signature: 'sig' })),
+    fc.constant({ type: 'redacted_thinking', data: 'x' }),
+    fc.constant({ type: 'server_tool_use', id: 's1', name: 'web_search', input: {} }),
+  );
+  const message = fc.oneof(
+    fc.record({ role: fc.constant('user'), content: fc.oneof(text, fc.array(userBlock, { minLength: 1, maxLength: 3 })) }),
+    fc.record({ role: fc.constant('assistant'), content: fc.oneof(text, fc.array(assistantBlock, { minLength: 1, maxLength: 3 })) }),
+  ) as fc.Arbitrary<InputMessage>;
+
+  it('translates a shared message as it translates its copy, reusing the translation, with the same names and unsupported features (property)', () => {
+    fc.assert(
+      fc.property(fc.array(message, { minLength: 1, maxLength: 5 }), fc.option(fc.array(text.map((t) => ({ type: 'text' as const, text: t })), { maxLength: 2 }), { nil: undefined }), fc.boolean(), fc.boolean(), (messages, system, pdfFiles, reasoningContent) => {
+        const opts = { pdfFiles, reasoningContent };
+        const plain = convert(structuredClone(messages), structuredClone(system), opts);
+        const shared = messages.map(share);
+        const sharedSystem = system && share(system);
+        for (let turn = 0; turn < 2; turn++) {
+          const got = convert(shared, sharedSystem, opts);
+          expect(got.out).toEqual(plain.out);
+          expect(JSON.stringify(got.out)).toBe(JSON.stringify(plain.out));
+          expect(got.unsupported).toEqual(plain.unsupported);
+          expect([...got.names.originalNames()]).toEqual([...plain.names.originalNames()]);
+        }
+        // The same translation each time (its bytes are kept beside it: request-bytes.ts).
+        const [a, b] = [convert(shared, sharedSystem, opts).out, convert(shared, sharedSystem, opts).out];
+        a.forEach((m, i) => expect(m).toBe(b[i]));
+        a.forEach((m) => expect(isSharedTranslation(m)).toBe(true));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('leaves messages that are not shared to be translated anew each time', () => {
+    const messages: InputMessage[] = [{ role: 'user', content: 'hi' }];
+    const [a, b] = [convert(messages).out, convert(messages).out];
+    expect(a[0]).not.toBe(b[0]);
+    expect(isSharedTranslation(a[0]!)).toBe(false);
   });
 });

@@ -8,9 +8,10 @@ import type {
   ToolResultBlockParam,
 } from '../../generated/types.gen.js';
 import { asKnown } from '../../contract/open-unions.js';
+import { isShared } from '../../contract/parse-cache.js';
 import type { OpenAIContentPart, OpenAIMessage, OpenAIToolCall } from './openai-types.js';
-import type { ToolNameMap } from './tool-names.js';
-import type { UnsupportedFeatures } from './unsupported.js';
+import { ToolNameMap } from './tool-names.js';
+import { UnsupportedFeatures } from './unsupported.js';
 
 /** Text blocks that become one OpenAI string are joined with this. */
 const JOIN = '\n';
@@ -31,6 +32,8 @@ export const TOOL_ERROR_PREFIX = 'Error: ';
  *   are joined text; images (which a `tool` message cannot carry) and the user's own blocks of that
  *   message go into a user message after all the tool messages.
  * Nothing empty is sent: no empty text part, no empty content array, no message without content.
+ * A system prompt or message from the parse cache (a session's, sent on every turn) is translated
+ * once and its translation reused (translateShared).
  */
 export interface ConvertMessagesOptions {
   /** Send base64 PDF documents as `file` parts (provider option `pdf_files`); otherwise they are unsupported. */
@@ -47,18 +50,85 @@ export function convertMessages(
   opts: ConvertMessagesOptions = {},
 ): OpenAIMessage[] {
   const out: OpenAIMessage[] = [];
-  const systemText = typeof system === 'string' ? system : joinTexts((system ?? []).map((b) => b.text));
-  if (systemText) out.push({ role: 'system', content: systemText });
+  if (isShared(system)) out.push(...translateShared(system as object, 'system', names, unsupported, () => convertSystem(system)));
+  else out.push(...convertSystem(system));
+  const profile = `${opts.pdfFiles === true ? 1 : 0}${opts.reasoningContent === true ? 1 : 0}`;
   for (const message of messages) {
-    const blocks: InputContentBlock[] = typeof message.content === 'string' ? [{ type: 'text', text: message.content }] : message.content;
-    if (message.role === 'assistant') {
-      const assistant = convertAssistant(blocks, names, unsupported, opts.reasoningContent === true);
-      if (assistant) out.push(assistant);
-    } else {
-      out.push(...convertUser(blocks, unsupported, opts));
-    }
+    if (isShared(message)) out.push(...translateShared(message, profile, names, unsupported, (n, u) => convertMessage(message, n, u, opts)));
+    else out.push(...convertMessage(message, names, unsupported, opts));
   }
   return out;
+}
+
+function convertSystem(system: SystemPrompt | undefined): OpenAIMessage[] {
+  const systemText = typeof system === 'string' ? system : joinTexts((system ?? []).map((b) => b.text));
+  return systemText ? [{ role: 'system', content: systemText }] : [];
+}
+
+function convertMessage(message: InputMessage, names: ToolNameMap, unsupported: UnsupportedFeatures, opts: ConvertMessagesOptions): OpenAIMessage[] {
+  const blocks: InputContentBlock[] = typeof message.content === 'string' ? [{ type: 'text', text: message.content }] : message.content;
+  if (message.role === 'assistant') {
+    const assistant = convertAssistant(blocks, names, unsupported, opts.reasoningContent === true);
+    return assistant ? [assistant] : [];
+  }
+  return convertUser(blocks, unsupported, opts);
+}
+
+/** A message's translation, and what converting it added to the request's tool names and unsupported features. */
+interface Translation {
+  readonly messages: readonly OpenAIMessage[];
+  readonly shortenedNames: readonly string[];
+  readonly unsupported: readonly string[];
+}
+
+/** Translations of shared messages (contract/parse-cache.ts), by the options they were made with. */
+const translations = new WeakMap<object, Map<string, Translation>>();
+
+/** OpenAI messages that are translations of shared messages: frozen, shared by every request that sends those bytes. */
+const sharedTranslations = new WeakSet<object>();
+
+/** Whether `message` is a shared message's translation: frozen, so its serialised bytes can be kept (request-bytes.ts). */
+export function isSharedTranslation(message: OpenAIMessage): boolean {
+  return sharedTranslations.has(message);
+}
+
+/**
+ * A message (or system prompt) from the parse cache, the same frozen value for every turn of a
+ * session that sends its bytes, is translated once per set of options (`profile`) and its
+ * translation reused: a message's translation depends on the message and the options alone (test:
+ * convert-messages.test.ts, property). What translating it adds to the request (tool names
+ * shortened, unsupported features) is added again on each reuse.
+ */
+function translateShared(
+  value: object,
+  profile: string,
+  names: ToolNameMap,
+  unsupported: UnsupportedFeatures,
+  translate: (names: ToolNameMap, unsupported: UnsupportedFeatures) => OpenAIMessage[],
+): readonly OpenAIMessage[] {
+  let byProfile = translations.get(value);
+  let t = byProfile?.get(profile);
+  if (t === undefined) {
+    const ownNames = new ToolNameMap();
+    const ownUnsupported = new UnsupportedFeatures();
+    const converted = translate(ownNames, ownUnsupported);
+    for (const m of converted) {
+      deepFreeze(m);
+      sharedTranslations.add(m);
+    }
+    t = { messages: converted, shortenedNames: [...ownNames.originalNames()], unsupported: ownUnsupported.list };
+    if (byProfile === undefined) translations.set(value, (byProfile = new Map()));
+    byProfile.set(profile, t);
+  }
+  for (const name of t.shortenedNames) names.toUpstream(name);
+  for (const feature of t.unsupported) unsupported.add(feature);
+  return t.messages;
+}
+
+function deepFreeze(value: unknown): void {
+  if (value === null || typeof value !== 'object' || Object.isFrozen(value)) return;
+  Object.freeze(value);
+  for (const child of Object.values(value)) deepFreeze(child);
 }
 
 function convertAssistant(

@@ -1,7 +1,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { ParseCache } from '../../contract/parse-cache.js';
+import type { InputMessage } from '../../generated/types.gen.js';
+import { convertMessages } from './convert-messages.js';
 import type { OpenAIChatRequest, OpenAIFunctionTool } from './openai-types.js';
 import { requestBytes } from './request-bytes.js';
+import { ToolNameMap } from './tool-names.js';
+import { UnsupportedFeatures } from './unsupported.js';
 
 const deepFreeze = <T>(v: T): T => {
   if (v !== null && typeof v === 'object' && !Object.isFrozen(v)) {
@@ -51,5 +56,44 @@ describe('the bytes of an OpenAI request', () => {
     const source = deepFreeze([{ name: 'read', input_schema: {} }]);
     const body: OpenAIChatRequest = { model: 'm', messages: [{ role: 'user', content: '\u0000tools-' }], tools: convert(source) };
     expect(requestBytes(body, source).toString()).toBe(JSON.stringify(body));
+  });
+});
+
+describe('the bytes of an OpenAI request: a session’s history', () => {
+  const share = <T>(value: T): T => {
+    const cache = new ParseCache(1 << 30);
+    cache.set('k', value, 1);
+    return cache.set('k', value, 1)!.value as T;
+  };
+
+  it('are JSON.stringify of the body, byte for byte, with the translations of shared messages reused (property)', () => {
+    const text = fc.string({ maxLength: 30, unit: 'binary' });
+    const message = fc.oneof(
+      fc.record({ role: fc.constant('user' as const), content: text }),
+      fc.record({ role: fc.constant('assistant' as const), content: fc.array(fc.oneof(text.map((t) => ({ type: 'text' as const, text: t })), fc.record({ type: fc.constant('tool_use' as const), id: text, name: fc.constant('read'), input: fc.dictionary(text, fc.jsonValue({ maxDepth: 2 }), { maxKeys: 3 }) })), { minLength: 1, maxLength: 3 }) }),
+    ) as fc.Arbitrary<InputMessage>;
+    fc.assert(
+      fc.property(fc.array(fc.tuple(message, fc.boolean()), { minLength: 1, maxLength: 6 }), fc.boolean(), (history, withTools) => {
+        const messages = history.map(([m, shared]) => (shared ? share(m) : m));
+        const source = deepFreeze([{ name: 'read', input_schema: { type: 'object' } }]);
+        for (let turn = 0; turn < 2; turn++) {
+          const body: OpenAIChatRequest = {
+            model: 'gpt',
+            messages: [...convertMessages('system', messages, new ToolNameMap(), new UnsupportedFeatures()), { role: 'user', content: `turn ${turn}` }],
+            ...(withTools ? { tools: convert(source) } : {}),
+            stream: true,
+          };
+          expect(requestBytes(body, withTools ? source : undefined).toString()).toBe(JSON.stringify(body));
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('a client text that looks like the messages placeholder cannot stand in for them', () => {
+    const shared = share<InputMessage>({ role: 'user', content: '\u0000messages-' });
+    const body: OpenAIChatRequest = { model: 'm', messages: convertMessages(undefined, [shared, { role: 'user', content: '"\u0000messages-"' }], new ToolNameMap(), new UnsupportedFeatures()) };
+    expect(Buffer.isBuffer(requestBytes(body, undefined))).toBe(true);
+    expect(requestBytes(body, undefined).toString()).toBe(JSON.stringify(body));
   });
 });

@@ -32,6 +32,11 @@ export class ToolNameMap {
     return this.originals.get(name) ?? name;
   }
 
+  /** The client's names this map shortened. */
+  originalNames(): IterableIterator<string> {
+    return this.originals.values();
+  }
+
   /** How many names this request shortened. */
   get size(): number {
     return this.originals.size;
