@@ -31,6 +31,7 @@ beforeAll(async () => {
   const providers = {
     anthropic: { type: 'anthropic' as const, base_url: anthropic.url, keys: [{ value: 'k' }], max_retries: 0 },
     openai: { type: 'openai' as const, base_url: `${openai.url}/v1`, keys: [{ value: 'k' }], max_retries: 0 },
+    lenient: { type: 'openai' as const, base_url: `${openai.url}/v1`, keys: [{ value: 'k' }], max_retries: 0, drop_unsupported: true },
   };
   cached = await startGateway({ providers });
   uncached = await startGateway({ providers, limits: { parse_cache_mb: 0 } });
@@ -43,9 +44,35 @@ afterAll(async () => {
 });
 
 async function post(gw: RunningGateway, body: string): Promise<number> {
+  return (await send(gw, body)).status;
+}
+
+async function send(gw: RunningGateway, body: string): Promise<{ status: number; dropped: string | null; text: string }> {
   const res = await fetch(`${gw.url}${MESSAGES}`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': 'k' }, body });
-  await res.text();
-  return res.status;
+  return { status: res.status, dropped: res.headers.get('x-bf-dropped'), text: await res.text() };
+}
+
+/** A session after `turns` turns: each turn adds a tool call and its result (with a block OpenAI cannot take, now and then). */
+function session(model: string, turns: number): string {
+  const messages: unknown[] = [{ role: 'user', content: `Start. ${'Context for the task. '.repeat(20)}` }];
+  for (let t = 0; t < turns; t++) {
+    messages.push({
+      role: 'assistant',
+      content: [
+        { type: 'thinking', thinking: `Turn ${t}: ${'I should read the file. '.repeat(10)}`, signature: 'sig' },
+        { type: 'text', text: `Reading file ${t}. ${'Explaining why. '.repeat(12)}` },
+        { type: 'tool_use', id: `toolu_${t}`, name: 'tool_1', input: { path: `/src/f${t}.ts`, limit: 5 } },
+      ],
+    });
+    messages.push({
+      role: 'user',
+      content: [
+        { type: 'tool_result', tool_use_id: `toolu_${t}`, content: `${t}: ${'const x = "y"; // é \\ \n'.repeat(15)}` },
+        ...(t % 3 === 1 ? [{ type: 'search_result', source: 'https://example.com', title: 'r', content: [{ type: 'text', text: 'found '.repeat(50) }] }] : []),
+      ],
+    });
+  }
+  return JSON.stringify({ model, max_tokens: 512, system, tools, messages });
 }
 
 describe('agent-sized bodies', () => {
@@ -68,6 +95,27 @@ describe('agent-sized bodies', () => {
       expect(withCache).toBe(openai.requests[0]!.rawBody);
       expect(JSON.parse(withCache).tools).toHaveLength(8);
     }
+  });
+
+  it('a session’s history, turn after turn: upstreams get what they get without the cache, x-bf-dropped says the same', async () => {
+    for (let turns = 1; turns <= 5; turns++) {
+      for (const model of ['lenient/gpt-4o-mini', 'anthropic/claude-sonnet-4-5', 'openai/gpt-4o-mini']) {
+        const upstream = model.startsWith('anthropic') ? anthropic : openai;
+        const body = session(model, turns);
+        upstream.reset();
+        const withCache = await send(cached, body);
+        const sentWith = upstream.requests[0]?.rawBody;
+        upstream.reset();
+        const without = await send(uncached, body);
+        expect(withCache.status).toBe(without.status);
+        expect(withCache.dropped).toBe(without.dropped);
+        expect(sentWith).toBe(upstream.requests[0]?.rawBody);
+        if (withCache.status !== 200) expect(JSON.parse(withCache.text).error).toEqual(JSON.parse(without.text).error);
+      }
+    }
+    // The strict OpenAI provider refuses the search result by name, every turn it is in the history.
+    expect((await send(cached, session('openai/gpt-4o-mini', 4))).text).toContain('search_result');
+    expect((await send(cached, session('lenient/gpt-4o-mini', 4))).dropped).toContain('search_result');
   });
 
   it('a cached tool list is still validated as part of each body', async () => {

@@ -151,8 +151,8 @@ describe('stream continuation settings', () => {
 describe('the parse cache setting', () => {
   const providers = { a: { type: 'anthropic' } };
 
-  it('limits.parse_cache_mb: 32 by default, 0 turns it off, bounded', () => {
-    expect(parseConfig({ providers }, {}).limits.parse_cache_mb).toBe(32);
+  it('limits.parse_cache_mb: 64 by default, 0 turns it off, bounded', () => {
+    expect(parseConfig({ providers }, {}).limits.parse_cache_mb).toBe(64);
     expect(parseConfig({ providers, limits: { parse_cache_mb: 0 } }, {}).limits.parse_cache_mb).toBe(0);
     expect(() => parseConfig({ providers, limits: { parse_cache_mb: -1 } }, {})).toThrow(/limits\.parse_cache_mb/);
     expect(() => parseConfig({ providers, limits: { parse_cache_mb: 5000 } }, {})).toThrow(/limits\.parse_cache_mb/);

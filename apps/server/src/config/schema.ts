@@ -213,10 +213,11 @@ const limitsSchema = z
      */
     max_continuation_chars: z.number().int().positive().max(10_000_000).default(500_000),
     /**
-     * Memory for the parsed `system` and `tools` members that sessions send unchanged on every turn
-     * (contract/parse-cache.ts), in MB; 0 turns the cache off.
+     * Memory for the parts of a body that sessions send unchanged on every turn, kept parsed (and
+     * translated) once: `system`, `tools` and each earlier message (contract/parse-cache.ts), in MB;
+     * 0 turns the cache off.
      */
-    parse_cache_mb: z.number().int().min(0).max(4096).default(32),
+    parse_cache_mb: z.number().int().min(0).max(4096).default(64),
   })
   .refine((l) => l.headers_timeout_ms <= l.request_timeout_ms, {
     message: 'headers_timeout_ms must not exceed request_timeout_ms',

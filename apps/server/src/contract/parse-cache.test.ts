@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { GatewayError } from '../errors.js';
 import { readJsonBody } from '../http/json-body.js';
-import { keyOf, MIN_MEMBER_BYTES, ParseCache } from './parse-cache.js';
+import { COST_PER_BYTE, MAX_PER_PREFIX, MIN_MEMBER_BYTES, ParseCache, PREFIX_BYTES } from './parse-cache.js';
 
 const read = (text: string, cache?: ParseCache): Promise<unknown> => {
   const bytes = Buffer.from(text);
@@ -69,17 +69,17 @@ describe('the parse cache: system and tools a session repeats', () => {
 
   it('holds at most its budget, least recently used out first', async () => {
     const big = (i: number) => ({ ...turn(i), system: `${i} ${'x'.repeat(MIN_MEMBER_BYTES * 2)}`, tools: undefined });
-    const entry = JSON.stringify(big(1).system).length * 2;
+    const entry = JSON.stringify(big(1).system).length * COST_PER_BYTE;
     const cache = new ParseCache(entry * 3 + 10);
     for (let i = 0; i < 4; i++) for (let twice = 0; twice < 2; twice++) await read(JSON.stringify(big(i)), cache);
     expect(cache.count).toBe(3);
     expect(cache.bytes).toBeLessThanOrEqual(cache.maxBytes);
     // 0 was the oldest: gone; 1 is still there, and using it makes 2 the oldest.
-    expect(cache.get(keyOf(Buffer.from(JSON.stringify(big(0).system))))).toBeUndefined();
-    expect(cache.get(keyOf(Buffer.from(JSON.stringify(big(1).system))))).toBeDefined();
+    expect(cache.find(Buffer.from(JSON.stringify(big(0).system)), 0, 128)).toBeUndefined();
+    expect(cache.find(Buffer.from(JSON.stringify(big(1).system)), 0, 128)).toBeDefined();
     for (let twice = 0; twice < 2; twice++) await read(JSON.stringify(big(9)), cache);
-    expect(cache.get(keyOf(Buffer.from(JSON.stringify(big(2).system))))).toBeUndefined();
-    expect(cache.get(keyOf(Buffer.from(JSON.stringify(big(1).system))))).toBeDefined();
+    expect(cache.find(Buffer.from(JSON.stringify(big(2).system)), 0, 128)).toBeUndefined();
+    expect(cache.find(Buffer.from(JSON.stringify(big(1).system)), 0, 128)).toBeDefined();
     // An entry larger than the whole budget is not kept at all.
     const tiny = new ParseCache(100);
     for (let twice = 0; twice < 2; twice++) await read(JSON.stringify(big(1)), tiny);
@@ -124,11 +124,39 @@ describe('the parse cache: system and tools a session repeats', () => {
     );
   });
 
+  it('compares a part with at most MAX_PER_PREFIX entries of the same first bytes, and finds only what fits the depth left', () => {
+    const cache = new ParseCache(1 << 24);
+    const head = 'x'.repeat(PREFIX_BYTES);
+    const parts = Array.from({ length: MAX_PER_PREFIX + 1 }, (_, i) => Buffer.from(JSON.stringify([[head, i]])));
+    for (const p of parts) for (let twice = 0; twice < 2; twice++) cache.set(p, JSON.parse(p.toString()));
+    expect(cache.count).toBe(MAX_PER_PREFIX);
+    // The oldest of the same first bytes went first; the others are found, each as itself.
+    expect(cache.find(parts[0]!, 0, 10)).toBeUndefined();
+    for (const p of parts.slice(1)) expect((cache.find(Buffer.concat([p, Buffer.from(',')]), 0, 10)?.entry.value as unknown[])[0]).toEqual([head, JSON.parse(p.toString())[0][1]]);
+    // [[...]] nests two deep: not a hit where only one level is left.
+    expect(cache.find(parts[1]!, 0, 2)).toBeDefined();
+    expect(cache.find(parts[1]!, 0, 1)).toBeUndefined();
+  });
+
+  it('refuses a cached value placed deeper than the limit, as it refuses it uncached', async () => {
+    const deep = (levels: number) => `${'['.repeat(levels)}"${'x'.repeat(MIN_MEMBER_BYTES)}"${']'.repeat(levels)}`;
+    // 127 levels as `tools`: 128 in all, the limit. The same bytes as a message: 129.
+    const asTools = `{"model":"a/b","tools":${deep(127)},"messages":[]}`;
+    const asMessage = `{"model":"a/b","messages":[${deep(127)}]}`;
+    const cache = new ParseCache(1 << 24);
+    for (let twice = 0; twice < 3; twice++) await read(asTools, cache);
+    expect(cache.count).toBe(1);
+    const outcome = (p: Promise<unknown>) => p.then(() => 'parsed', (e: unknown) => (e as Error).message);
+    expect(await outcome(read(asMessage, cache))).toBe(await outcome(read(asMessage)));
+    expect(await outcome(read(asMessage, cache))).toMatch(/deeper than 128/);
+  });
+
   it('keeps exactly the most recently used entries that fit, like a plain list in recency order (property)', () => {
-    // A key is the hash of the bytes, so the same key always comes with the same size.
+    // Key k stands for bytes of their own: k * 3 + 1 of them.
     const op = fc.record({ set: fc.boolean(), key: fc.integer({ min: 0, max: 12 }) }).map((o) => ({ ...o, bytes: o.key * 3 + 1 }));
+    const part = (k: number) => Buffer.from(String.fromCharCode(65 + k).repeat(k * 3 + 1));
     fc.assert(
-      fc.property(fc.array(op, { maxLength: 200 }), fc.integer({ min: 0, max: 120 }), (ops, budget) => {
+      fc.property(fc.array(op, { maxLength: 200 }), fc.integer({ min: 0, max: 60 * COST_PER_BYTE }), (ops, budget) => {
         const cache = new ParseCache(budget);
         // The model: [key, cost] from the least to the most recently used.
         let model: [string, number][] = [];
@@ -140,18 +168,18 @@ describe('the parse cache: system and tools a session repeats', () => {
           const hit = at === -1 ? undefined : model.splice(at, 1)[0]!;
           if (hit) model.push(hit);
           if (set) {
-            const entry = cache.set(k, { key }, bytes);
-            const fits = bytes * 2 <= budget;
+            const entry = cache.set(part(key), { key });
+            const fits = bytes * COST_PER_BYTE <= budget;
             const keep = !hit && fits && seen.has(k);
             if (!hit && fits) {
               if (seen.has(k)) seen.delete(k);
               else seen.add(k);
             }
-            if (keep) model.push([k, bytes * 2]);
+            if (keep) model.push([k, bytes * COST_PER_BYTE]);
             while (model.reduce((n, [, c]) => n + c, 0) > budget) model.shift();
             expect(entry === undefined).toBe(!hit && !keep);
           } else {
-            expect(cache.get(k) !== undefined).toBe(hit !== undefined);
+            expect(cache.find(part(key), 0, 1) !== undefined).toBe(hit !== undefined);
           }
           expect(cache.count).toBe(model.length);
           expect(cache.bytes).toBe(model.reduce((n, [, c]) => n + c, 0));

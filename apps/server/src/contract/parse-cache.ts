@@ -16,12 +16,14 @@
  * Cached values are shared by every request that sends those bytes, so they are frozen (deeply): a
  * conversion that tried to edit one in place would throw instead of changing another request.
  *
- * Entries are found by the SHA-256 of their bytes: a lookup costs one pass of a native hash over
- * the bytes whatever the cache holds (a Map keyed by the bytes themselves hashes long strings by
- * their length alone, so equal-length entries would be compared one by one), and the cache holds no
- * second copy of the bytes. Bounded: entries are kept by their size (the bytes, counted twice: the
- * parsed value) up to `maxBytes` (config `limits.parse_cache_mb`), least recently used out first;
- * parts under `MIN_MEMBER_BYTES` are not worth a lookup and are parsed with the rest.
+ * Entries are found while the body is scanned (contract/raw-body.ts): where a cached part may start
+ * (the value of `system` or `tools`, an element of `messages`), the first PREFIX_BYTES bytes there
+ * pick at most MAX_PER_PREFIX entries, and an entry whose bytes are the body's bytes from there on
+ * (one memcmp) is a hit: the scan jumps over it, so a session's repeated parts are neither scanned
+ * character by character nor parsed. Bounded: entries are kept by their size (the bytes, counted
+ * COST_PER_BYTE times: their copy, the parsed value, and what is derived from it, such as a
+ * translation and its bytes) up to `maxBytes` (config `limits.parse_cache_mb`), least recently used
+ * out first; parts under `MIN_MEMBER_BYTES` are not worth a lookup and are parsed with the rest.
  */
 import { hash } from 'node:crypto';
 
@@ -31,8 +33,17 @@ export const MIN_MEMBER_BYTES = 256;
 /** The top-level members worth remembering: the ones a session repeats. */
 export const CACHED_MEMBERS = ['system', 'tools'] as const;
 
-/** Each entry is counted as its bytes times this: the parsed value (strings of one byte a character, objects). */
-const COST_PER_BYTE = 2;
+/** Each entry is counted as its bytes times this: their copy, the parsed value, a translation and its bytes. */
+export const COST_PER_BYTE = 4;
+
+/** The bytes at the start of a part that pick the entries it is compared with. */
+export const PREFIX_BYTES = 128;
+
+/**
+ * Entries that start with the same PREFIX_BYTES kept at most (the oldest of them goes first): a
+ * lookup compares a part with at most this many, whatever a client sends.
+ */
+export const MAX_PER_PREFIX = 8;
 
 /** Keys of parts seen once remembered at least, and one more for each this many bytes of budget. */
 const MIN_SEEN_ONCE = 1024;
@@ -47,11 +58,6 @@ const shared = new WeakSet<object>();
  */
 export function isShared(value: unknown): boolean {
   return value !== null && typeof value === 'object' && shared.has(value);
-}
-
-/** The key of the bytes [start, end): their SHA-256. */
-export function keyOf(bytes: Buffer, start = 0, end = bytes.length): string {
-  return hash('sha256', bytes.subarray(start, end), 'base64');
 }
 
 /** A member's parsed value, and whether a body holding it has passed the contract's validation. */
@@ -88,27 +94,36 @@ export function rememberCachedMembers(body: object, members: readonly CachedMemb
 
 /** An entry in the cache's recency list: `older` toward the least recently used, `newer` toward the most. */
 interface Slot {
-  readonly key: string;
+  readonly prefix: string;
+  /** A copy of the bytes the value was parsed from. */
+  readonly bytes: Buffer;
+  /** How deep the value nests (a scalar 0, `[]` 1, `[{}]` 2). */
+  readonly depth: number;
   readonly entry: CacheEntry;
   older: Slot | undefined;
   newer: Slot | undefined;
 }
 
+/** A cached part found in a body: where its bytes end, and its entry. */
+export interface Found {
+  readonly end: number;
+  readonly entry: CacheEntry;
+}
+
 export class ParseCache {
   /**
-   * keyOf(bytes) → the value they parse to, frozen. The same bytes parse to the same value whichever
-   * member holds them. The slots form a list by recency, so a lookup and an eviction cost the same
-   * however many entries are held (a Map kept in recency order by delete-and-set leaves holes that
-   * every eviction's iteration walks over).
+   * Entries by the first PREFIX_BYTES of their bytes (latin1: a character a byte). The slots also
+   * form a list by recency, so a lookup and an eviction cost the same however many entries are held.
    */
-  private readonly slots = new Map<string, Slot>();
+  private readonly byPrefix = new Map<string, Slot[]>();
   private oldest: Slot | undefined;
   private newest: Slot | undefined;
   private size = 0;
+  private entries = 0;
   /**
-   * The keys of parts seen once and not kept (a ring: the oldest is forgotten first). A part is
+   * The SHA-256 of parts seen once and not kept (a ring: the oldest is forgotten first). A part is
    * kept the second time it is seen: a session sends its parts again on the next turn, a one-off
-   * request never does, and caching it would cost a freeze and push a session's parts out.
+   * request never does, and caching it would cost a copy and a freeze and push a session's parts out.
    */
   private readonly seenOnce = new Set<string>();
   private readonly ring: (string | undefined)[];
@@ -118,42 +133,52 @@ export class ParseCache {
     this.ring = new Array<string | undefined>(Math.max(MIN_SEEN_ONCE, Math.floor(maxBytes / BYTES_PER_SEEN_ONCE)));
   }
 
-  get(key: string): CacheEntry | undefined {
-    const slot = this.slots.get(key);
-    if (slot === undefined) return undefined;
-    if (slot !== this.newest) {
-      this.unlink(slot);
-      this.append(slot);
+  /**
+   * The entry whose bytes are `body`'s from `at` on and whose value nests at most `maxDepth` deep;
+   * undefined when there is none.
+   */
+  find(body: Buffer, at: number, maxDepth: number): Found | undefined {
+    const list = this.byPrefix.get(body.toString('latin1', at, at + PREFIX_BYTES));
+    if (list === undefined) return undefined;
+    for (const slot of list) {
+      const end = at + slot.bytes.length;
+      if (end > body.length || slot.depth > maxDepth || body.compare(slot.bytes, 0, slot.bytes.length, at, end) !== 0) continue;
+      if (slot !== this.newest) {
+        this.unlink(slot);
+        this.append(slot);
+      }
+      return { end, entry: slot.entry };
     }
-    return slot.entry;
+    return undefined;
   }
 
   /**
-   * Keeps `value` (frozen from now on), parsed from `bytes` bytes, for `key`, if `key` was seen
-   * before; the entry, or undefined when it was not kept (seen for the first time, or larger than
-   * the whole budget).
+   * Keeps `value` (frozen from now on), parsed from `part`, if those bytes were seen before; the
+   * entry, or undefined when it was not kept (seen for the first time, or larger than the whole
+   * budget).
    */
-  set(key: string, value: unknown, bytes: number): CacheEntry | undefined {
-    const cost = bytes * COST_PER_BYTE;
+  set(part: Buffer, value: unknown): CacheEntry | undefined {
+    const cost = part.length * COST_PER_BYTE;
     if (value === undefined || cost > this.maxBytes) return undefined;
-    const existing = this.get(key);
-    if (existing !== undefined) return existing;
+    const existing = this.find(part, 0, Infinity);
+    if (existing !== undefined && existing.end === part.length) return existing.entry;
+    const key = hash('sha256', part, 'base64');
     if (!this.seenOnce.delete(key)) {
       this.rememberSeen(key);
       return undefined;
     }
-    deepFreeze(value);
+    const depth = deepFreeze(value);
     if (value !== null && typeof value === 'object') shared.add(value);
-    const slot: Slot = { key, entry: { value, valid: false, cost }, older: undefined, newer: undefined };
-    this.slots.set(key, slot);
+    const prefix = part.toString('latin1', 0, PREFIX_BYTES);
+    const slot: Slot = { prefix, bytes: Buffer.from(part), depth, entry: { value, valid: false, cost }, older: undefined, newer: undefined };
+    let list = this.byPrefix.get(prefix);
+    if (list === undefined) this.byPrefix.set(prefix, (list = []));
+    if (list.length >= MAX_PER_PREFIX) this.remove(list[0]!);
+    list.push(slot);
     this.append(slot);
+    this.entries++;
     this.size += cost;
-    while (this.size > this.maxBytes && this.oldest !== undefined) {
-      const gone = this.oldest;
-      this.unlink(gone);
-      this.slots.delete(gone.key);
-      this.size -= gone.entry.cost;
-    }
+    while (this.size > this.maxBytes && this.oldest !== undefined) this.remove(this.oldest);
     return slot.entry;
   }
 
@@ -163,7 +188,16 @@ export class ParseCache {
   }
 
   get count(): number {
-    return this.slots.size;
+    return this.entries;
+  }
+
+  private remove(slot: Slot): void {
+    this.unlink(slot);
+    const list = this.byPrefix.get(slot.prefix)!;
+    list.splice(list.indexOf(slot), 1);
+    if (list.length === 0) this.byPrefix.delete(slot.prefix);
+    this.entries--;
+    this.size -= slot.entry.cost;
   }
 
   private rememberSeen(key: string): void {
@@ -190,12 +224,16 @@ export class ParseCache {
   }
 }
 
-function deepFreeze(value: unknown): void {
-  const stack: unknown[] = [value];
+/** Freezes `value` and everything in it; how deep it nests (a scalar 0, `[]` 1, `[{}]` 2). */
+function deepFreeze(value: unknown): number {
+  let deepest = 0;
+  const stack: [unknown, number][] = [[value, 1]];
   while (stack.length > 0) {
-    const v = stack.pop();
-    if (v === null || typeof v !== 'object' || Object.isFrozen(v)) continue;
+    const [v, depth] = stack.pop()!;
+    if (v === null || typeof v !== 'object') continue;
+    if (depth > deepest) deepest = depth;
     Object.freeze(v);
-    for (const child of Object.values(v as Record<string, unknown>)) stack.push(child);
+    for (const child of Object.values(v as Record<string, unknown>)) stack.push([child, depth + 1]);
   }
+  return deepest;
 }

@@ -81,8 +81,23 @@ function stringEnd(bytes: Buffer, start: number): number {
   }
 }
 
-/** Scans JSON bytes once: the nesting depth, and the top-level object's member ranges. */
-export function scanJson(bytes: Buffer, maxDepth: number): JsonScan {
+/**
+ * Values the scan may jump over: the gateway's parse cache (contract/parse-cache.ts). Where the value
+ * of one of `members` or an element of ELEMENTS_OF starts, `find` gives the end of a value known to
+ * be there (bytes that parsed before, nesting at most `maxDepth` deep), or -1. The scan takes it
+ * when a comma or the closing bracket follows, as after any value.
+ */
+export interface KnownValues {
+  readonly members: ReadonlySet<string>;
+  find(at: number, maxDepth: number): number;
+}
+
+/**
+ * Scans JSON bytes once: the nesting depth, and the top-level object's member ranges. Known values
+ * are jumped over (their bytes parsed before, so they hold no string to skip and no depth to
+ * count beyond what `find` was told).
+ */
+export function scanJson(bytes: Buffer, maxDepth: number, known?: KnownValues): JsonScan {
   const n = bytes.length;
   let members: Map<string, MemberRange> | undefined;
   let mappable = true;
@@ -115,9 +130,32 @@ export function scanJson(bytes: Buffer, maxDepth: number): JsonScan {
     valueStart = -1;
     elements = undefined;
   };
+  /** The end of a known value at `at` (a member's value, closed by `}`, or an element, by `]`), or -1. */
+  const jump = (at: number, closer: number): number => {
+    const end = known!.find(at, maxDepth - depth);
+    if (end === -1) return -1;
+    let j = end;
+    while (j < n && isSpace(bytes[j]!)) j++;
+    return bytes[j] === COMMA || bytes[j] === closer ? end : -1;
+  };
   let i = 0;
   while (i < n) {
     const c = bytes[i]!;
+    if (known !== undefined && (c === QUOTE || c === OPEN_BRACE || c === OPEN_BRACKET)) {
+      // A value that may be known: a cached member's, or an element of ELEMENTS_OF.
+      let end = -1;
+      if (depth === 1 && members !== undefined && !expectKey && valueStart === -1 && key !== undefined && known.members.has(key)) {
+        end = jump(i, CLOSE_BRACE);
+        if (end !== -1) valueStart = i;
+      } else if (depth === 2 && inElements && elementStart === -1) {
+        end = jump(i, CLOSE_BRACKET);
+        if (end !== -1) elementStart = i;
+      }
+      if (end !== -1) {
+        i = end;
+        continue;
+      }
+    }
     if (c === QUOTE) {
       const end = stringEnd(bytes, i);
       if (end === -1) return { tooDeep: false, members: undefined };

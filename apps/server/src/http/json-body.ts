@@ -5,8 +5,8 @@ import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import type { Readable } from 'node:stream';
 import { GatewayError } from '../errors.js';
 import { clip, quote } from '../quote.js';
-import { CACHED_MEMBERS, keyOf, MIN_MEMBER_BYTES, rememberCachedMembers, type CachedMember, type CacheEntry, type ParseCache } from '../contract/parse-cache.js';
-import { applySplices, ELEMENTS_OF, rememberRaw, scanJson, type MemberRange, type Splice } from '../contract/raw-body.js';
+import { CACHED_MEMBERS, MIN_MEMBER_BYTES, rememberCachedMembers, type CachedMember, type CacheEntry, type Found, type ParseCache } from '../contract/parse-cache.js';
+import { applySplices, ELEMENTS_OF, rememberRaw, scanJson, type KnownValues, type MemberRange, type Splice } from '../contract/raw-body.js';
 
 /** `32mb`, `100kb`, `512b` (config `body_limit`) → bytes. */
 export function parseByteSize(text: string): number {
@@ -169,14 +169,29 @@ function parseJsonBytes(bytes: Buffer, text: string | undefined, maxDepth: numbe
   if (first !== 0x7b && first !== 0x5b) {
     throw new GatewayError(400, `request body is not valid JSON: it must be an object, not ${JSON.stringify(bytes.toString('utf8', i, i + 20))}`);
   }
-  const scan = scanJson(bytes, maxDepth);
+  // The cached parts the scan meets, by where they start (bodies decoded as they arrived are not looked up).
+  const found = new Map<number, Found>();
+  const known: KnownValues | undefined =
+    cache === undefined || text !== undefined
+      ? undefined
+      : {
+          members: CACHED_MEMBER_SET,
+          find: (at, depthLeft) => {
+            if (bytes.length - at < MIN_MEMBER_BYTES) return -1;
+            const hit = cache.find(bytes, at, depthLeft);
+            if (hit === undefined) return -1;
+            found.set(at, hit);
+            return hit.end;
+          },
+        };
+  const scan = scanJson(bytes, maxDepth, known);
   if (scan.tooDeep) {
     throw new GatewayError(400, `request body is nested deeper than ${maxDepth} levels (objects and arrays within each other)`);
   }
   // Bytes that are not UTF-8 were decoded with replacement characters: the parsed value, not the
   // bytes, is what the client's request says then.
   const members = scan.members !== undefined && isUtf8(bytes) ? scan.members : undefined;
-  const cached = text === undefined && members !== undefined && cache !== undefined ? lookUp(bytes, members, cache) : undefined;
+  const cached = known !== undefined && members !== undefined ? lookUp(members, found) : undefined;
   let value: unknown;
   // The parts whose values are cache entries' (placed from the cache, or put into it).
   const fromCache: CachedMember[] = [];
@@ -212,7 +227,7 @@ function parseJsonBytes(bytes: Buffer, text: string | undefined, maxDepth: numbe
     if (cached !== undefined) {
       const body = value as Record<string, unknown>;
       for (const m of cached.misses) {
-        const entry = cache!.set(m.key, m.index === undefined ? body[m.name] : (body[m.name] as unknown[])[m.index], m.bytes);
+        const entry = cache!.set(bytes.subarray(m.start, m.end), m.index === undefined ? body[m.name] : (body[m.name] as unknown[])[m.index]);
         if (entry !== undefined) fromCache.push(m.index === undefined ? { name: m.name, entry } : { name: m.name, index: m.index, entry });
       }
       rememberCachedMembers(value, fromCache);
@@ -230,28 +245,33 @@ function parseText(text: string): unknown {
 }
 
 interface CacheHit extends CachedMember {
+  readonly entry: CacheEntry;
   readonly start: number;
   readonly end: number;
 }
 
+const CACHED_MEMBER_SET: ReadonlySet<string> = new Set(CACHED_MEMBERS);
+
 interface CacheLookup {
   hits: CacheHit[];
-  misses: { name: string; index?: number; key: string; bytes: number }[];
+  misses: { name: string; index?: number; start: number; end: number }[];
 }
 
 /**
- * The cache's entries for the body's `system`, `tools` and messages of at least MIN_MEMBER_BYTES,
- * and the keys of the ones it does not hold; undefined when the body has no part that large.
+ * The body's `system`, `tools` and messages of at least MIN_MEMBER_BYTES: the ones the scan found
+ * in the cache (`found`, by where they start: a part is a hit when it is exactly a cached value's
+ * bytes, not when it merely starts with them, as in `[{...} {...}]`), and the others; undefined when
+ * the body has no part that large.
  */
-function lookUp(bytes: Buffer, members: ReadonlyMap<string, MemberRange>, cache: ParseCache): CacheLookup | undefined {
-  let found: CacheLookup | undefined;
+function lookUp(members: ReadonlyMap<string, MemberRange>, found: ReadonlyMap<number, Found>): CacheLookup | undefined {
+  let parts: CacheLookup | undefined;
   const look = (name: string, start: number, end: number, index?: number): void => {
     if (end - start < MIN_MEMBER_BYTES) return;
-    found ??= { hits: [], misses: [] };
-    const key = keyOf(bytes, start, end);
-    const entry = cache.get(key);
-    if (entry !== undefined) found.hits.push(index === undefined ? { name, start, end, entry } : { name, index, start, end, entry });
-    else found.misses.push(index === undefined ? { name, key, bytes: end - start } : { name, index, key, bytes: end - start });
+    parts ??= { hits: [], misses: [] };
+    const hit = found.get(start);
+    const entry = hit !== undefined && hit.end === end ? hit.entry : undefined;
+    if (entry !== undefined) parts.hits.push(index === undefined ? { name, start, end, entry } : { name, index, start, end, entry });
+    else parts.misses.push(index === undefined ? { name, start, end } : { name, index, start, end });
   };
   for (const name of CACHED_MEMBERS) {
     const range = members.get(name);
@@ -259,5 +279,5 @@ function lookUp(bytes: Buffer, members: ReadonlyMap<string, MemberRange>, cache:
   }
   const elements = members.get(ELEMENTS_OF)?.elements;
   if (elements !== undefined) for (let i = 0; i < elements.length; i += 2) look(ELEMENTS_OF, elements[i]!, elements[i + 1]!, i / 2);
-  return found;
+  return parts;
 }

@@ -322,8 +322,9 @@ describe('convertMessages: messages a session repeats', () => {
   /** `value` as the parse cache holds it once a session sent its bytes twice: deeply frozen and shared. */
   const share = <T>(value: T): T => {
     const cache = new ParseCache(1 << 30);
-    cache.set('k', value, 1);
-    return cache.set('k', value, 1)!.value as T;
+    const bytes = Buffer.from(JSON.stringify(value));
+    cache.set(bytes, value);
+    return cache.set(bytes, value)!.value as T;
   };
   const longName = `mcp__${'server'.repeat(12)}__read`;
   const text = fc.string({ maxLength: 12 });

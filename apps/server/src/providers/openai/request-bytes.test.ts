@@ -62,8 +62,9 @@ describe('the bytes of an OpenAI request', () => {
 describe('the bytes of an OpenAI request: a session’s history', () => {
   const share = <T>(value: T): T => {
     const cache = new ParseCache(1 << 30);
-    cache.set('k', value, 1);
-    return cache.set('k', value, 1)!.value as T;
+    const bytes = Buffer.from(JSON.stringify(value));
+    cache.set(bytes, value);
+    return cache.set(bytes, value)!.value as T;
   };
 
   it('are JSON.stringify of the body, byte for byte, with the translations of shared messages reused (property)', () => {
