@@ -27,6 +27,7 @@ const { values: opt } = parseArgs({
     'stream-chunks': { type: 'string', default: '50' },
     only: { type: 'string' },
     profile: { type: 'boolean', default: false },
+    'parse-cache-mb': { type: 'string' },
     'no-build': { type: 'boolean', default: false },
     'no-write': { type: 'boolean', default: false },
     'no-peers': { type: 'boolean', default: false },
@@ -46,6 +47,8 @@ if (opt.help) {
                       cc-a2o-stream, conv100-a2a-json, ..., conv1000-a2o-stream
   --profile           run Conduit under node --cpu-prof and print where each group's measured
                       time went
+  --parse-cache-mb N  Conduit's limits.parse_cache_mb (0: every body parsed, validated and
+                      translated whole, as the first turn of every session would be)
   --no-build          use the existing dist/ builds
   --no-write          do not rewrite the agent-traffic section of bench/RESULTS.md
   --no-peers          leave installed peers out (they are a bonus row on the Claude Code shape)`);
@@ -323,7 +326,8 @@ async function main() {
   });
   try {
     const profileDir = join(BENCH, 'profiles');
-    const stack = await startStack({ work, chunks: CHUNKS, profileDir: opt.profile ? profileDir : undefined });
+    const limits = opt['parse-cache-mb'] === undefined ? undefined : { parse_cache_mb: Number(opt['parse-cache-mb']) };
+    const stack = await startStack({ work, chunks: CHUNKS, profileDir: opt.profile ? profileDir : undefined, limits });
     procs.push(...stack.procs);
     const { fakeA, fakeO, upA, upO, conduit, conduitUrl, conduitSpawnedAt } = stack;
     const floorGateway = await startFloor(upA);

@@ -47,9 +47,10 @@ export const checks = {
 /**
  * The fake Anthropic and OpenAI upstreams (testkit CLI, streams of `chunks` deltas) and one Conduit
  * in front of both (log_level info, one line per request to /dev/null; pricing set so cost is
- * computed), each a process of its own on 127.0.0.1. `profileDir`: run Conduit under --cpu-prof.
+ * computed), each a process of its own on 127.0.0.1. `profileDir`: run Conduit under --cpu-prof;
+ * `limits`: Conduit's `limits` section.
  */
-export async function startStack({ work, chunks, profileDir }) {
+export async function startStack({ work, chunks, profileDir, limits }) {
   const procs = [];
   const testkitCli = join(ROOT, 'packages/testkit/dist/cli.js');
   const [pa, po, pc] = await Promise.all([freePort(), freePort(), freePort()]);
@@ -72,6 +73,7 @@ export async function startStack({ work, chunks, profileDir }) {
       anthropic: { type: 'anthropic', base_url: upA, keys: [{ value: 'sk-bench' }] },
       openai: { type: 'openai', base_url: `${upO}/v1`, keys: [{ value: 'sk-bench' }] },
     },
+    ...(limits ? { limits } : {}),
   };
   const configPath = join(work, 'conduit.json');
   writeFileSync(configPath, JSON.stringify(config, null, 2));
