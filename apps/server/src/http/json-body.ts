@@ -172,7 +172,7 @@ function parseJsonBytes(bytes: Buffer, text: string | undefined, maxDepth: numbe
   // The cached parts the scan meets, by where they start (bodies decoded as they arrived are not looked up).
   const found = new Map<number, Found>();
   const known: KnownValues | undefined =
-    cache === undefined || text !== undefined
+    cache === undefined || text !== undefined || bytes.length < MIN_MEMBER_BYTES
       ? undefined
       : {
           members: CACHED_MEMBER_SET,
