@@ -170,15 +170,15 @@ function parseJsonBytes(bytes: Buffer, text: string | undefined, maxDepth: numbe
     throw new GatewayError(400, `request body is not valid JSON: it must be an object, not ${JSON.stringify(bytes.toString('utf8', i, i + 20))}`);
   }
   // The cached parts the scan meets, by where they start (bodies decoded as they arrived are not looked up).
-  const found = new Map<number, Found>();
+  const found = cache === undefined || text !== undefined || bytes.length < MIN_MEMBER_BYTES ? undefined : new Map<number, Found>();
   const known: KnownValues | undefined =
-    cache === undefined || text !== undefined || bytes.length < MIN_MEMBER_BYTES
+    found === undefined
       ? undefined
       : {
           members: CACHED_MEMBER_SET,
           find: (at, depthLeft) => {
             if (bytes.length - at < MIN_MEMBER_BYTES) return -1;
-            const hit = cache.find(bytes, at, depthLeft);
+            const hit = cache!.find(bytes, at, depthLeft);
             if (hit === undefined) return -1;
             found.set(at, hit);
             return hit.end;
@@ -191,7 +191,7 @@ function parseJsonBytes(bytes: Buffer, text: string | undefined, maxDepth: numbe
   // Bytes that are not UTF-8 were decoded with replacement characters: the parsed value, not the
   // bytes, is what the client's request says then.
   const members = scan.members !== undefined && isUtf8(bytes) ? scan.members : undefined;
-  const cached = known !== undefined && members !== undefined ? lookUp(members, found) : undefined;
+  const cached = found !== undefined && members !== undefined ? lookUp(members, found) : undefined;
   let value: unknown;
   // The parts whose values are cache entries' (placed from the cache, or put into it).
   const fromCache: CachedMember[] = [];

@@ -72,6 +72,7 @@ function toolsBytes(body: OpenAIChatRequest, toolsSource: readonly unknown[] | u
  * messages between them serialised together; undefined when none is shared.
  */
 function messagesBytes(messages: readonly OpenAIMessage[]): Buffer[] | undefined {
+  if (!messages.some(isSharedTranslation)) return undefined;
   let pieces: Buffer[] | undefined;
   let pending = '[';
   for (let i = 0; i < messages.length; i++) {
