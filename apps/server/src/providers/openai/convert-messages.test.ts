@@ -1,7 +1,7 @@
 import { checkOpenAIRequest } from '@conduit/testkit';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ParseCache } from '../../contract/parse-cache.js';
+import { shareForTests as share } from '../../contract/share-for-tests.js';
 import type { InputMessage, SystemPrompt } from '../../generated/types.gen.js';
 import { convertMessages, isSharedTranslation } from './convert-messages.js';
 import type { OpenAIMessage } from './openai-types.js';
@@ -319,13 +319,6 @@ describe('convertMessages: tool use round trip', () => {
 });
 
 describe('convertMessages: messages a session repeats', () => {
-  /** `value` as the parse cache holds it once a session sent its bytes twice: deeply frozen and shared. */
-  const share = <T>(value: T): T => {
-    const cache = new ParseCache(1 << 30);
-    const bytes = Buffer.from(JSON.stringify(value));
-    cache.set(bytes, value);
-    return cache.set(bytes, value)!.value as T;
-  };
   const longName = `mcp__${'server'.repeat(12)}__read`;
   const text = fc.string({ maxLength: 12 });
   const userBlock = fc.oneof(

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ParseCache } from '../../contract/parse-cache.js';
+import { shareForTests as share } from '../../contract/share-for-tests.js';
 import type { InputMessage } from '../../generated/types.gen.js';
 import { convertMessages } from './convert-messages.js';
 import type { OpenAIChatRequest, OpenAIFunctionTool } from './openai-types.js';
@@ -60,12 +60,6 @@ describe('the bytes of an OpenAI request', () => {
 });
 
 describe('the bytes of an OpenAI request: a session’s history', () => {
-  const share = <T>(value: T): T => {
-    const cache = new ParseCache(1 << 30);
-    const bytes = Buffer.from(JSON.stringify(value));
-    cache.set(bytes, value);
-    return cache.set(bytes, value)!.value as T;
-  };
 
   it('are JSON.stringify of the body, byte for byte, with the translations of shared messages reused (property)', () => {
     const text = fc.string({ maxLength: 30, unit: 'binary' });
