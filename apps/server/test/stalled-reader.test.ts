@@ -126,14 +126,17 @@ describe('a client that stops reading a stream', () => {
     upstream.enqueue({ kind: 'sse', events: stream, backpressure: true });
     const client = pausedClient({ model: 'up/claude-big', max_tokens: 100_000, stream: true, messages: [{ role: 'user', content: 'go on' }] });
     // Reads in bursts, with pauses shorter than the stall limit.
+    let pausing: NodeJS.Timeout | undefined;
     const reader = setInterval(() => {
       client.socket.resume();
-      setTimeout(() => client.socket.pause(), 20);
+      pausing = setTimeout(() => client.socket.pause(), 20);
     }, STALL_MS / 10);
     try {
       await waitFor('the upstream to finish', () => upstream.requests.length === 1 && upstreamRequest().progress.finished, 60_000);
     } finally {
       clearInterval(reader);
+      // A burst's pause still to come would stop the client again after the resume below, for good.
+      clearTimeout(pausing);
     }
     client.socket.resume();
     await waitFor('the whole stream', () => client.received().includes('event: message_stop'), 10_000);

@@ -51,6 +51,26 @@ describe('closeIfUnread: the end of an answer the client has not taken yet', () 
     expect(stalls).toBe(1);
   });
 
+  it('does not take a held event loop for a stalled client: a late check counts once', () => {
+    closeIfUnread(res as unknown as Response, STALL, () => stalls++);
+    res.take(1_000);
+    vi.advanceTimersByTime(STALL / 4); // a check that sees the client read
+    // Then the loop is held for three times the limit (no timer runs, no byte leaves, the clock
+    // moves on); when it runs again, the late check comes before the socket's writes.
+    vi.setSystemTime(Date.now() + STALL * 3);
+    vi.advanceTimersByTime(STALL / 4);
+    expect(res.destroyed).toBe(false);
+    // The client goes on reading, and is kept; once it stops, it is cut after the limit as always.
+    for (let i = 0; i < 8; i++) {
+      res.take(100);
+      vi.advanceTimersByTime(STALL / 4);
+    }
+    expect(res.destroyed).toBe(false);
+    vi.advanceTimersByTime(STALL + STALL / 4);
+    expect(res.destroyed).toBe(true);
+    expect(stalls).toBe(1);
+  });
+
   it('stops watching once the answer has left', () => {
     closeIfUnread(res as unknown as Response, STALL, () => stalls++);
     res.take(res.writableLength);

@@ -13,24 +13,28 @@ export function stalledReaderError(ms: number): GatewayError {
  * has taken nothing for `ms`. Progress is what left the process: `writableLength` (the response's
  * and its socket's buffers) getting shorter. A client that reads slowly but steadily is never cut,
  * however long the tail it still has to take; one that reads nothing is cut between `ms` and
- * `1.25 × ms` after its last read. Returns the function that stops watching.
+ * `1.25 × ms` after its last read.
+ *
+ * The limit is counted in checks, one every quarter of it, that found no progress: a check that
+ * comes late because the event loop was held (a long garbage collection, a starved machine) counts
+ * once, not for the time it waited, since the client's bytes could not leave meanwhile either. A
+ * held loop alone never gets a reading client cut. Returns the function that stops watching.
  */
 function watchForStall(res: Response, ms: number, onStall: () => void): () => void {
+  const every = Math.max(10, Math.floor(ms / 4));
+  const checksToStall = Math.max(1, Math.ceil(ms / every));
   let left = res.writableLength;
-  let lastProgress = Date.now();
-  const timer = setInterval(
-    () => {
-      if (res.destroyed || res.writableFinished) return stop();
-      const now = res.writableLength;
-      if (now < left) lastProgress = Date.now();
-      left = now;
-      if (Date.now() - lastProgress < ms) return;
-      stop();
-      onStall();
-      res.destroy();
-    },
-    Math.max(10, Math.floor(ms / 4)),
-  );
+  let idleChecks = 0;
+  const timer = setInterval(() => {
+    if (res.destroyed || res.writableFinished) return stop();
+    const now = res.writableLength;
+    idleChecks = now < left ? 0 : idleChecks + 1;
+    left = now;
+    if (idleChecks < checksToStall) return;
+    stop();
+    onStall();
+    res.destroy();
+  }, every);
   timer.unref();
   const stop = (): void => clearInterval(timer);
   return stop;
