@@ -49,6 +49,8 @@ export interface UpstreamTarget {
   model: string;
 }
 
+const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
+
 /** Unread bytes above which the socket is paused until the reader catches up. */
 const HIGH_WATER = 256 * 1024;
 
@@ -67,7 +69,8 @@ export class UpstreamBody implements AsyncIterable<Buffer> {
   private queued = 0;
   private ended = false;
   private failure: unknown;
-  private waiting: { resolve(): void } | undefined;
+  /** The read under way, waiting for a chunk, the end or a failure. */
+  private waiting: { resolve(r: IteratorResult<Buffer>): void; reject(err: unknown): void } | undefined;
   /** Bytes still to be read and dropped after `release(true)`, or -1 while the body is being read. */
   private drainBudget = -1;
   private closed = false;
@@ -117,21 +120,39 @@ export class UpstreamBody implements AsyncIterable<Buffer> {
     return chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks, size).toString('utf8');
   }
 
-  async *[Symbol.asyncIterator](): AsyncGenerator<Buffer> {
-    for (;;) {
-      const chunk = this.queue.shift();
-      if (chunk !== undefined) {
-        this.queued -= chunk.length;
-        if (this.controller.paused && this.queued <= HIGH_WATER / 2) this.controller.resume();
-        yield chunk;
-        continue;
-      }
-      if (this.failure !== undefined) throw this.failure;
-      if (this.ended || this.closed || this.drainBudget >= 0) return;
-      await new Promise<void>((resolve) => {
-        this.waiting = { resolve };
-      });
+  /**
+   * Its chunks, as they arrive. A plain iterator rather than an async generator: a slow stream waits
+   * here between every two chunks, and each wait in a generator left a request, a promise and its
+   * reaction alive across it (old enough to be promoted, then garbage), for each open stream.
+   */
+  [Symbol.asyncIterator](): AsyncIterator<Buffer> {
+    return { next: () => this.next(), return: () => Promise.resolve(DONE) };
+  }
+
+  private next(): Promise<IteratorResult<Buffer>> {
+    let result: IteratorResult<Buffer> | undefined;
+    try {
+      result = this.take();
+    } catch (err) {
+      return Promise.reject(err);
     }
+    if (result !== undefined) return Promise.resolve(result);
+    return new Promise((resolve, reject) => {
+      this.waiting = { resolve, reject };
+    });
+  }
+
+  /** The next chunk, or the end; undefined while there is neither yet. Throws the connection's failure. */
+  private take(): IteratorResult<Buffer> | undefined {
+    const chunk = this.queue.shift();
+    if (chunk !== undefined) {
+      this.queued -= chunk.length;
+      if (this.controller.paused && this.queued <= HIGH_WATER / 2) this.controller.resume();
+      return { done: false, value: chunk };
+    }
+    if (this.failure !== undefined) throw this.failure;
+    if (this.ended || this.closed || this.drainBudget >= 0) return DONE;
+    return undefined;
   }
 
   /**
@@ -159,11 +180,22 @@ export class UpstreamBody implements AsyncIterable<Buffer> {
     this.controller.abort(new Error('upstream body released'));
   }
 
+  /** Settles the read under way, if there is one and something to settle it with. */
   private wake(): void {
     const waiting = this.waiting;
+    if (waiting === undefined) return;
     this.waiting = undefined;
-    waiting?.resolve();
+    let result: IteratorResult<Buffer> | undefined;
+    try {
+      result = this.take();
+    } catch (err) {
+      waiting.reject(err);
+      return;
+    }
+    if (result === undefined) this.waiting = waiting;
+    else waiting.resolve(result);
   }
+
 }
 
 /** Largest remainder read before giving up on reusing the connection. */
