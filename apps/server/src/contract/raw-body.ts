@@ -9,6 +9,8 @@
  * body that is mostly text costs little. The scan only maps a body JSON.parse then accepts.
  */
 
+import { BACKSLASH, CLOSE_BRACE, CLOSE_BRACKET, COLON, COMMA, isJsonSpace, OPEN_BRACE, OPEN_BRACKET, QUOTE, skipJsonSpace } from './json-bytes.js';
+
 /** Where one top-level member sits in the bytes: `"key"` starts at `keyStart`, its value is [valueStart, valueEnd). */
 export interface MemberRange {
   readonly keyStart: number;
@@ -51,19 +53,6 @@ export const ELEMENTS_OF = 'messages';
 
 /** Elements mapped at most: a longer array is not mapped (bounded work and memory for `[0,0,0,...]`). */
 export const MAX_ELEMENTS = 10_000;
-
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const OPEN_BRACE = 0x7b;
-const CLOSE_BRACE = 0x7d;
-const OPEN_BRACKET = 0x5b;
-const CLOSE_BRACKET = 0x5d;
-const COMMA = 0x2c;
-const COLON = 0x3a;
-
-function isSpace(c: number): boolean {
-  return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
-}
 
 /**
  * Index of the quote that closes the string opened at `start`, or -1 when it is never closed. A
@@ -112,7 +101,7 @@ export function scanJson(bytes: Buffer, maxDepth: number, known?: KnownValues): 
   let inElements = false;
   let elementStart = -1;
   const trimEnd = (from: number, end: number): number => {
-    while (end > from && isSpace(bytes[end - 1]!)) end--;
+    while (end > from && isJsonSpace(bytes[end - 1]!)) end--;
     return end;
   };
   const endElement = (terminator: number): void => {
@@ -135,7 +124,7 @@ export function scanJson(bytes: Buffer, maxDepth: number, known?: KnownValues): 
     const end = known!.find(at, maxDepth - depth);
     if (end === -1) return -1;
     let j = end;
-    while (j < n && isSpace(bytes[j]!)) j++;
+    while (j < n && isJsonSpace(bytes[j]!)) j++;
     return bytes[j] === COMMA || bytes[j] === closer ? end : -1;
   };
   let i = 0;
@@ -173,7 +162,7 @@ export function scanJson(bytes: Buffer, maxDepth: number, known?: KnownValues): 
     }
     if (c === OPEN_BRACE || c === OPEN_BRACKET) {
       if (depth === 0) {
-        if (c === OPEN_BRACE && i === firstSignificant(bytes)) members = new Map();
+        if (c === OPEN_BRACE && i === skipJsonSpace(bytes)) members = new Map();
       } else if (depth === 1 && members !== undefined && valueStart === -1) {
         valueStart = i;
         if (c === OPEN_BRACKET && key === ELEMENTS_OF) {
@@ -194,20 +183,14 @@ export function scanJson(bytes: Buffer, maxDepth: number, known?: KnownValues): 
       if (c === COMMA) {
         close(i);
         expectKey = true;
-      } else if (c !== COLON && !isSpace(c) && key !== undefined && valueStart === -1) valueStart = i;
+      } else if (c !== COLON && !isJsonSpace(c) && key !== undefined && valueStart === -1) valueStart = i;
     } else if (depth === 2 && inElements) {
       if (c === COMMA) endElement(i);
-      else if (!isSpace(c) && elementStart === -1) elementStart = i;
+      else if (!isJsonSpace(c) && elementStart === -1) elementStart = i;
     }
     i++;
   }
   return { tooDeep: false, members: mappable ? members : undefined };
-}
-
-function firstSignificant(bytes: Buffer): number {
-  let i = 0;
-  while (i < bytes.length && isSpace(bytes[i]!)) i++;
-  return i;
 }
 
 const raws = new WeakMap<object, RawJson>();
@@ -236,11 +219,11 @@ export interface Splice {
 /** The range that removes member `m` and one comma beside it, so the object stays well-formed. */
 export function memberRemoval(bytes: Buffer, m: MemberRange): Splice {
   let after = m.valueEnd;
-  while (after < bytes.length && isSpace(bytes[after]!)) after++;
+  while (after < bytes.length && isJsonSpace(bytes[after]!)) after++;
   if (bytes[after] === COMMA) return { start: m.keyStart, end: after + 1, text: '' };
   // The last member: take the comma before it instead (if there is one: it may be the only member).
   let before = m.keyStart;
-  while (before > 0 && isSpace(bytes[before - 1]!)) before--;
+  while (before > 0 && isJsonSpace(bytes[before - 1]!)) before--;
   if (bytes[before - 1] === COMMA) return { start: before - 1, end: m.valueEnd, text: '' };
   return { start: m.keyStart, end: m.valueEnd, text: '' };
 }

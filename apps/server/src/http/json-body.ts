@@ -6,6 +6,7 @@ import type { Readable } from 'node:stream';
 import { GatewayError } from '../errors.js';
 import { clip, quote } from '../quote.js';
 import { CACHED_MEMBERS, MIN_MEMBER_BYTES, rememberCachedMembers, type CachedMember, type CacheEntry, type Found, type ParseCache } from '../contract/parse-cache.js';
+import { OPEN_BRACE, OPEN_BRACKET, skipJsonSpace } from '../contract/json-bytes.js';
 import { applySplices, ELEMENTS_OF, rememberRaw, scanJson, type KnownValues, type MemberRange, type Splice } from '../contract/raw-body.js';
 
 /** `32mb`, `100kb`, `512b` (config `body_limit`) → bytes. */
@@ -162,11 +163,10 @@ function collectJson(req: IncomingMessage, source: Readable, limit: number, maxD
  * are not decoded or parsed again (contract/parse-cache.ts).
  */
 function parseJsonBytes(bytes: Buffer, text: string | undefined, maxDepth: number, cache: ParseCache | undefined): unknown {
-  let i = 0;
-  while (i < bytes.length && (bytes[i] === 0x20 || bytes[i] === 0x0a || bytes[i] === 0x0d || bytes[i] === 0x09)) i++;
+  const i = skipJsonSpace(bytes);
   if (i === bytes.length) return {};
   const first = bytes[i];
-  if (first !== 0x7b && first !== 0x5b) {
+  if (first !== OPEN_BRACE && first !== OPEN_BRACKET) {
     throw new GatewayError(400, `request body is not valid JSON: it must be an object, not ${JSON.stringify(bytes.toString('utf8', i, i + 20))}`);
   }
   // The cached parts the scan meets, by where they start (bodies decoded as they arrived are not looked up).

@@ -1,5 +1,6 @@
 import { GatewayError, invalidRequest } from '../../errors.js';
 import { clip } from '../../quote.js';
+import { BACKSLASH, CLOSE_BRACE, CLOSE_BRACKET, COLON, COMMA, isJsonSpace, OPEN_BRACE, OPEN_BRACKET, QUOTE } from '../../contract/json-bytes.js';
 
 export interface BatchBodyLimits {
   /** Requests accepted in `requests` (config `batches.max_requests`). */
@@ -18,20 +19,6 @@ export interface BatchBodyItem {
   value: unknown;
 }
 
-const SPACE = 0x20;
-const TAB = 0x09;
-const LF = 0x0a;
-const CR = 0x0d;
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const COMMA = 0x2c;
-const COLON = 0x3a;
-const OPEN_BRACE = 0x7b;
-const CLOSE_BRACE = 0x7d;
-const OPEN_BRACKET = 0x5b;
-const CLOSE_BRACKET = 0x5d;
-
-const isSpace = (c: number) => c === SPACE || c === LF || c === CR || c === TAB;
 
 type State =
   | 'start' // before the body's `{`
@@ -125,7 +112,7 @@ class BatchBodyScanner {
         continue;
       }
       const c = chunk[i]!;
-      if (isSpace(c)) {
+      if (isJsonSpace(c)) {
         i++;
         continue;
       }
@@ -236,7 +223,7 @@ class BatchBodyScanner {
         continue;
       }
       if (this.scalar) {
-        if (c === COMMA || c === CLOSE_BRACE || c === CLOSE_BRACKET || isSpace(c)) return this.checkSize(j);
+        if (c === COMMA || c === CLOSE_BRACE || c === CLOSE_BRACKET || isJsonSpace(c)) return this.checkSize(j);
         continue;
       }
       if (c === QUOTE) this.inString = true;

@@ -1,3 +1,5 @@
+import { BACKSLASH, CLOSE_BRACE, CLOSE_BRACKET, isJsonSpace, OPEN_BRACE, OPEN_BRACKET, QUOTE } from '../../contract/json-bytes.js';
+
 /**
  * A tool call's `arguments` as they stream in, checked fragment by fragment in time linear in their
  * length: each character is looked at once, whatever the number of fragments. (Parsing the whole
@@ -55,7 +57,7 @@ export class ToolArguments {
         }
         continue;
       }
-      if (isWhitespace(c)) continue;
+      if (isJsonSpace(c)) continue;
       if (this.state === 'start' && c === OPEN_BRACE) {
         this.state = 'object';
         this.depth = 1;
@@ -67,16 +69,6 @@ export class ToolArguments {
   }
 }
 
-const QUOTE = 34;
-const BACKSLASH = 92;
-const OPEN_BRACE = 123;
-const CLOSE_BRACE = 125;
-const OPEN_BRACKET = 91;
-const CLOSE_BRACKET = 93;
-
-function isWhitespace(c: number): boolean {
-  return c === 32 || c === 10 || c === 13 || c === 9;
-}
 
 function isJsonObject(text: string): boolean {
   try {
