@@ -224,8 +224,11 @@ export class ParseCache {
   }
 }
 
-/** Freezes `value` and everything in it; how deep it nests (a scalar 0, `[]` 1, `[{}]` 2). */
-function deepFreeze(value: unknown): number {
+/**
+ * Freezes `value` and everything in it, without recursion (a cached value may nest as deep as
+ * `body_max_depth`); how deep it nests (a scalar 0, `[]` 1, `[{}]` 2).
+ */
+export function deepFreeze(value: unknown): number {
   let deepest = 0;
   const stack: [unknown, number][] = [[value, 1]];
   while (stack.length > 0) {

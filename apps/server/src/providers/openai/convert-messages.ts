@@ -8,7 +8,7 @@ import type {
   ToolResultBlockParam,
 } from '../../generated/types.gen.js';
 import { asKnown } from '../../contract/open-unions.js';
-import { isShared } from '../../contract/parse-cache.js';
+import { deepFreeze, isShared } from '../../contract/parse-cache.js';
 import type { OpenAIContentPart, OpenAIMessage, OpenAIToolCall } from './openai-types.js';
 import { ToolNameMap } from './tool-names.js';
 import { UnsupportedFeatures } from './unsupported.js';
@@ -123,12 +123,6 @@ function translateShared(
   for (const name of t.shortenedNames) names.toUpstream(name);
   for (const feature of t.unsupported) unsupported.add(feature);
   return t.messages;
-}
-
-function deepFreeze(value: unknown): void {
-  if (value === null || typeof value !== 'object' || Object.isFrozen(value)) return;
-  Object.freeze(value);
-  for (const child of Object.values(value)) deepFreeze(child);
 }
 
 function convertAssistant(

@@ -22,8 +22,11 @@ const serialisedMessages = new WeakMap<OpenAIMessage, Buffer>();
  * Stand for the tools and the messages while the rest is serialised: random per process, so no
  * client text can hold them (and each is checked to occur once).
  */
-const TOOLS = JSON.stringify(`\u0000tools-${randomUUID()}`);
-const MESSAGES = JSON.stringify(`\u0000messages-${randomUUID()}`);
+const TOOLS_PLACEHOLDER = `\u0000tools-${randomUUID()}`;
+const MESSAGES_PLACEHOLDER = `\u0000messages-${randomUUID()}`;
+/** The placeholders as they stand in the serialised text. */
+const TOOLS = JSON.stringify(TOOLS_PLACEHOLDER);
+const MESSAGES = JSON.stringify(MESSAGES_PLACEHOLDER);
 
 export function requestBytes(body: OpenAIChatRequest, toolsSource: readonly unknown[] | undefined): string | Buffer {
   const tools = toolsBytes(body, toolsSource);
@@ -32,11 +35,11 @@ export function requestBytes(body: OpenAIChatRequest, toolsSource: readonly unkn
   const shell: Record<string, unknown> = { ...body };
   const parts: { placeholder: string; json: Buffer[] }[] = [];
   if (tools !== undefined) {
-    shell.tools = JSON.parse(TOOLS) as string;
+    shell.tools = TOOLS_PLACEHOLDER;
     parts.push({ placeholder: TOOLS, json: [tools] });
   }
   if (messages !== undefined) {
-    shell.messages = JSON.parse(MESSAGES) as string;
+    shell.messages = MESSAGES_PLACEHOLDER;
     parts.push({ placeholder: MESSAGES, json: messages });
   }
   const text = JSON.stringify(shell);
