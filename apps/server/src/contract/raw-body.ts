@@ -123,9 +123,8 @@ export function scanJson(bytes: Buffer, maxDepth: number, known?: KnownValues): 
   const jump = (at: number, closer: number): number => {
     const end = known!.find(at, maxDepth - depth);
     if (end === -1) return -1;
-    let j = end;
-    while (j < n && isJsonSpace(bytes[j]!)) j++;
-    return bytes[j] === COMMA || bytes[j] === closer ? end : -1;
+    const next = bytes[skipJsonSpace(bytes, end)];
+    return next === COMMA || next === closer ? end : -1;
   };
   let i = 0;
   while (i < n) {
@@ -218,8 +217,7 @@ export interface Splice {
 
 /** The range that removes member `m` and one comma beside it, so the object stays well-formed. */
 export function memberRemoval(bytes: Buffer, m: MemberRange): Splice {
-  let after = m.valueEnd;
-  while (after < bytes.length && isJsonSpace(bytes[after]!)) after++;
+  const after = skipJsonSpace(bytes, m.valueEnd);
   if (bytes[after] === COMMA) return { start: m.keyStart, end: after + 1, text: '' };
   // The last member: take the comma before it instead (if there is one: it may be the only member).
   let before = m.keyStart;
