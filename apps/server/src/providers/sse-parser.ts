@@ -15,7 +15,11 @@ export class SseParser {
   private buffer = '';
   /** The last chunk ended with \r: it is a line end whether or not the next chunk starts with \n. */
   private pendingCR = false;
-  private readonly decoder = new TextDecoder();
+  /**
+   * Made on the first chunk that is not all ASCII: most streams never need one, and each holds a
+   * native converter, which 2,000 open streams would pay for 2,000 times.
+   */
+  private decoder: TextDecoder | undefined;
   /** The decoder holds no partial character: the last chunk it saw ended with an ASCII byte. */
   private decoderIdle = true;
 
@@ -59,12 +63,13 @@ export class SseParser {
     const idle = this.decoderIdle;
     this.decoderIdle = bytes[bytes.length - 1]! < 0x80;
     if (idle && isAscii(bytes)) return bytes.toString('latin1');
+    this.decoder ??= new TextDecoder();
     return this.decoder.decode(bytes, { stream: true });
   }
 
   /** Whatever complete event remains when the stream ends without a trailing blank line. */
   flush(): ParsedSseEvent[] {
-    const rest = this.buffer + this.decoder.decode();
+    const rest = this.decoder === undefined ? this.buffer : this.buffer + this.decoder.decode();
     this.buffer = '';
     this.pendingCR = false;
     const ev = rest.trim() ? parseBlock(rest.replace(/\r\n?/g, '\n').replace(/\n+$/, '')) : undefined;
