@@ -126,10 +126,11 @@ export class UpstreamBody implements AsyncIterable<Buffer> {
    * reaction alive across it (old enough to be promoted, then garbage), for each open stream.
    */
   [Symbol.asyncIterator](): AsyncIterator<Buffer> {
-    return { next: () => this.next(), return: () => Promise.resolve(DONE) };
+    return { next: () => this.read(), return: () => Promise.resolve(DONE) };
   }
 
-  private next(): Promise<IteratorResult<Buffer>> {
+  /** The next chunk, or the end (as an iterator's result); rejects with the connection's failure. */
+  read(): Promise<IteratorResult<Buffer>> {
     let result: IteratorResult<Buffer> | undefined;
     try {
       result = this.take();

@@ -1,6 +1,7 @@
+import { ChunkRelay, type ChunkDecoder } from '../chunk-relay.js';
 import { SseParser } from '../sse-parser.js';
-import { networkError, type UpstreamBody, type UpstreamTarget } from '../transport.js';
-import type { SseBatch } from '../types.js';
+import type { UpstreamBody, UpstreamTarget } from '../transport.js';
+import type { SseBatch, SseFrame } from '../types.js';
 import { badUpstreamResponse } from '../upstream-error.js';
 
 /**
@@ -8,32 +9,31 @@ import { badUpstreamResponse } from '../upstream-error.js';
  * `message_stop` (or an upstream `error` event) was cut: it throws, so the client never sees a
  * truncated answer end cleanly.
  */
-export async function* relaySse(body: UpstreamBody, target: UpstreamTarget, signal: AbortSignal): AsyncGenerator<SseBatch> {
-  const parser = new SseParser();
-  let finished = false;
-  try {
-    // Leaving the loop at message_stop does not close the socket; finally releases it.
-    for await (const chunk of body) {
-      const batch = parser.push(chunk);
-      if (batch.length === 0) continue;
-      finished = endsStream(batch);
-      yield batch;
-      if (finished) return;
-    }
-    const rest = parser.flush();
-    if (rest.length > 0) {
-      finished = endsStream(rest);
-      yield rest;
-    }
-  } catch (err) {
-    throw networkError(err, target, signal);
-  } finally {
-    body.release(finished);
-  }
-  if (!finished) throw badUpstreamResponse(target, 'the upstream stream ended before message_stop');
+export function relaySse(body: UpstreamBody, target: UpstreamTarget, signal: AbortSignal): AsyncIterableIterator<SseBatch> {
+  return new ChunkRelay(body, new AnthropicSse(target), target, signal);
 }
 
-function endsStream(batch: SseBatch): boolean {
-  for (const ev of batch) if (ev.event === 'message_stop' || ev.event === 'error') return true;
-  return false;
+class AnthropicSse implements ChunkDecoder {
+  complete = false;
+  private readonly parser = new SseParser();
+
+  constructor(private readonly target: UpstreamTarget) {}
+
+  chunk(bytes: Buffer, out: SseFrame[]): void {
+    this.take(this.parser.push(bytes), out);
+  }
+
+  end(out: SseFrame[]): void {
+    this.take(this.parser.flush(), out);
+    if (!this.complete) throw badUpstreamResponse(this.target, 'the upstream stream ended before message_stop');
+  }
+
+  /** A chunk's events go on whole; after the one with message_stop (or `error`) nothing more is read. */
+  private take(events: SseFrame[], out: SseFrame[]): void {
+    for (let i = 0; i < events.length; i++) {
+      const ev = events[i]!;
+      out.push(ev);
+      if (ev.event === 'message_stop' || ev.event === 'error') this.complete = true;
+    }
+  }
 }

@@ -5,14 +5,15 @@ import { pathSegmentProblem } from '../path-segment.js';
 import { SseParser, type ParsedSseEvent } from '../sse-parser.js';
 import {
   createDispatcher,
-  networkError,
   postJson,
   MAX_ERROR_BODY,
   readUpstreamText,
   transportOptions,
+  type UpstreamBody,
   type UpstreamResponse,
   type UpstreamTarget,
 } from '../transport.js';
+import { ChunkRelay, type ChunkDecoder } from '../chunk-relay.js';
 import type { AttemptContext, MessageResult, Provider, SseBatch, SseFrame, StreamResult } from '../types.js';
 import { tryParseJson } from '../upstream-error.js';
 import { convertRequest, type ConvertedRequest } from './convert-request.js';
@@ -231,56 +232,54 @@ function resultHeaders(converted: ConvertedRequest): Record<string, string> | un
  * Upstream SSE → Anthropic events. A socket error, a cut body, an error chunk or a malformed chunk
  * throws (see OpenAIStreamConverter), so the client gets `event: error`, never `message_stop`.
  */
-async function* relayEvents(
-  body: UpstreamResponse['body'],
+function relayEvents(
+  body: UpstreamBody,
   converter: OpenAIStreamConverter,
   target: UpstreamTarget,
   signal: AbortSignal,
   pingEveryMs: number,
-): AsyncGenerator<SseBatch> {
-  const parser = new SseParser();
-  let lastYield = Date.now();
-  try {
-    // Leaving the loop at message_stop does not close the socket; finally drains it.
-    for await (const chunk of body) {
-      for (const batch of convertAll(converter, parser.push(chunk))) {
-        lastYield = Date.now();
-        yield batch;
-      }
-      if (converter.complete) return;
-      // The answer ended at an enforced stop sequence and the rest is read for its usage only: pings
-      // show the stream is alive meanwhile (the guard's idle timer counts events, not bytes).
-      if (converter.discarding && Date.now() - lastYield >= pingEveryMs) {
-        lastYield = Date.now();
-        yield [PING_FRAME];
-      }
-    }
-    yield* convertAll(converter, parser.flush(), true);
-  } catch (err) {
-    throw networkError(err, target, signal);
-  } finally {
-    // After message_stop only `[DONE]` is left: read it so the keep-alive connection can be reused.
-    // Anything else (an error, the client leaving) closes the connection.
-    body.release(converter.complete);
-  }
+): AsyncIterableIterator<SseBatch> {
+  return new ChunkRelay(body, new OpenAISse(converter, pingEveryMs), target, signal);
 }
 
 const PING_FRAME: SseFrame = { event: 'ping', data: '{"type":"ping"}' };
 
 /**
- * The Anthropic events of one upstream chunk, as one batch (none when it produced no event). When a
- * chunk fails to convert part-way, what it produced before the failure is still delivered, then the
- * failure is thrown. `atEnd`: the body is over, so the converter finishes (or finds the stream cut).
+ * The Anthropic events of each upstream chunk. When a chunk fails to convert part-way, what it
+ * produced before the failure is still delivered (ChunkRelay), then the failure is thrown. After
+ * message_stop only `[DONE]` is left, which ChunkRelay drains so the connection can be reused.
  */
-function* convertAll(converter: OpenAIStreamConverter, events: readonly ParsedSseEvent[], atEnd = false): Generator<SseBatch> {
-  const batch: SseBatch = [];
-  let failure: unknown;
-  try {
-    for (const ev of events) for (const frame of converter.pushData(ev.data, ev.event)) batch.push(frame);
-    if (atEnd) for (const frame of converter.end('eof')) batch.push(frame);
-  } catch (err) {
-    failure = err;
+class OpenAISse implements ChunkDecoder {
+  private readonly parser = new SseParser();
+  private lastEvent = Date.now();
+
+  constructor(
+    private readonly converter: OpenAIStreamConverter,
+    private readonly pingEveryMs: number,
+  ) {}
+
+  get complete(): boolean {
+    return this.converter.complete;
   }
-  if (batch.length > 0) yield batch;
-  if (failure !== undefined) throw failure;
+
+  chunk(bytes: Buffer, out: SseFrame[]): void {
+    this.convert(this.parser.push(bytes), out);
+    const now = Date.now();
+    if (out.length > 0) this.lastEvent = now;
+    // The answer ended at an enforced stop sequence and the rest is read for its usage only: pings
+    // show the stream is alive meanwhile (the guard's idle timer counts events, not bytes).
+    else if (this.converter.discarding && !this.converter.complete && now - this.lastEvent >= this.pingEveryMs) {
+      this.lastEvent = now;
+      out.push(PING_FRAME);
+    }
+  }
+
+  end(out: SseFrame[]): void {
+    this.convert(this.parser.flush(), out);
+    for (const frame of this.converter.end('eof')) out.push(frame);
+  }
+
+  private convert(events: readonly ParsedSseEvent[], out: SseFrame[]): void {
+    for (const ev of events) for (const frame of this.converter.pushData(ev.data, ev.event)) out.push(frame);
+  }
 }
