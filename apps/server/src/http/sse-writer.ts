@@ -1,4 +1,5 @@
 import type { Response } from 'express';
+import type { Socket } from 'node:net';
 import type { GatewayError } from '../errors.js';
 import type { SseFrame } from '../providers/types.js';
 import { redactionFor } from './response-redaction.js';
@@ -34,7 +35,7 @@ export class SseWriter {
     if (this.ended || this.res.destroyed) return;
     const text = this.pending;
     this.pending = '';
-    if (text !== '') this.res.write(text);
+    if (text !== '') this.send(text);
     else if (!this.res.headersSent) this.res.flushHeaders();
   };
 
@@ -105,6 +106,24 @@ export class SseWriter {
     if (text !== '') this.res.end(text);
     else this.res.end();
     closeIfUnread(this.res, this.stalledReaderMs, this.onStall);
+  }
+
+  /**
+   * One chunk of the response. Once the headers are out and nothing of the response waits in its
+   * own buffer, the chunk (framed as HTTP/1.1 chunked encoding, as `res.write` would) goes straight
+   * to the socket in one write: `res.write` corks the socket, queues the size line, the data and
+   * the line end as three writes and uncorks on the next tick, which for a slow stream's single
+   * delta allocated more than the delta itself. Anything else (headers not sent, a pipelined
+   * response still waiting for its turn on the socket, no chunked encoding) takes `res.write`.
+   */
+  private send(text: string): void {
+    const res = this.res;
+    const socket = res.socket as (Socket & { _httpMessage?: unknown }) | null;
+    if (res.headersSent && res.chunkedEncoding && socket !== null && socket._httpMessage === res && res.writableLength === socket.writableLength) {
+      socket.write(`${Buffer.byteLength(text).toString(16)}\r\n${text}\r\n`);
+    } else {
+      res.write(text);
+    }
   }
 
   private raw(text: string): void {

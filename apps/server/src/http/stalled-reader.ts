@@ -47,17 +47,22 @@ function watchForStall(res: Response, ms: number, onStall: () => void): () => vo
  * (`onStall` is told first): the response's 'close' then aborts the request's upstream call.
  */
 export function whenDrained(res: Response, ms: number, onStall: () => void): Promise<void> | undefined {
-  if (!res.writableNeedDrain || res.destroyed) return undefined;
+  if (res.destroyed) return undefined;
+  // A streamed answer may write its chunks to the socket itself (SseWriter): then the socket is full.
+  const socket = res.socket;
+  if (!res.writableNeedDrain && !socket?.writableNeedDrain) return undefined;
   return new Promise<void>((resolve) => {
     const stop = watchForStall(res, ms, onStall);
     const done = (): void => {
       stop();
       res.off('drain', done);
       res.off('close', done);
+      socket?.off('drain', done);
       resolve();
     };
     res.on('drain', done);
     res.on('close', done);
+    socket?.on('drain', done);
   });
 }
 
