@@ -45,7 +45,7 @@ export class SqliteRequestLogStore implements RequestLogStore {
     this.stmts = {
       insert: db.prepare(
         `INSERT INTO request_log (at, status, failed, provider, model, requested_model, key_id, key_name, record)
-         VALUES (@at, @status, @failed, @provider, @model, @requestedModel, @keyId, @keyName, @record)`,
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
       getCell: db.prepare<[number, string, string], { cell: string }>(`SELECT cell FROM request_stats WHERE minute = ? AND provider = ? AND model = ?`),
       putCell: db.prepare(`INSERT OR REPLACE INTO request_stats (minute, provider, model, cell) VALUES (?, ?, ?, ?)`),
@@ -57,19 +57,11 @@ export class SqliteRequestLogStore implements RequestLogStore {
       pruneCount: db.prepare(`DELETE FROM request_log WHERE seq <= ?`),
       pruneCells: db.prepare(`DELETE FROM request_stats WHERE minute < ?`),
     };
+    const insert = this.stmts.insert;
     const tx = this.db.transaction((records: readonly RequestRecord[], cells: MinuteCells) => {
       for (const r of records) {
-        this.stmts.insert.run({
-          at: r.at,
-          status: r.status,
-          failed: r.errorType === null ? 0 : 1,
-          provider: r.provider,
-          model: r.model,
-          requestedModel: r.requestedModel,
-          keyId: r.keyId,
-          keyName: r.keyName,
-          record: JSON.stringify(r),
-        });
+        // Positional parameters: binding by name looked each one up per row.
+        insert.run(r.at, r.status, r.errorType === null ? 0 : 1, r.provider, r.model, r.requestedModel, r.keyId, r.keyName, JSON.stringify(r));
       }
       for (const [minute, byTarget] of cells) {
         for (const [key, cell] of byTarget) {
