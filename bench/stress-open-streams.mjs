@@ -14,7 +14,7 @@
 //   end       the upstream finishes every answer; every client must have every delta, in order, and message_stop
 import { fork } from 'node:child_process';
 import { Agent, createServer, request } from 'node:http';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -34,11 +34,16 @@ const { values: opt } = parseArgs({
     label: { type: 'string', default: 'this build' },
     'max-connections': { type: 'string' },
     'node-args': { type: 'string', default: '' },
+    'alloc-profile': { type: 'boolean', default: false },
     write: { type: 'boolean', default: false },
     clients: { type: 'boolean', default: false }, // internal: run as the clients' child process
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
+if (opt.write && opt['alloc-profile']) {
+  console.error('--alloc-profile slows the gateway while it samples: its figures are not for RESULTS.md (leave out --write)');
+  process.exit(2);
+}
 if (opt.help) {
   console.log(`usage: node bench/stress-open-streams.mjs [options]
   --gateway PATH          the gateway's main.js (default apps/server/dist/main.js; build it first)
@@ -48,6 +53,8 @@ if (opt.help) {
   --provider NAME         anthropic (Anthropic→Anthropic, relayed) or openai (Anthropic→OpenAI, translated)
   --max-connections N     set the provider's max_connections in the gateway's config (default: leave it out)
   --node-args='ARGS'      extra node flags for the gateway, e.g. --node-args='--heapsnapshot-signal=SIGUSR2'
+  --alloc-profile         after the soak, sample the gateway's allocations for 10 s (garbage included) and
+                          print the bytes allocated per delta relayed by the top functions (not with --write)
   --label TEXT            name of this run in RESULTS.md (default "this build")
   --write                 put the figures in bench/RESULTS.md`);
   process.exit(0);
@@ -317,7 +324,13 @@ async function main() {
   const configPath = join(work, 'conduit.json');
   writeFileSync(configPath, JSON.stringify(config));
   const url = `http://127.0.0.1:${port}`;
-  const gateway = await startNode('conduit', [...opt['node-args'].split(' ').filter(Boolean), resolve(opt.gateway), '--config', configPath], { cwd: work, probe: `${url}/health` });
+  const allocOut = join(work, 'alloc-profile.json');
+  const profiling = opt['alloc-profile'] ? ['-r', join(ROOT, 'bench/lib/alloc-profile.cjs')] : [];
+  const gateway = await startNode('conduit', [...profiling, ...opt['node-args'].split(' ').filter(Boolean), resolve(opt.gateway), '--config', configPath], {
+    cwd: work,
+    probe: `${url}/health`,
+    env: { CONDUIT_ALLOC_PROFILE_OUT: allocOut, CONDUIT_ALLOC_PROFILE_MS: String(ALLOC_PROFILE_MS) },
+  });
   const pid = gateway.pid;
   console.log(`gateway: pid ${pid}, ${url}`);
   const model = provider === 'anthropic' ? 'anthropic/claude-slow' : 'openai/gpt-slow';
@@ -462,6 +475,8 @@ async function main() {
       `lag max per 5 s: median ${median(samples.map((s) => s.lagMax)).toFixed(1)} ms, worst ${Math.max(...samples.map((s) => s.lagMax)).toFixed(1)} ms; lag p99 median ${median(samples.map((s) => s.lagP99)).toFixed(1)} ms; /health p50 ${pct(0.5)}, p99 ${pct(0.99)}, max ${pct(1)} over ${sortedHealth.length} probes`,
     );
 
+    if (opt['alloc-profile']) await allocationProfile(pid, allocOut, () => upstream.deltas);
+
     // ---- end
     const sentBeforeEnd = upstream.deltas;
     upstream.finish();
@@ -500,6 +515,28 @@ async function main() {
   }
   if (opt.write) writeResults(figures, STREAMS, provider);
   if (!ok.value) process.exitCode = 1;
+}
+
+const ALLOC_PROFILE_MS = 10_000;
+
+/** Asks the gateway's preloaded sampler (lib/alloc-profile.cjs) for 10 s of allocations and prints them per delta relayed. */
+async function allocationProfile(pid, file, deltas) {
+  const d0 = deltas();
+  process.kill(pid, 'SIGUSR2');
+  let profile;
+  for (let waited = 0; waited < ALLOC_PROFILE_MS + 30_000 && profile === undefined; waited += 500) {
+    await sleep(500);
+    try {
+      profile = JSON.parse(readFileSync(file, 'utf8'));
+    } catch {
+      profile = undefined;
+    }
+  }
+  if (profile === undefined || profile.error) throw new Error(`no allocation profile from the gateway: ${profile?.error ?? 'timed out'}`);
+  const relayed = deltas() - d0;
+  const perDelta = (bytes) => `${((bytes / relayed) | 0).toString().padStart(6)} B`;
+  console.log(`allocations while streaming: ${(profile.total / 1048576).toFixed(1)} MB in ${profile.ms / 1000} s, ${perDelta(profile.total).trim()} per delta relayed (${relayed} deltas); top functions (self):`);
+  for (const [site, bytes] of profile.sites.slice(0, 25)) console.log(`  ${perDelta(bytes)}  ${((100 * bytes) / profile.total).toFixed(1).padStart(5)}%  ${site}`);
 }
 
 const mb = (bytes) => `${(bytes / 1048576).toFixed(1)} MB`;
