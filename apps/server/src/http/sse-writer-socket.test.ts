@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
-import { connect, type AddressInfo } from 'node:net';
+import { connect, type AddressInfo, type Socket } from 'node:net';
 import express from 'express';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SseWriter } from './sse-writer.js';
@@ -71,6 +71,45 @@ async function streamingServer(): Promise<{ port: number; resWrites: Map<string,
 }
 
 describe('SseWriter on a real socket', () => {
+  it('queues no pings while a client that stopped reading has not taken what went to its socket', async () => {
+    let socketOf: (() => Socket) | undefined;
+    let writes = 0;
+    const app = express();
+    app.get('/', (_req, res) => {
+      const write = res.write.bind(res) as (...args: unknown[]) => boolean;
+      res.write = ((...args: unknown[]) => {
+        writes++;
+        return write(...args);
+      }) as typeof res.write;
+      const writer = new SseWriter(res, 20, 60_000);
+      socketOf = () => res.socket!;
+      writer.write({ event: 'message_start', data: '{}' });
+      // Next, once the headers are out (so straight to the socket): far more than the socket and the
+      // kernel take from a client that reads nothing.
+      setTimeout(() => {
+        const big = 'x'.repeat(1 << 20);
+        for (let i = 0; i < 32; i++) writer.write({ event: 'content_block_delta', data: JSON.stringify({ text: big }) });
+      }, 20);
+    });
+    server = createServer(app);
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const client = connect((server.address() as AddressInfo).port, '127.0.0.1');
+    await once(client, 'connect');
+    client.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+    await once(client, 'data');
+    client.pause();
+    await new Promise((r) => setTimeout(r, 200));
+    const socket = socketOf!();
+    expect(socket.writableNeedDrain).toBe(true);
+    expect(writes).toBe(1); // the big frames went to the socket itself
+    const queued = socket.writableLength;
+    // Ten ping intervals later nothing more is queued: a ping would add its 31 bytes each time.
+    await new Promise((r) => setTimeout(r, 200));
+    expect(socket.writableLength).toBe(queued);
+    client.destroy();
+  });
+
   it('frames every write as a chunk of the response, also for requests pipelined on one connection', async () => {
     const { port, resWrites } = await streamingServer();
     const socket = connect(port, '127.0.0.1');

@@ -37,7 +37,10 @@ export class SseWriter {
     this.pending = '';
     if (text !== '') this.send(text);
     else if (!this.res.headersSent) this.res.flushHeaders();
+    this.headersOut = true;
   };
+  /** The headers went out through the response (with the first chunk, or alone): later chunks may take the socket. */
+  private headersOut = false;
 
   constructor(
     private readonly res: Response,
@@ -56,7 +59,7 @@ export class SseWriter {
     const tick = Math.max(5, Math.min(pingIntervalMs, 1000));
     this.timer = setInterval(() => {
       // A client that has not taken the last write needs no ping, and a queue of them would grow.
-      if (Date.now() - this.lastWrite >= pingIntervalMs && !res.writableNeedDrain) this.raw(PING);
+      if (Date.now() - this.lastWrite >= pingIntervalMs && !res.writableNeedDrain && !res.socket?.writableNeedDrain) this.raw(PING);
     }, tick);
     this.timer.unref();
   }
@@ -119,7 +122,14 @@ export class SseWriter {
   private send(text: string): void {
     const res = this.res;
     const socket = res.socket as (Socket & { _httpMessage?: unknown }) | null;
-    if (res.headersSent && res.chunkedEncoding && socket !== null && socket._httpMessage === res && res.writableLength === socket.writableLength) {
+    if (
+      this.headersOut &&
+      res.chunkedEncoding &&
+      socket !== null &&
+      socket._httpMessage === res &&
+      socket.writable &&
+      res.writableLength === socket.writableLength
+    ) {
       socket.write(`${Buffer.byteLength(text).toString(16)}\r\n${text}\r\n`);
     } else {
       res.write(text);
