@@ -135,6 +135,31 @@ describe('ChunkRelay', () => {
     expect(calls).not.toContain('abort');
   });
 
+  it('a chunk that completes the answer and then fails delivers the answer, keeps the connection for reuse, then throws', async () => {
+    const { body, calls } = upstream();
+    const relay = new ChunkRelay(body, decoder() satisfies ChunkDecoder, target, new AbortController().signal);
+    body.push(Buffer.from('a.!'));
+    expect(names((await relay.next()).value)).toEqual(['a', '.']);
+    await expect(relay.next()).rejects.toThrow('bad chunk');
+    expect(calls).not.toContain('abort');
+  });
+
+  it('reads on through many chunks that produce nothing, and still fails or ends the read under way', async () => {
+    const { body } = upstream();
+    const relay = new ChunkRelay(body, decoder() satisfies ChunkDecoder, target, new AbortController().signal);
+    const waiting = relay.next();
+    for (let i = 0; i < 1000; i++) {
+      body.push(Buffer.alloc(0));
+      await Promise.resolve();
+    }
+    body.push(Buffer.from('z'));
+    expect(names((await waiting).value)).toEqual(['z']);
+    const failing = relay.next();
+    for (let i = 0; i < 10; i++) body.push(Buffer.alloc(0));
+    body.fail(Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }));
+    await expect(failing).rejects.toBeInstanceOf(GatewayError);
+  });
+
   it('a failure while our own signal is aborted is the signal’s reason', async () => {
     const { body } = upstream();
     const ac = new AbortController();

@@ -28,23 +28,8 @@ export class ChunkRelay implements AsyncIterableIterator<SseBatch> {
   private closed = false;
   /** A failure found behind events that were delivered first: the next read throws it. */
   private failure: unknown;
-  private readonly onChunk = (r: IteratorResult<Buffer>): IteratorResult<SseBatch> | Promise<IteratorResult<SseBatch>> => {
-    if (this.closed) return DONE; // returned meanwhile
-    const out: SseFrame[] = [];
-    try {
-      if (r.done) this.decoder.end(out);
-      else this.decoder.chunk(r.value, out);
-    } catch (err) {
-      const failure = networkError(err, this.target, this.signal);
-      this.close();
-      if (out.length === 0) throw failure;
-      this.failure = failure;
-      return { done: false, value: out };
-    }
-    if (r.done || this.decoder.complete) this.close();
-    if (out.length > 0) return { done: false, value: out };
-    return this.closed ? DONE : this.next();
-  };
+  private readonly onChunk = (r: IteratorResult<Buffer>): IteratorResult<SseBatch> | Promise<IteratorResult<SseBatch>> =>
+    this.decode(r) ?? this.readOn();
   private readonly onError = (err: unknown): never => {
     this.close();
     throw networkError(err, this.target, this.signal);
@@ -69,6 +54,53 @@ export class ChunkRelay implements AsyncIterableIterator<SseBatch> {
     }
     if (this.closed) return Promise.resolve(DONE);
     return this.body.read().then(this.onChunk, this.onError);
+  }
+
+  /** A read's batch; undefined when the chunk produced nothing and the next one is to be read. */
+  private decode(r: IteratorResult<Buffer>): IteratorResult<SseBatch> | undefined {
+    if (this.closed) return DONE; // returned meanwhile
+    const out: SseFrame[] = [];
+    try {
+      if (r.done) this.decoder.end(out);
+      else this.decoder.chunk(r.value, out);
+    } catch (err) {
+      const failure = networkError(err, this.target, this.signal);
+      this.close();
+      if (out.length === 0) throw failure;
+      this.failure = failure;
+      return { done: false, value: out };
+    }
+    if (r.done || this.decoder.complete) this.close();
+    if (out.length > 0) return { done: false, value: out };
+    return this.closed ? DONE : undefined;
+  }
+
+  /**
+   * Reads on past chunks that produce nothing (an event split over many chunks, an answer read on
+   * for its usage only) inside one promise, rather than a promise adopting the next read's for each.
+   */
+  private readOn(): Promise<IteratorResult<SseBatch>> {
+    return new Promise((resolve, reject) => {
+      const fail = (err: unknown): void => {
+        try {
+          this.onError(err);
+        } catch (mapped) {
+          reject(mapped);
+        }
+      };
+      const step = (r: IteratorResult<Buffer>): void => {
+        let result: IteratorResult<SseBatch> | undefined;
+        try {
+          result = this.decode(r);
+        } catch (err) {
+          reject(err);
+          return;
+        }
+        if (result !== undefined) resolve(result);
+        else this.body.read().then(step, fail);
+      };
+      this.body.read().then(step, fail);
+    });
   }
 
   /** The consumer stopped early: a read under way ends, and the connection is closed unless the answer was complete. */
