@@ -1,4 +1,4 @@
-import { networkError, type UpstreamBody, type UpstreamTarget } from './transport.js';
+import { DONE, networkError, type UpstreamBody, type UpstreamTarget } from './transport.js';
 import type { SseBatch, SseFrame } from './types.js';
 
 /** What a relay makes of an upstream body: the Anthropic events of each chunk, and of the body's end. */
@@ -10,8 +10,6 @@ export interface ChunkDecoder {
   /** The answer is complete: nothing more is read, and the rest of the body is drained so the connection can be reused. */
   readonly complete: boolean;
 }
-
-const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
 
 /**
  * An upstream body read as batches of Anthropic events, one batch per chunk that produced any.
@@ -31,8 +29,7 @@ export class ChunkRelay implements AsyncIterableIterator<SseBatch> {
   private readonly onChunk = (r: IteratorResult<Buffer>): IteratorResult<SseBatch> | Promise<IteratorResult<SseBatch>> =>
     this.decode(r) ?? this.readOn();
   private readonly onError = (err: unknown): never => {
-    this.close();
-    throw networkError(err, this.target, this.signal);
+    throw this.failed(err);
   };
 
   constructor(
@@ -64,8 +61,7 @@ export class ChunkRelay implements AsyncIterableIterator<SseBatch> {
       if (r.done) this.decoder.end(out);
       else this.decoder.chunk(r.value, out);
     } catch (err) {
-      const failure = networkError(err, this.target, this.signal);
-      this.close();
+      const failure = this.failed(err);
       if (out.length === 0) throw failure;
       this.failure = failure;
       return { done: false, value: out };
@@ -81,13 +77,7 @@ export class ChunkRelay implements AsyncIterableIterator<SseBatch> {
    */
   private readOn(): Promise<IteratorResult<SseBatch>> {
     return new Promise((resolve, reject) => {
-      const fail = (err: unknown): void => {
-        try {
-          this.onError(err);
-        } catch (mapped) {
-          reject(mapped);
-        }
-      };
+      const fail = (err: unknown): void => reject(this.failed(err));
       const step = (r: IteratorResult<Buffer>): void => {
         let result: IteratorResult<SseBatch> | undefined;
         try {
@@ -108,6 +98,12 @@ export class ChunkRelay implements AsyncIterableIterator<SseBatch> {
     this.failure = undefined;
     this.close();
     return Promise.resolve(DONE);
+  }
+
+  /** A failure of the body or the decoder, classified; the relay is closed. */
+  private failed(err: unknown): unknown {
+    this.close();
+    return networkError(err, this.target, this.signal);
   }
 
   private close(): void {

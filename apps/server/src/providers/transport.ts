@@ -49,7 +49,8 @@ export interface UpstreamTarget {
   model: string;
 }
 
-const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
+/** The result of a read at the end, shared (it holds nothing). */
+export const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
 
 /** Unread bytes above which the socket is paused until the reader catches up. */
 const HIGH_WATER = 256 * 1024;
@@ -196,7 +197,6 @@ export class UpstreamBody implements AsyncIterable<Buffer> {
     if (result === undefined) this.waiting = waiting;
     else waiting.resolve(result);
   }
-
 }
 
 /** Largest remainder read before giving up on reusing the connection. */

@@ -19,7 +19,6 @@ export interface BatchBodyItem {
   value: unknown;
 }
 
-
 type State =
   | 'start' // before the body's `{`
   | 'key-or-end' // after `{`: a key or `}`

@@ -69,7 +69,6 @@ export class ToolArguments {
   }
 }
 
-
 function isJsonObject(text: string): boolean {
   try {
     const value: unknown = JSON.parse(text);
