@@ -1,10 +1,11 @@
 import type { Response } from 'express';
+import { Cancel, type CancelSignal } from '../cancel.js';
 
-/** An AbortSignal that fires when the client goes away before the response is complete. */
-export function abortOnClientClose(res: Response): AbortSignal {
-  const controller = new AbortController();
+/** A signal that fires when the client goes away before the response is complete. */
+export function abortOnClientClose(res: Response): CancelSignal {
+  const cancel = new Cancel();
   res.once('close', () => {
-    if (!res.writableFinished) controller.abort(new Error('client disconnected'));
+    if (!res.writableFinished) cancel.abort(new Error('client disconnected'));
   });
-  return controller.signal;
+  return cancel;
 }

@@ -1,5 +1,6 @@
 import { DONE, networkError, type UpstreamBody, type UpstreamTarget } from './transport.js';
 import type { SseBatch, SseFrame } from './types.js';
+import type { CancelSignal } from '../cancel.js';
 
 /** What a relay makes of an upstream body: the Anthropic events of each chunk, and of the body's end. */
 export interface ChunkDecoder {
@@ -36,7 +37,7 @@ export class ChunkRelay implements AsyncIterableIterator<SseBatch> {
     private readonly body: UpstreamBody,
     private readonly decoder: ChunkDecoder,
     private readonly target: UpstreamTarget,
-    private readonly signal: AbortSignal,
+    private readonly signal: CancelSignal,
   ) {}
 
   [Symbol.asyncIterator](): this {

@@ -1,6 +1,7 @@
 import { Agent, errors as undiciErrors, type Dispatcher } from 'undici';
 import { GatewayError, type UpstreamFailure } from '../errors.js';
 import type { ProviderTimeouts } from '../config/schema.js';
+import type { CancelSignal } from '../cancel.js';
 
 export interface TransportOptions {
   connectMs: number;
@@ -221,7 +222,7 @@ export function postJson(
   url: string,
   headers: Record<string, string>,
   body: string | Buffer,
-  signal: AbortSignal,
+  signal: CancelSignal,
   target: UpstreamTarget,
 ): Promise<UpstreamResponse> {
   if (signal.aborted) return Promise.reject(signal.reason);
@@ -277,7 +278,7 @@ export function postJson(
 }
 
 /** Classifies an undici / socket error. An abort by our own signal is rethrown as it is. */
-export function networkError(err: unknown, target: UpstreamTarget, signal?: AbortSignal): unknown {
+export function networkError(err: unknown, target: UpstreamTarget, signal?: CancelSignal): unknown {
   if (signal?.aborted) return signal.reason ?? err;
   if (err instanceof GatewayError) return err;
   const code = (err as { code?: string }).code ?? '';
@@ -319,7 +320,7 @@ export function retryAfterMs(headers: UpstreamResponse['headers'], now = Date.no
 }
 
 /** Reads an upstream body (capped at `limit` bytes when given); a socket failure while reading becomes a classified GatewayError. */
-export async function readUpstreamText(res: UpstreamResponse, target: UpstreamTarget, signal: AbortSignal, limit?: number): Promise<string> {
+export async function readUpstreamText(res: UpstreamResponse, target: UpstreamTarget, signal: CancelSignal, limit?: number): Promise<string> {
   try {
     return await res.body.text(limit);
   } catch (err) {

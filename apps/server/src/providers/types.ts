@@ -1,6 +1,7 @@
 import type { CountTokensRequest, CreateMessageRequest, Message } from '../generated/types.gen.js';
 import type { ClientCredential } from '../client-credential.js';
 import type { ContinuationMode, ProviderConfig } from '../config/schema.js';
+import type { CancelSignal } from '../cancel.js';
 
 /** One server-sent event, as written on the wire: `event: <event>\ndata: <data>\n\n`. */
 export interface SseFrame {
@@ -24,7 +25,7 @@ export interface AttemptContext {
   key: AttemptKey;
   /** Client headers that matter upstream (anthropic-version, anthropic-beta, client auth). */
   clientHeaders: ClientHeaders;
-  signal: AbortSignal;
+  signal: CancelSignal;
   requestId: string;
   /**
    * The request's final assistant message is an answer the client already has part of: the

@@ -1,3 +1,4 @@
+import { Cancel, type CancelSignal } from '../cancel.js';
 import type { GatewayError } from '../errors.js';
 
 /**
@@ -8,21 +9,21 @@ export class Attempt {
   readonly startedAt: number;
   /** The timeout (or other failure) the router aborted this attempt with. */
   failure?: GatewayError;
-  private readonly controller = new AbortController();
+  private readonly cancel = new Cancel();
   private timer: NodeJS.Timeout | undefined;
   private disposed = false;
 
   constructor(
-    private readonly parent: AbortSignal,
+    private readonly parent: CancelSignal,
     now: () => number = Date.now,
   ) {
     this.startedAt = now();
-    if (parent.aborted) this.controller.abort(parent.reason);
-    else parent.addEventListener('abort', this.onParentAbort, { once: true });
+    if (parent.aborted) this.cancel.abort(parent.reason);
+    else parent.addEventListener('abort', this.onParentAbort);
   }
 
-  get signal(): AbortSignal {
-    return this.controller.signal;
+  get signal(): CancelSignal {
+    return this.cancel;
   }
 
   /** Aborts the call with `makeError()` at `at` (epoch ms) unless disarmed or re-armed first. */
@@ -38,9 +39,9 @@ export class Attempt {
 
   /** Aborts the upstream call; the provider rethrows `err` (the signal's reason). */
   fail(err: GatewayError): void {
-    if (this.controller.signal.aborted) return;
+    if (this.cancel.aborted) return;
     this.failure = err;
-    this.controller.abort(err);
+    this.cancel.abort(err);
   }
 
   /** Releases timers and the link to the client's signal; `abandon` also closes the upstream call. */
@@ -49,11 +50,11 @@ export class Attempt {
     this.disposed = true;
     this.disarm();
     this.parent.removeEventListener('abort', this.onParentAbort);
-    if (abandon && !this.controller.signal.aborted) this.controller.abort(new Error('attempt abandoned'));
+    if (abandon && !this.cancel.aborted) this.cancel.abort(new Error('attempt abandoned'));
   }
 
   private readonly onParentAbort = () => {
     this.disarm();
-    this.controller.abort(this.parent.reason);
+    this.cancel.abort(this.parent.reason);
   };
 }

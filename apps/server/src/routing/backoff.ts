@@ -1,3 +1,5 @@
+import type { CancelSignal } from '../cancel.js';
+
 /**
  * Delay before retry number `retry` (0 = the first retry): exponential with full jitter, i.e. a
  * uniform value in [0, min(maxMs, baseMs * 2^retry)], so clients that failed together do not
@@ -9,7 +11,7 @@ export function backoffDelay(retry: number, opts: { baseMs: number; maxMs: numbe
 }
 
 /** Waits `ms`, or rejects with the signal's reason as soon as it aborts (a client that left). */
-export function sleep(ms: number, signal: AbortSignal): Promise<void> {
+export function sleep(ms: number, signal: CancelSignal): Promise<void> {
   if (signal.aborted) return Promise.reject(signal.reason);
   if (ms <= 0) return Promise.resolve();
   return new Promise((resolve, reject) => {

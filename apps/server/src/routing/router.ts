@@ -16,6 +16,7 @@ import { UsageSum } from './stitcher.js';
 import { committedStream, readUntilContent } from './stream-commit.js';
 import { acceptsContinuation, continuationReason, continuationRequest, refusesContinuation } from './stream-continue.js';
 import { GuardedStream, timeoutError } from './stream-guard.js';
+import type { CancelSignal } from '../cancel.js';
 
 export type { Served } from './run-plan.js';
 export type { ContinuationRecord } from './continuing-stream.js';
@@ -23,7 +24,7 @@ export { StreamTrace } from './continuing-stream.js';
 
 export interface RequestContext {
   clientHeaders: ClientHeaders;
-  signal: AbortSignal;
+  signal: CancelSignal;
   requestId: string;
 }
 

@@ -8,10 +8,11 @@ import { classifyFailure, describeFailure, exhaustedError, isTimeout, type Attem
 import { pickKey, type KeyCooldowns } from './keys.js';
 import { policyFor, type RoutingPolicy } from './policy.js';
 import type { RouteTarget } from './resolve.js';
+import type { CancelSignal } from '../cancel.js';
 
 export interface RunContext {
   clientHeaders: ClientHeaders;
-  signal: AbortSignal;
+  signal: CancelSignal;
   requestId: string;
 }
 

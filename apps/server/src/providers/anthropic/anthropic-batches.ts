@@ -5,6 +5,7 @@ import { networkError, type UpstreamTarget } from '../transport.js';
 import type { ClientHeaders } from '../types.js';
 import { badUpstreamResponse, tryParseJson } from '../upstream-error.js';
 import { anthropicHttpError } from './anthropic-error.js';
+import type { CancelSignal } from '../../cancel.js';
 
 /** Anthropic's MessageBatch as its API answers (the fields Conduit reads). */
 export interface UpstreamMessageBatch {
@@ -21,7 +22,7 @@ export interface BatchCallContext {
   clientHeaders: ClientHeaders;
   /** Index in `keys` of the key to use; undefined: the client's credential. */
   keyIndex?: number;
-  signal: AbortSignal;
+  signal: CancelSignal;
 }
 
 const MAX_ERROR_BODY = 64 * 1024;

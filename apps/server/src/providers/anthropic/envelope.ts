@@ -2,6 +2,7 @@ import type { GatewayError } from '../../errors.js';
 import type { CreateMessageRequest } from '../../generated/types.gen.js';
 import type { UpstreamBody, UpstreamResponse, UpstreamTarget } from '../transport.js';
 import type { AttemptContext, SseBatch } from '../types.js';
+import type { CancelSignal } from '../../cancel.js';
 
 /** One HTTP request to an upstream, ready to send. */
 export interface EnvelopeRequest {
@@ -29,7 +30,7 @@ export interface AnthropicEnvelope {
    * GatewayError when the stream fails, and when it ends before `message_stop`: a cut stream must
    * never look complete.
    */
-  decodeStream(body: UpstreamBody, target: UpstreamTarget, signal: AbortSignal): AsyncIterable<SseBatch>;
+  decodeStream(body: UpstreamBody, target: UpstreamTarget, signal: CancelSignal): AsyncIterable<SseBatch>;
   /** decodeStream has already checked that every frame's data is JSON whose `type` is the event name (StreamResult.wellFormed). */
   readonly streamChecked?: boolean;
   /** A non-2xx answer (its body read, capped) → the gateway error, status and type kept. */

@@ -3,13 +3,14 @@ import { SseParser } from '../sse-parser.js';
 import type { UpstreamBody, UpstreamTarget } from '../transport.js';
 import type { SseBatch, SseFrame } from '../types.js';
 import { badUpstreamResponse } from '../upstream-error.js';
+import type { CancelSignal } from '../../cancel.js';
 
 /**
  * Relays Anthropic SSE as it arrives, one batch per upstream chunk. A stream that ends without
  * `message_stop` (or an upstream `error` event) was cut: it throws, so the client never sees a
  * truncated answer end cleanly.
  */
-export function relaySse(body: UpstreamBody, target: UpstreamTarget, signal: AbortSignal): AsyncIterableIterator<SseBatch> {
+export function relaySse(body: UpstreamBody, target: UpstreamTarget, signal: CancelSignal): AsyncIterableIterator<SseBatch> {
   return new ChunkRelay(body, new AnthropicSse(target), target, signal);
 }
 

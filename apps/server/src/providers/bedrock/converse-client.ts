@@ -13,6 +13,7 @@ import { decodeEventStream } from './event-stream.js';
 import { EVENT_STREAM, type BedrockInvokeEnvelope } from './invoke-envelope.js';
 import { bedrockHttpError, bedrockStreamException } from './map-error.js';
 import { modelPath } from './model-id.js';
+import type { CancelSignal } from '../../cancel.js';
 
 /**
  * Bedrock models other than Claude, through Converse (`/model/{id}/converse`) and ConverseStream
@@ -92,7 +93,7 @@ async function* relayConverseStream(
   body: UpstreamResponse['body'],
   converter: ConverseStreamConverter,
   target: UpstreamTarget,
-  signal: AbortSignal,
+  signal: CancelSignal,
 ): AsyncGenerator<SseBatch> {
   try {
     for await (const message of decodeEventStream(body)) {

@@ -10,6 +10,7 @@ import { BEDROCK_BETAS, splitBetas } from './betas.js';
 import { decodeEventStream } from './event-stream.js';
 import { bedrockHttpError, bedrockStreamException } from './map-error.js';
 import { modelPath } from './model-id.js';
+import type { CancelSignal } from '../../cancel.js';
 
 export const BEDROCK_ANTHROPIC_VERSION = 'bedrock-2023-05-31';
 export const EVENT_STREAM = 'application/vnd.amazon.eventstream';
@@ -48,7 +49,7 @@ export class BedrockInvokeEnvelope implements AnthropicEnvelope {
     return { url: url.href, body, headers: await this.auth.headersFor(url, headers, body, ctx.key, { provider: this.provider, model: ctx.model }) };
   }
 
-  decodeStream(body: UpstreamBody, target: UpstreamTarget, signal: AbortSignal): AsyncIterable<SseBatch> {
+  decodeStream(body: UpstreamBody, target: UpstreamTarget, signal: CancelSignal): AsyncIterable<SseBatch> {
     return relayInvokeStream(body, target, signal);
   }
 }
@@ -60,7 +61,7 @@ export class BedrockInvokeEnvelope implements AnthropicEnvelope {
  * frame, a corrupt frame, a socket error or a body that ends before `message_stop` throws, so the
  * client's stream ends with `event: error`, never with a truncated answer.
  */
-export async function* relayInvokeStream(body: UpstreamBody, target: UpstreamTarget, signal: AbortSignal): AsyncGenerator<SseBatch> {
+export async function* relayInvokeStream(body: UpstreamBody, target: UpstreamTarget, signal: CancelSignal): AsyncGenerator<SseBatch> {
   let finished = false;
   try {
     for await (const message of decodeEventStream(body)) {

@@ -25,6 +25,7 @@ import type { GeminiResponse } from './gemini-types.js';
 import { geminiHttpError, geminiStreamError } from './map-error.js';
 import { geminiModelIdProblem } from './model-id.js';
 import { geminiOutputLimit } from './output-limit.js';
+import type { CancelSignal } from '../../cancel.js';
 
 /**
  * Google Gemini, natively: generateContent and streamGenerateContent on the Gemini API (an API
@@ -156,7 +157,7 @@ function resultHeaders(converted: Converted): Record<string, string> | undefined
 }
 
 /** Gemini's SSE → Anthropic events. Errors, malformed chunks and cuts throw (the client gets `event: error`). */
-async function* relayStream(body: UpstreamResponse['body'], converter: GeminiStreamConverter, target: UpstreamTarget, signal: AbortSignal): AsyncGenerator<SseBatch> {
+async function* relayStream(body: UpstreamResponse['body'], converter: GeminiStreamConverter, target: UpstreamTarget, signal: CancelSignal): AsyncGenerator<SseBatch> {
   const parser = new SseParser();
   try {
     for await (const chunk of body) {

@@ -4,6 +4,7 @@ import { GatewayError } from '../../errors.js';
 import { networkError, postJson, readUpstreamText, type UpstreamTarget } from '../transport.js';
 import { tryParseJson } from '../upstream-error.js';
 import type { ServiceAccountKey } from './credentials-file.js';
+import type { CancelSignal } from '../../cancel.js';
 
 export const JWT_BEARER_GRANT = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 /** Google accepts assertions valid for at most an hour. */
@@ -39,7 +40,7 @@ export async function requestAccessToken(
   dispatcher: Dispatcher,
   key: ServiceAccountKey,
   scope: string,
-  opts: { now: () => number; signal: AbortSignal; target: UpstreamTarget },
+  opts: { now: () => number; signal: CancelSignal; target: UpstreamTarget },
 ): Promise<AccessToken> {
   const started = opts.now();
   const form = new URLSearchParams({ grant_type: JWT_BEARER_GRANT, assertion: signAssertion(key, scope, started) }).toString();

@@ -6,6 +6,7 @@ import { prepareTools } from './prepare-tools.js';
 import { countTexts, type CountText } from './token-counter.js';
 import { ToolNameMap } from './tool-names.js';
 import { UnsupportedFeatures } from './unsupported.js';
+import type { CancelSignal } from '../../cancel.js';
 
 export type EncodingName = 'o200k_base' | 'cl100k_base';
 
@@ -51,7 +52,7 @@ export interface CountTokensOptions {
   /** Characters tokenized exactly (config `limits.count_tokens_exact_chars`); the rest is estimated. */
   exactChars?: number;
   /** Counting stops when this aborts (the client left). */
-  signal?: AbortSignal;
+  signal?: CancelSignal;
 }
 
 /** The schema's default for `limits.count_tokens_exact_chars`. */

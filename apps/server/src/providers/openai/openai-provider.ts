@@ -28,6 +28,7 @@ import { outputLimitFromError } from './output-limit.js';
 import { REFUSABLE_PARAMS, refusedParam } from './refused-params.js';
 import { DROPPED_HEADER } from './unsupported.js';
 import { requestBytes } from './request-bytes.js';
+import type { CancelSignal } from '../../cancel.js';
 
 /** The response header that reports a max_tokens lowered to what the model takes. */
 export const MAX_TOKENS_CLAMPED_HEADER = 'x-bf-max-tokens-clamped';
@@ -236,7 +237,7 @@ function relayEvents(
   body: UpstreamBody,
   converter: OpenAIStreamConverter,
   target: UpstreamTarget,
-  signal: AbortSignal,
+  signal: CancelSignal,
   pingEveryMs: number,
 ): AsyncIterableIterator<SseBatch> {
   return new ChunkRelay(body, new OpenAISse(converter, pingEveryMs), target, signal);

@@ -1,3 +1,4 @@
+import type { CancelSignal } from '../../cancel.js';
 /** Counts the tokens of one piece of text (a BPE tokenizer's countTokens). */
 export type CountText = (text: string) => number;
 
@@ -78,7 +79,7 @@ export interface CountOptions {
    */
   exactChars: number;
   /** Stops counting (rejects with its reason) when aborted, e.g. the client left. */
-  signal?: AbortSignal;
+  signal?: CancelSignal;
 }
 
 /**
