@@ -39,13 +39,14 @@ class FakeResponse extends EventEmitter {
   }
 }
 
-const tick = () => new Promise<void>((resolve) => process.nextTick(resolve));
+/** Lets the writer's deferred write run (it waits for setImmediate, left real below). */
+const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
 const PING = 'event: ping\ndata: {"type":"ping"}\n\n';
 const pings = (r: FakeResponse) => r.writes.join('').split(PING).length - 1;
 
 let res: FakeResponse;
 beforeEach(() => {
-  vi.useFakeTimers();
+  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
   res = new FakeResponse();
 });
 afterEach(() => vi.useRealTimers());
@@ -106,6 +107,35 @@ describe('SseWriter and a slow client', () => {
     vi.advanceTimersByTime(1);
     expect(onStall).toHaveBeenCalledOnce();
     expect(res.destroyed).toBe(true);
+  });
+});
+
+describe('SseWriter and a fast upstream', () => {
+  it('sends a whole answer that ends before the next turn as one write: headers, events and end together', async () => {
+    const writer = new SseWriter(res as unknown as Response, 15_000, 10_000);
+    writer.writeAll([
+      { event: 'message_start', data: '{"type":"message_start"}' },
+      { event: 'content_block_delta', data: '{"type":"content_block_delta"}' },
+    ]);
+    // The stream loop reaches the end through promise reactions, not within one call.
+    for (let i = 0; i < 5; i++) await Promise.resolve();
+    await new Promise<void>((resolve) => process.nextTick(resolve));
+    writer.writeAll([{ event: 'message_stop', data: '{"type":"message_stop"}' }]);
+    writer.end();
+    expect(res.headersSent).toBe(false);
+    expect(res.writes).toEqual([
+      'event: message_start\ndata: {"type":"message_start"}\n\nevent: content_block_delta\ndata: {"type":"content_block_delta"}\n\nevent: message_stop\ndata: {"type":"message_stop"}\n\n',
+    ]);
+    await tick();
+    expect(res.writes).toHaveLength(1);
+  });
+
+  it('sends what it has on the next turn when the answer goes on', async () => {
+    const writer = new SseWriter(res as unknown as Response, 15_000, 10_000);
+    writer.write({ event: 'message_start', data: '{"type":"message_start"}' });
+    await tick();
+    expect(res.writes).toEqual(['event: message_start\ndata: {"type":"message_start"}\n\n']);
+    writer.end();
   });
 });
 

@@ -11,11 +11,12 @@ const PING = 'event: ping\ndata: {"type":"ping"}\n\n';
  * Writes Anthropic SSE to the client. Sends a `ping` when nothing was written for
  * `pingIntervalMs`, so proxies and clients do not give up on a slow upstream.
  *
- * Frames written in the same tick (all the events parsed out of one upstream chunk) are joined
- * and leave in one `res.write` on the next tick, together with the headers the first time. A slow
- * upstream's events still go out as they arrive; a fast one's 50 deltas cost one write and one
- * syscall instead of 50 (the benchmark's profile showed socket writes as the largest single
- * cost of a stream).
+ * Frames written before the event loop's next turn (all the events parsed out of one upstream
+ * chunk) are joined and leave in one write at `setImmediate`, together with the headers the first
+ * time; when the answer also ends before then (a fast upstream's whole answer in one chunk), the
+ * headers, the events and the end of the response leave in a single write. A slow upstream's events
+ * still go out as they arrive; a fast one's 50 deltas cost one write and one syscall instead of 50
+ * or three (the benchmark's profile showed socket writes as the largest single cost of a stream).
  *
  * A client that reads slower than the upstream writes gets backpressure: the stream loop waits on
  * `drained()` before it reads the next batch from the upstream (which pauses the upstream socket),
@@ -27,7 +28,7 @@ export class SseWriter {
   private lastWrite = Date.now();
   private readonly timer: NodeJS.Timeout;
   private ended = false;
-  /** Frames waiting for the next tick's write. */
+  /** Frames waiting for the next turn's write. */
   private pending = '';
   private scheduled = false;
   private readonly flush = (): void => {
@@ -54,7 +55,7 @@ export class SseWriter {
     res.setHeader('cache-control', 'no-cache');
     res.setHeader('connection', 'keep-alive');
     res.setHeader('x-accel-buffering', 'no');
-    // The headers leave with the first frames, or alone on the next tick when there are none yet.
+    // The headers leave with the first frames, or alone on the next turn when there are none yet.
     this.schedule();
     const tick = Math.max(5, Math.min(pingIntervalMs, 1000));
     this.timer = setInterval(() => {
@@ -146,7 +147,7 @@ export class SseWriter {
   private schedule(): void {
     if (this.scheduled) return;
     this.scheduled = true;
-    process.nextTick(this.flush);
+    setImmediate(this.flush);
   }
 }
 
