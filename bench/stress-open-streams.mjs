@@ -416,6 +416,9 @@ async function main() {
         t: (now - soakStart) / 1000,
         rss: rssMb(pid),
         cpuPct: ((cpu - lastCpu) / (now - lastAt)) * 100,
+        cpuMs: cpu - lastCpu,
+        ms: now - lastAt,
+        deltas: d - lastDeltas,
         deltasPerS: ((d - lastDeltas) * 1000) / (now - lastAt),
         lagMax: m.lagMax,
         lagP99: m.lagP99,
@@ -461,12 +464,20 @@ async function main() {
       `RSS over the soak (median of the first third → last third, ${third} samples each)`,
       `${rssFirst.toFixed(1)} → ${rssLast.toFixed(1)} MB (${sign(rssLast - rssFirst)} MB, ${sign(((rssLast - rssFirst) / rssFirst) * 100, 1)}%); min ${Math.min(...samples.map((s) => s.rss)).toFixed(1)}, max ${Math.max(...samples.map((s) => s.rss)).toFixed(1)} MB; heap used ${mb(med(first, 'heapUsed'))} → ${mb(med(last, 'heapUsed'))} ${rssFlat ? '✅ flat' : '❌ rising'}`,
     );
-    const cpuFirst = med(first, 'cpuPct');
-    const cpuLast = med(last, 'cpuPct');
-    const cpuFlat = cpuLast - cpuFirst <= Math.max(0.1 * cpuFirst, 1);
+    // CPU is compared as totals over each third (CPU used ÷ time, and ÷ deltas relayed), not as a
+    // median of 5 s samples: a major collection lands in one sample of several, so a median says more
+    // about where the collections fell than about the work done.
+    const total = (xs, k) => xs.reduce((sum, x) => sum + x[k], 0);
+    const cpuShare = (xs) => (total(xs, 'cpuMs') / total(xs, 'ms')) * 100;
+    const cpuPerDelta = (xs) => (total(xs, 'cpuMs') * 1000) / total(xs, 'deltas');
+    const cpuFirst = cpuShare(first);
+    const cpuLast = cpuShare(last);
+    const perDeltaFirst = cpuPerDelta(first);
+    const perDeltaLast = cpuPerDelta(last);
+    const cpuFlat = perDeltaLast - perDeltaFirst <= 0.1 * perDeltaFirst;
     note(
-      'CPU over the soak (median of the first third → last third)',
-      `${cpuFirst.toFixed(1)}% → ${cpuLast.toFixed(1)}% of a core ${cpuFlat ? '✅ flat' : '❌ rising'}`,
+      `CPU over the soak (all of the first third → all of the last third, ${third} samples each)`,
+      `${cpuFirst.toFixed(1)}% → ${cpuLast.toFixed(1)}% of a core; ${perDeltaFirst.toFixed(1)} → ${perDeltaLast.toFixed(1)} µs per delta relayed (${sign(((perDeltaLast - perDeltaFirst) / perDeltaFirst) * 100, 1)}%; flat: ≤ +10%); per 5 s sample ${Math.min(...samples.map((s) => s.cpuPct)).toFixed(1)}–${Math.max(...samples.map((s) => s.cpuPct)).toFixed(1)}% ${cpuFlat ? '✅ flat' : '❌ rising'}`,
     );
     const sortedHealth = [...healthMs].sort((a, b) => a - b);
     const pct = (q) => fmtMs(sortedHealth[Math.min(sortedHealth.length - 1, Math.floor(sortedHealth.length * q))]);
