@@ -27,11 +27,6 @@ export class Cancel implements CancelSignal {
   reason: unknown = undefined;
   private listeners: (() => void)[] | undefined;
 
-  /** The signal side, for code that should only watch (it is this object). */
-  get signal(): CancelSignal {
-    return this;
-  }
-
   addEventListener(_type: 'abort', listener: () => void): void {
     if (this.aborted) return;
     const listeners = (this.listeners ??= []);
