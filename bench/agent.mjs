@@ -124,7 +124,7 @@ async function measure(group, target, round) {
   const { failed } = row;
   console.log(
     `  ${`${target.name}${ROUNDS > 1 ? ` #${round + 1}` : ''}`.padEnd(30)} ${row.rps.toFixed(0).padStart(6)} req/s  p50 ${row.p50} ms  p99 ${row.p99} ms` +
-      `  cpu ${row.cpuPerReq === null ? '—' : row.cpuPerReq.toFixed(3)} ms/req  rss ${row.rssMb.toFixed(0)} MB` +
+      `  cpu ${row.cpuPerReq === null ? '—' : `${row.cpuPerReq.toFixed(3)} ms/req (kernel ${row.sysPerReq.toFixed(3)})`}  rss ${row.rssMb.toFixed(0)} MB` +
       (failed ? `  FAILED ${failed} (non-2xx ${result.non2xx}, errors ${result.errors}, timeouts ${result.timeouts})` : ''),
   );
   return row;
@@ -212,13 +212,13 @@ function targetChecks(rows, fits) {
 const fmt = (v, digits = 0) => (v === null || v === undefined || Number.isNaN(v) ? '—' : v.toFixed(digits));
 
 function tableCells(groups, rows) {
-  const header = ['scenario', 'target', 'body KB', 'req/s', 'p50 ms', 'p99 ms', 'CPU ms/req', 'RSS MB', 'CPU ÷ direct'];
+  const header = ['scenario', 'target', 'body KB', 'req/s', 'p50 ms', 'p99 ms', 'CPU ms/req', 'of it kernel', 'RSS MB', 'CPU ÷ direct'];
   const body = [];
   for (const g of groups) {
     const direct = find(rows, g.id, 'direct');
     for (const r of rows.filter((x) => x.group === g.id)) {
       if (r.error) {
-        body.push([g.id, r.name, '', `error: ${r.error.slice(0, 120)}`, '', '', '', '', '']);
+        body.push([g.id, r.name, '', `error: ${r.error.slice(0, 120)}`, '', '', '', '', '', '']);
         continue;
       }
       body.push([
@@ -229,6 +229,7 @@ function tableCells(groups, rows) {
         fmt(r.p50),
         fmt(r.p99),
         fmt(r.cpuPerReq, 3),
+        fmt(r.sysPerReq, 3),
         fmt(r.rssMb),
         r.kind === 'direct' ? '1.00' : direct && r.cpuPerReq !== null ? (r.cpuPerReq / direct.cpuPerReq).toFixed(2) : '—',
       ]);

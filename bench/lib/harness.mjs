@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { ID } from './agent-traffic.mjs';
-import { cpuMs, freePort, startNode, watchRss } from './procs.mjs';
+import { cpuSplitMs, freePort, startNode, watchRss } from './procs.mjs';
 
 export const ROOT = new URL('../..', import.meta.url).pathname.replace(/\/$/, '');
 export const BENCH = join(ROOT, 'bench');
@@ -135,6 +135,7 @@ export function combineRounds(runs) {
     p50: pick('p50'),
     p99: pick('p99'),
     cpuPerReq: optional('cpuPerReq'),
+    sysPerReq: optional('sysPerReq'),
     cpuRounds: first.cpuPerReq === null ? [] : runs.map((r) => r.cpuPerReq),
     redisPerReq: optional('redisPerReq'),
     redisCommandsPerReq: optional('redisCommandsPerReq'),
@@ -199,11 +200,11 @@ export async function measureTarget(group, target, round, { connections, warmup,
   const pid = target.proc?.pid;
   const rss = pid ? watchRss(pid) : null;
   const state = before ? await before(target) : undefined;
-  const cpuBefore = pid ? cpuMs(pid) : 0;
+  const cpuBefore = pid ? cpuSplitMs(pid) : null;
   const startedAt = Date.now();
   const result = await autocannon({ ...opts, duration });
   const endedAt = Date.now();
-  const cpuAfter = pid ? cpuMs(pid) : 0;
+  const cpuAfter = pid ? cpuSplitMs(pid) : null;
   const rssSeen = rss?.stop();
   const ok = result['2xx'];
   const row = {
@@ -214,7 +215,9 @@ export async function measureTarget(group, target, round, { connections, warmup,
     rps: ok / result.duration,
     p50: result.latency.p50,
     p99: result.latency.p99,
-    cpuPerReq: pid && ok > 0 ? (cpuAfter - cpuBefore) / ok : null,
+    cpuPerReq: pid && ok > 0 ? (cpuAfter.user + cpuAfter.system - cpuBefore.user - cpuBefore.system) / ok : null,
+    // The kernel's part of it: a change in how the bytes move (more, smaller reads and writes; page faults) shows here.
+    sysPerReq: pid && ok > 0 ? (cpuAfter.system - cpuBefore.system) / ok : null,
     rssMb: rssSeen ? rssSeen.max : null,
     requests: ok,
     failed: result.non2xx + result.errors + result.timeouts,

@@ -69,12 +69,16 @@ export async function startNode(name, args, { cwd, env, probe, timeoutMs = 20_00
 
 /** CPU time (user + system) the process has used so far, in milliseconds. */
 export function cpuMs(pid) {
+  const { user, system } = cpuSplitMs(pid);
+  return user + system;
+}
+
+/** A process's CPU time so far in ms, in user mode and in the kernel (its system calls, page faults). */
+export function cpuSplitMs(pid) {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   // Fields after the command name (which may contain spaces) start at state (field 3).
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const utime = Number(fields[11]);
-  const stime = Number(fields[12]);
-  return ((utime + stime) * 1000) / TICKS_PER_SECOND;
+  return { user: (Number(fields[11]) * 1000) / TICKS_PER_SECOND, system: (Number(fields[12]) * 1000) / TICKS_PER_SECOND };
 }
 
 /** Resident set size in MB. */
