@@ -173,7 +173,16 @@ const PATHS: Array<Array<string | number>> = [
   ['metadata'], ['metadata', 'user_id'], ['thinking'], ['stop_sequences'], ['stream'], ['temperature'], ['top_k'], ['mcp_servers'], ['x_extra'],
 ];
 
-/** Sets `value` at `path`, making the containers on the way (own properties only). */
+/** A shallow copy keeping what the original had: holes, own `__proto__` keys, its prototype. */
+function shallowCopy(value: object): object {
+  return Array.isArray(value) ? value.slice() : Object.create(Object.getPrototypeOf(value), Object.getOwnPropertyDescriptors(value));
+}
+
+/**
+ * Sets `value` at `path`, making the containers on the way (own properties only). The containers on
+ * the way are copied, never edited: one may be a value fast-check hands out more than once (to both
+ * mutations of a body, say), and writing into it could make it contain itself.
+ */
 function setAt(root: Record<string, unknown>, path: Array<string | number>, value: unknown): void {
   let node: any = root;
   path.forEach((key, i) => {
@@ -182,11 +191,9 @@ function setAt(root: Record<string, unknown>, path: Array<string | number>, valu
       return;
     }
     const next = node[key];
-    if (next === null || typeof next !== 'object') {
-      const made = typeof path[i + 1] === 'number' ? [] : {};
-      Object.defineProperty(node, key, { value: made, enumerable: true, writable: true, configurable: true });
-    }
-    node = node[key];
+    const own = next === null || typeof next !== 'object' ? (typeof path[i + 1] === 'number' ? [] : {}) : shallowCopy(next);
+    Object.defineProperty(node, key, { value: own, enumerable: true, writable: true, configurable: true });
+    node = own;
   });
 }
 
