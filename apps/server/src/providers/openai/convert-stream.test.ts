@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { GatewayError } from '../../errors.js';
 import type { Message, MessageStreamEvent } from '../../generated/types.gen.js';
 import { SseParser } from '../sse-parser.js';
-import { OpenAIStreamConverter, type StreamContext } from './convert-stream.js';
+import { OpenAIStreamConverter, plainTextChunk, type StreamContext } from './convert-stream.js';
 import type { OpenAIChatChunk } from './openai-types.js';
 import { ToolNameMap } from './tool-names.js';
 
@@ -497,5 +498,78 @@ describe('OpenAIStreamConverter at the edges of real servers', () => {
     const events = run([delta({ content: 'almost <EN' }), delta({}, 'stop')], { enforcedStops: ['<END>'] });
     expect(accumulate(events).content).toEqual([{ type: 'text', text: 'almost <EN' }]);
     expect(accumulate(events).stop_reason).toBe('end_turn');
+  });
+});
+
+describe('plain text chunks, read without parsing', () => {
+  const head = '{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":';
+  const text = (content: string, after = '') => `${head}{"content":${JSON.stringify(content)}},"logprobs":null,"finish_reason":null}]${after}}`;
+
+  it('reads the text of the chunks OpenAI, vLLM and Ollama send', () => {
+    expect(plainTextChunk(text('Hello'))).toBe('Hello');
+    expect(plainTextChunk(text('a "quoted" \\ line\n\u0001 é 😀'))).toBe('a "quoted" \\ line\n\u0001 é 😀');
+    expect(plainTextChunk(text('x', ',"usage":null,"obfuscation":"Zq"'))).toBe('x');
+    // Ollama: role on every chunk, no logprobs, the fingerprint before the choices
+    expect(plainTextChunk('{"id":"chatcmpl-9","object":"chat.completion.chunk","created":1,"model":"llama3","system_fingerprint":"fp_ollama","choices":[{"index":0,"delta":{"role":"assistant","content":"The"},"finish_reason":null}]}')).toBe('The');
+  });
+
+  it('leaves every chunk that carries anything else to the full parser', () => {
+    const others = [
+      text('x', ',"usage":{"prompt_tokens":1,"completion_tokens":2}'),
+      text('x', ',"x_groq":{"usage":{"prompt_tokens":1}}'),
+      text('x', ',"error":{"message":"boom"}'),
+      text('x').replace('"finish_reason":null', '"finish_reason":"stop"'),
+      text('x').replace('"finish_reason":null', '"finish_reason":null,"stop_reason":"END"'),
+      text('x').replace('"index":0', '"index":1'),
+      text('x').replace('}]', '},{"index":1,"delta":{"content":"y"},"finish_reason":null}]'),
+      text('x').replace('"content":', '"reasoning_content":'),
+      text('x').replace('"content":', '"con\\u0074ent":'),
+      text('x').replace('{"content":', '{"content":"a","content":'),
+      text('x').replace('"id":', '"i\\u0064":'),
+      text('x').replace('"model":"m"', '"model":{"a":1}'),
+      text('x').replace('"logprobs":null', '"logprobs":{"content":[]}'),
+      text('x').replace(',"finish_reason":null', ''),
+      text('x').replace('"created":1', '"created":01'),
+      text('x').replace('"content":"x"', '"content":"\u0001"'),
+      text('x').replace('"content":"x"', '"content":"\\x"'),
+      text('x').replace('"content":"x"', '"content":null'),
+      text('x') + ' ',
+      text('x').replace('{"content"', '{ "content"'),
+    ];
+    for (const data of others) expect([data, plainTextChunk(data)]).toEqual([data, undefined]);
+  });
+
+  it('gives exactly the events the parsed chunk gives, stop sequences included', () => {
+    const field = fc.constantFrom('"id":"c1"', '"object":"chat.completion.chunk"', '"created":-1.5e3', '"model":"m\\"x"', '"usage":null', '"service_tier":"default"', '"system_fingerprint":null');
+    const chunk = fc.record({
+      content: fc.string({ maxLength: 12, unit: fc.constantFrom('a', 'b', '<', '<E', 'ND>', '<END>', '"', '\\', '\n', '\u0000', '\u2028', '\ud800', 'é') }),
+      before: fc.array(field, { maxLength: 3 }),
+      after: fc.array(field, { maxLength: 2 }),
+      role: fc.boolean(),
+      logprobs: fc.boolean(),
+    });
+    fc.assert(
+      fc.property(fc.array(chunk, { minLength: 1, maxLength: 8 }), fc.boolean(), fc.boolean(), (chunks, enforce, late) => {
+        const ctx = { target, toolNames: new ToolNameMap(), stopSequences: ['<END>'], enforcedStops: enforce ? ['<END>'] : undefined };
+        const fast = new OpenAIStreamConverter(ctx);
+        const parsed = new OpenAIStreamConverter(ctx);
+        const first = `{"id":"c1","model":"m","choices":[{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}]}`;
+        const datas = [first];
+        for (const c of chunks) {
+          const delta = `{${c.role ? '"role":"assistant",' : ''}"content":${JSON.stringify(c.content)}}`;
+          const choice = `{"index":0,"delta":${delta}${c.logprobs ? ',"logprobs":null' : ''},"finish_reason":null}`;
+          datas.push(`{${[...c.before, `"choices":[${choice}]`, ...c.after].join(',')}}`);
+        }
+        datas.push('{"id":"c1","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}');
+        // a server that sends text after its finish_reason: that text is not part of the answer
+        if (late) datas.push(datas[1]!);
+        datas.push('{"id":"c1","choices":[],"usage":{"prompt_tokens":3,"completion_tokens":4}}');
+        const a = datas.flatMap((d) => fast.pushData(d)).concat(fast.end('done'));
+        const b = datas.flatMap((d) => parsed.push(JSON.parse(d))).concat(parsed.end('done'));
+        expect(a).toEqual(b);
+        expect(datas.slice(1, chunks.length + 1).every((d) => plainTextChunk(d) !== undefined)).toBe(true);
+      }),
+      { numRuns: 300 },
+    );
   });
 });

@@ -66,6 +66,29 @@ type OpenBlock = { kind: 'thinking' | 'text'; index: number } | { kind: 'tool'; 
  *   the answer silently), a body that ends with neither finish_reason nor `[DONE]` (cut), and a
  *   finish_reason of `abort` or `error` (vLLM ends an aborted request so, with no error object).
  */
+const JSON_STRING = String.raw`"[^"\\\u0000-\u001f]*(?:\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4})[^"\\\u0000-\u001f]*)*"`;
+const JSON_SCALAR = String.raw`(?:${JSON_STRING}|-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?|null)`;
+/** Top-level fields a text chunk may carry that mean nothing once message_start is out (usage only as null). */
+const INERT_FIELD = String.raw`"(?:id|object|created|model|service_tier|system_fingerprint|obfuscation)":${JSON_SCALAR}|"usage":null`;
+const PLAIN_TEXT_CHUNK = new RegExp(
+  String.raw`^\{(?:(?:${INERT_FIELD}),)*"choices":\[\{"index":0,"delta":\{(?:"role":"assistant",)?"content":(${JSON_STRING})\}(?:,"logprobs":null)?,"finish_reason":null\}\](?:,(?:${INERT_FIELD}))*\}$`,
+);
+
+/**
+ * The text of a chunk that carries nothing but text, written compactly the way OpenAI, vLLM, Ollama
+ * and llama.cpp write it (`{"id":…,"choices":[{"index":0,"delta":{"content":"…"},"logprobs":null,
+ * "finish_reason":null}]}`, the inert fields in any order); undefined for any other chunk, which is
+ * then parsed whole. The pattern is linear (no two alternatives match the same character) and only
+ * literal key names match, so a chunk with any other field, an escaped key name or a second choice
+ * never takes this path.
+ */
+export function plainTextChunk(data: string): string | undefined {
+  const m = PLAIN_TEXT_CHUNK.exec(data);
+  if (!m) return undefined;
+  const raw = m[1]!;
+  return raw.includes('\\') ? (JSON.parse(raw) as string) : raw.slice(1, -1);
+}
+
 export class OpenAIStreamConverter {
   /** A chunk arrived (with or without an id). */
   private sawChunk = false;
@@ -116,6 +139,15 @@ export class OpenAIStreamConverter {
     const trimmed = data.trim();
     if (trimmed === '[DONE]') return this.end('done');
     if (trimmed === '' || this.completed) return [];
+    // The bulk of a stream: one more piece of text. Read without building the chunk's object; what it
+    // does here is exactly what push() does with that chunk once message_start is out.
+    if (this.started && !this.finishSeen && event !== 'error') {
+      const text = plainTextChunk(trimmed);
+      if (text !== undefined) {
+        if (text && this.gatewayStop === undefined) this.appendText(text);
+        return this.frames.take();
+      }
+    }
     let chunk: OpenAIChatChunk;
     try {
       chunk = JSON.parse(trimmed) as OpenAIChatChunk;
