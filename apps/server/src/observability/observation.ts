@@ -127,9 +127,9 @@ export class Observation {
       if (event === 'content_block_delta') {
         if (this.ttftMs === null) this.ttftMs = now - this.startedAt;
       } else if (event === 'message_start') {
-        this.usage(parseUsage(frame.data, true));
+        this.usage(parseUsage(frame, true));
       } else if (event === 'message_delta') {
-        this.usage(parseUsage(frame.data, false));
+        this.usage(parseUsage(frame, false));
       }
     }
   }
@@ -141,13 +141,16 @@ export class Observation {
   }
 }
 
-function parseUsage(data: string, inMessage: boolean): Partial<Usage> | undefined {
-  try {
-    const ev = JSON.parse(data) as { usage?: Partial<Usage>; message?: { usage?: Partial<Usage> } };
-    return inMessage ? ev.message?.usage : ev.usage;
-  } catch {
-    return undefined;
+function parseUsage(frame: SseFrame, inMessage: boolean): Partial<Usage> | undefined {
+  let ev = frame.value as { usage?: Partial<Usage>; message?: { usage?: Partial<Usage> } } | null | undefined;
+  if (ev === undefined) {
+    try {
+      ev = JSON.parse(frame.data) as typeof ev;
+    } catch {
+      return undefined;
+    }
   }
+  return inMessage ? ev?.message?.usage : ev?.usage;
 }
 
 export function attachObservation(res: Response, obs: Observation): void {

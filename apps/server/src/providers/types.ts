@@ -8,6 +8,8 @@ export interface SseFrame {
   event: string;
   /** The JSON text of the event, exactly as it goes to the client. */
   data: string;
+  /** `data` as an object, when whoever wrote or checked it had one: readers need not parse it again. */
+  value?: unknown;
 }
 
 /** The credential an attempt uses upstream. */

@@ -50,7 +50,12 @@ async function drain(it: AsyncIterable<SseBatch>): Promise<SseFrame[]> {
 describe('GuardedStream', () => {
   it('passes a healthy stream through unchanged', async () => {
     const { stream } = guard(source([START, frame('ping'), DELTA, STOP], [], 0));
-    expect(await drain(stream)).toEqual([START, frame('ping'), DELTA, STOP]);
+    const out = await drain(stream);
+    const text = (frames: SseFrame[]) => frames.map(({ event, data }) => ({ event, data }));
+    expect(text(out)).toEqual(text([START, frame('ping'), DELTA, STOP]));
+    // what the guard parsed to check it travels on with the frame, so usage readers do not parse it again
+    for (const f of out) if (f.value !== undefined) expect(f.value).toEqual(JSON.parse(f.data));
+    expect(out[0]!.value).toEqual(JSON.parse(START.data));
   });
 
   it('times out when no content arrives in time; message_start and ping do not count', async () => {

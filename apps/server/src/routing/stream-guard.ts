@@ -243,7 +243,10 @@ const STATUS_BY_ERROR_TYPE: Record<string, number> = {
 const COMPACT_TEXT_DELTA =
   /^\{"type":"content_block_delta","index":(?:0|[1-9]\d*),"delta":\{"type":"text_delta","text":"(?:[^"\\\u0000-\u001f]|\\["\\/bfnrt]|\\u[0-9a-fA-F]{4})*"\}\}$/;
 
-/** Throws when a frame is not a well-formed Anthropic event, or is the upstream's own `error` event. */
+/**
+ * Throws when a frame is not a well-formed Anthropic event, or is the upstream's own `error` event.
+ * A frame it parsed keeps the object (`value`), for the readers after it.
+ */
 function checkFrame(frame: SseFrame, target: GuardTarget): void {
   if (frame.event === 'content_block_delta' && COMPACT_TEXT_DELTA.test(frame.data)) return;
   let data: any;
@@ -259,6 +262,7 @@ function checkFrame(frame: SseFrame, target: GuardTarget): void {
       upstream: { ...target, kind: 'bad_response' },
     });
   }
+  frame.value = data;
   if (frame.event === 'error') {
     const type = typeof data.error?.type === 'string' ? data.error.type : 'api_error';
     // The upstream names the type: `constructor` must not find Object's.

@@ -10,7 +10,7 @@ export class FrameQueue {
 
   /** An event, serialised as Anthropic sends it. */
   emit(event: MessageStreamEvent): void {
-    this.frames.push({ event: event.type, data: JSON.stringify(event) });
+    this.frames.push({ event: event.type, data: JSON.stringify(event), value: event });
   }
 
   /** A frame serialised already (a delta written without building its object). */
