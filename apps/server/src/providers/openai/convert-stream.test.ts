@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { GatewayError } from '../../errors.js';
 import type { Message, MessageStreamEvent } from '../../generated/types.gen.js';
 import { SseParser } from '../sse-parser.js';
-import { OpenAIStreamConverter, plainTextChunk, type StreamContext } from './convert-stream.js';
+import { OpenAIStreamConverter, PlainTextReader, plainTextChunk, type StreamContext } from './convert-stream.js';
 import type { OpenAIChatChunk } from './openai-types.js';
 import { ToolNameMap } from './tool-names.js';
 
@@ -539,17 +539,32 @@ describe('plain text chunks, read without parsing', () => {
     for (const data of others) expect([data, plainTextChunk(data)]).toEqual([data, undefined]);
   });
 
+  it('a head already proven is compared, and what follows it is still read in full', () => {
+    const reader = new PlainTextReader();
+    expect(reader.read(text('one'))).toBe('one');
+    expect(reader.read(text('two'))).toBe('two');
+    expect(reader.read(text('x').replace('"content":"x"}', '"content":"x","tool_calls":[]}'))).toBeUndefined();
+    expect(reader.read(text('x').replace('"content":"x"', '"content":null'))).toBeUndefined();
+    expect(reader.read(text('x', ',"usage":{"prompt_tokens":1}'))).toBeUndefined();
+    expect(reader.read(text('x').replace('"finish_reason":null', '"finish_reason":"stop"'))).toBeUndefined();
+    // another head (the model changed) is matched again, then kept
+    expect(reader.read(text('three').replace('"model":"m"', '"model":"n"'))).toBe('three');
+    expect(reader.read(text('four'))).toBe('four');
+    expect(reader.read(text('five').replace('"model":"m"', '"model":{}'))).toBeUndefined();
+  });
+
   it('gives exactly the events the parsed chunk gives, stop sequences included', () => {
     const field = fc.constantFrom('"id":"c1"', '"object":"chat.completion.chunk"', '"created":-1.5e3', '"model":"m\\"x"', '"usage":null', '"service_tier":"default"', '"system_fingerprint":null');
     const chunk = fc.record({
       content: fc.string({ maxLength: 12, unit: fc.constantFrom('a', 'b', '<', '<E', 'ND>', '<END>', '"', '\\', '\n', '\u0000', '\u2028', '\ud800', 'é') }),
-      before: fc.array(field, { maxLength: 3 }),
+      // most chunks of a stream start alike; some do not
+      before: fc.option(fc.array(field, { maxLength: 3 }), { freq: 2 }),
       after: fc.array(field, { maxLength: 2 }),
       role: fc.boolean(),
       logprobs: fc.boolean(),
     });
     fc.assert(
-      fc.property(fc.array(chunk, { minLength: 1, maxLength: 8 }), fc.boolean(), fc.boolean(), (chunks, enforce, late) => {
+      fc.property(fc.array(chunk, { minLength: 1, maxLength: 8 }), fc.array(field, { maxLength: 3 }), fc.boolean(), fc.boolean(), (chunks, head, enforce, late) => {
         const ctx = { target, toolNames: new ToolNameMap(), stopSequences: ['<END>'], enforcedStops: enforce ? ['<END>'] : undefined };
         const fast = new OpenAIStreamConverter(ctx);
         const parsed = new OpenAIStreamConverter(ctx);
@@ -558,7 +573,7 @@ describe('plain text chunks, read without parsing', () => {
         for (const c of chunks) {
           const delta = `{${c.role ? '"role":"assistant",' : ''}"content":${JSON.stringify(c.content)}}`;
           const choice = `{"index":0,"delta":${delta}${c.logprobs ? ',"logprobs":null' : ''},"finish_reason":null}`;
-          datas.push(`{${[...c.before, `"choices":[${choice}]`, ...c.after].join(',')}}`);
+          datas.push(`{${[...(c.before ?? head), `"choices":[${choice}]`, ...c.after].join(',')}}`);
         }
         datas.push('{"id":"c1","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}');
         // a server that sends text after its finish_reason: that text is not part of the answer
