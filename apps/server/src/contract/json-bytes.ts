@@ -27,3 +27,11 @@ export function skipJsonSpace(bytes: Uint8Array, from = 0): number {
   while (i < bytes.length && isJsonSpace(bytes[i]!)) i++;
   return i;
 }
+
+/**
+ * A regex source for one JSON string literal, quotes included: any character but a quote, a
+ * backslash or a control character, or an escape. Linear (each character has one way to match), for
+ * patterns that accept compact JSON of a known shape without parsing it (routing/stream-guard.ts,
+ * providers/openai/convert-stream.ts).
+ */
+export const JSON_STRING_PATTERN = String.raw`"[^"\\\u0000-\u001f]*(?:\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4})[^"\\\u0000-\u001f]*)*"`;

@@ -1,3 +1,4 @@
+import { JSON_STRING_PATTERN } from '../contract/json-bytes.js';
 import { GatewayError, type UpstreamFailure } from '../errors.js';
 import type { ErrorType } from '../generated/types.gen.js';
 import type { SseBatch, SseFrame } from '../providers/types.js';
@@ -236,12 +237,13 @@ const STATUS_BY_ERROR_TYPE: Record<string, number> = {
 
 /**
  * The bulk of a stream, a text delta in compact form, checked without parsing it: the pattern
- * accepts exactly the JSON texts of that shape (a JSON string is any character but a quote, a
- * backslash or a control character, or an escape), so a match is well-formed JSON whose `type` is the event's. Anything else
- * (other spacing, other events) is parsed. A regex test costs a fraction of JSON.parse here.
+ * accepts exactly the JSON texts of that shape (the text any JSON string literal), so a match is
+ * well-formed JSON whose `type` is the event's. Anything else (other spacing, other events) is
+ * parsed. A regex test costs a fraction of JSON.parse here.
  */
-const COMPACT_TEXT_DELTA =
-  /^\{"type":"content_block_delta","index":(?:0|[1-9]\d*),"delta":\{"type":"text_delta","text":"(?:[^"\\\u0000-\u001f]|\\["\\/bfnrt]|\\u[0-9a-fA-F]{4})*"\}\}$/;
+const COMPACT_TEXT_DELTA = new RegExp(
+  String.raw`^\{"type":"content_block_delta","index":(?:0|[1-9]\d*),"delta":\{"type":"text_delta","text":${JSON_STRING_PATTERN}\}\}$`,
+);
 
 /**
  * Throws when a frame is not a well-formed Anthropic event, or is the upstream's own `error` event.

@@ -1,3 +1,4 @@
+import { JSON_STRING_PATTERN } from '../../contract/json-bytes.js';
 import type { GatewayError } from '../../errors.js';
 import type { ContentBlock, MessageStreamEvent } from '../../generated/types.gen.js';
 import type { UpstreamTarget } from '../transport.js';
@@ -66,14 +67,13 @@ type OpenBlock = { kind: 'thinking' | 'text'; index: number } | { kind: 'tool'; 
  *   the answer silently), a body that ends with neither finish_reason nor `[DONE]` (cut), and a
  *   finish_reason of `abort` or `error` (vLLM ends an aborted request so, with no error object).
  */
-const JSON_STRING = String.raw`"[^"\\\u0000-\u001f]*(?:\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4})[^"\\\u0000-\u001f]*)*"`;
-const JSON_SCALAR = String.raw`(?:${JSON_STRING}|-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?|null)`;
+const JSON_SCALAR = String.raw`(?:${JSON_STRING_PATTERN}|-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?|null)`;
 /** Top-level fields a text chunk may carry that mean nothing once message_start is out (usage only as null). */
 const INERT_FIELD = String.raw`"(?:id|object|created|model|service_tier|system_fingerprint|obfuscation)":${JSON_SCALAR}|"usage":null`;
 /** A text chunk up to its text: `{`, inert fields, `"choices":[{"index":0,"delta":{"content":`. */
 const TEXT_CHUNK_HEAD = new RegExp(String.raw`^\{(?:(?:${INERT_FIELD}),)*"choices":\[\{"index":0,"delta":\{(?:"role":"assistant",)?"content":`);
 /** The rest of it, read from where the head ended: the text, then nothing but inert fields. */
-const TEXT_CHUNK_REST = new RegExp(String.raw`(${JSON_STRING})\}(?:,"logprobs":null)?,"finish_reason":null\}\](?:,(?:${INERT_FIELD}))*\}$`, 'y');
+const TEXT_CHUNK_REST = new RegExp(String.raw`(${JSON_STRING_PATTERN})\}(?:,"logprobs":null)?,"finish_reason":null\}\](?:,(?:${INERT_FIELD}))*\}$`, 'y');
 
 /**
  * Reads the text of a chunk that carries nothing but text, written compactly the way OpenAI, vLLM,
