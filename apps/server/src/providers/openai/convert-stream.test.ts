@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { GatewayError } from '../../errors.js';
 import type { Message, MessageStreamEvent } from '../../generated/types.gen.js';
 import { SseParser } from '../sse-parser.js';
-import { OpenAIStreamConverter, PlainTextReader, plainTextChunk, type StreamContext } from './convert-stream.js';
+import { OpenAIStreamConverter, PlainTextReader, type StreamContext } from './convert-stream.js';
 import type { OpenAIChatChunk } from './openai-types.js';
 import { ToolNameMap } from './tool-names.js';
 
@@ -503,6 +503,8 @@ describe('OpenAIStreamConverter at the edges of real servers', () => {
 
 describe('plain text chunks, read without parsing', () => {
   const head = '{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":';
+  /** One chunk read on its own, by a reader that has proven no head yet. */
+  const plainTextChunk = (data: string) => new PlainTextReader().read(data);
   const text = (content: string, after = '') => `${head}{"content":${JSON.stringify(content)}},"logprobs":null,"finish_reason":null}]${after}}`;
 
   it('reads the text of the chunks OpenAI, vLLM and Ollama send', () => {

@@ -104,11 +104,6 @@ export class PlainTextReader {
   }
 }
 
-/** One chunk read on its own (see PlainTextReader). */
-export function plainTextChunk(data: string): string | undefined {
-  return new PlainTextReader().read(data);
-}
-
 export class OpenAIStreamConverter {
   /** A chunk arrived (with or without an id). */
   private sawChunk = false;
