@@ -1,6 +1,7 @@
 import type { Dispatcher } from 'undici';
 import { describe, expect, it } from 'vitest';
-import { UpstreamBody } from './transport.js';
+import { GatewayError } from '../errors.js';
+import { AnswerTooLarge, networkError, UpstreamBody } from './transport.js';
 
 /** A dispatch controller that records what the body asked of the connection. */
 function controller() {
@@ -59,6 +60,18 @@ describe('UpstreamBody', () => {
     expect(text.length).toBeGreaterThan(64 * 1024);
     expect(text.length).toBeLessThan(100 * 1024);
     expect(calls).toContain('abort');
+  });
+
+  it('a whole answer past its maximum throws and closes the connection; networkError makes it a 502', async () => {
+    const { body, calls } = bodyOf(Array.from({ length: 10 }, () => Buffer.alloc(16 * 1024, 120)), false);
+    const err = await body.text(undefined, 64 * 1024).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(AnswerTooLarge);
+    expect(calls).toContain('abort');
+    const mapped = networkError(err, { provider: 'p', model: 'm' }) as GatewayError;
+    expect(mapped).toBeInstanceOf(GatewayError);
+    expect([mapped.status, mapped.type, mapped.upstream?.kind, mapped.message]).toEqual([502, 'api_error', 'bad_response', "p/m: the upstream's answer is larger than 65536 bytes"]);
+    // at the maximum exactly it is read whole
+    expect(await bodyOf([Buffer.alloc(64 * 1024, 121)]).body.text(undefined, 64 * 1024)).toHaveLength(64 * 1024);
   });
 
   it('chunks arriving while the reader waits are delivered in order, then the end', async () => {

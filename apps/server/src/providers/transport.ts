@@ -106,8 +106,11 @@ export class UpstreamBody implements AsyncIterable<Buffer> {
     this.wake();
   }
 
-  /** The whole body as UTF-8. With a `limit` (error bodies) reading stops past that many bytes and the connection is closed. */
-  async text(limit?: number): Promise<string> {
+  /**
+   * The whole body as UTF-8. With a `limit` (error bodies) reading stops past that many bytes and the
+   * connection is closed; with `max` instead, a body past that many bytes throws AnswerTooLarge.
+   */
+  async text(limit?: number, max?: number): Promise<string> {
     const chunks: Buffer[] = [];
     let size = 0;
     for await (const chunk of this) {
@@ -116,6 +119,10 @@ export class UpstreamBody implements AsyncIterable<Buffer> {
       if (limit !== undefined && size > limit) {
         this.release(false);
         break;
+      }
+      if (max !== undefined && size > max) {
+        this.release(false);
+        throw new AnswerTooLarge(`the upstream's answer is larger than ${max} bytes`);
       }
     }
     // Decoded once, so a character split across chunks stays whole.
@@ -281,6 +288,13 @@ export function postJson(
 export function networkError(err: unknown, target: UpstreamTarget, signal?: CancelSignal): unknown {
   if (signal?.aborted) return signal.reason ?? err;
   if (err instanceof GatewayError) return err;
+  if (err instanceof AnswerTooLarge) {
+    return new GatewayError(502, `${target.provider}/${target.model}: ${err.message}`, {
+      type: 'api_error',
+      origin: 'upstream',
+      upstream: { provider: target.provider, model: target.model, kind: 'bad_response' },
+    });
+  }
   const code = (err as { code?: string }).code ?? '';
   const fail = (status: number, kind: UpstreamFailure['kind'], what: string) =>
     new GatewayError(status, `${target.provider}/${target.model}: ${what}`, {
@@ -303,6 +317,17 @@ export function networkError(err: unknown, target: UpstreamTarget, signal?: Canc
 /** How much of an error body is worth reading: enough for any provider's error message. */
 export const MAX_ERROR_BODY = 64 * 1024;
 
+/**
+ * The most of an upstream's answer held at once: a whole JSON answer, or one event of a stream (SSE
+ * text). Far past any model's output (a 128k-token answer is under 1 MB of JSON; Gemini's images come
+ * inline, a few MB each); an upstream that sends more, or an event that never ends, fails the attempt
+ * (502) instead of growing the gateway's memory until the request's deadline.
+ */
+export const MAX_UPSTREAM_ANSWER = 64 * 1024 * 1024;
+
+/** An upstream's answer (or one event of its stream) past MAX_UPSTREAM_ANSWER; networkError makes it a 502. */
+export class AnswerTooLarge extends Error {}
+
 export function headerValue(headers: UpstreamResponse['headers'], name: string): string | undefined {
   const v = headers[name];
   return Array.isArray(v) ? v[0] : v;
@@ -319,10 +344,13 @@ export function retryAfterMs(headers: UpstreamResponse['headers'], now = Date.no
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
 
-/** Reads an upstream body (capped at `limit` bytes when given); a socket failure while reading becomes a classified GatewayError. */
+/**
+ * Reads an upstream body: cut at `limit` bytes when given (error bodies), else whole up to
+ * MAX_UPSTREAM_ANSWER (past it, a 502). A socket failure while reading becomes a classified GatewayError.
+ */
 export async function readUpstreamText(res: UpstreamResponse, target: UpstreamTarget, signal: CancelSignal, limit?: number): Promise<string> {
   try {
-    return await res.body.text(limit);
+    return await res.body.text(limit, limit === undefined ? MAX_UPSTREAM_ANSWER : undefined);
   } catch (err) {
     throw networkError(err, target, signal);
   }
