@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import { SseParser } from './sse-parser.js';
+import { AnswerTooLarge, MAX_UPSTREAM_ANSWER } from './transport.js';
 
 describe('SseParser', () => {
   it('parses events split across chunks', () => {
@@ -80,6 +82,44 @@ describe('SseParser', () => {
         { event: 'message', data: 'z' },
       ]);
     }
+  });
+
+  it('reads cut into any number of pieces give the events of the whole text', () => {
+    const line = fc.constantFrom('event: a', 'data: x', 'data: {"k":"é"}', 'data:', ': c', 'data: y z', '');
+    const end = fc.constantFrom('\n', '\r\n', '\r');
+    const stream = fc.array(fc.tuple(line, end), { maxLength: 24 }).map((ls) => ls.map(([l, e]) => l + e).join(''));
+    fc.assert(
+      fc.property(stream, fc.array(fc.nat(), { maxLength: 12 }), (text, cuts) => {
+        const whole = new SseParser();
+        const expected = [...whole.push(text), ...whole.flush()];
+        const at = [...new Set(cuts.map((c) => c % (text.length + 1)))].sort((a, b) => a - b);
+        const p = new SseParser();
+        const got: unknown[] = [];
+        let from = 0;
+        for (const cut of [...at, text.length]) {
+          got.push(...p.push(text.slice(from, cut)));
+          from = cut;
+        }
+        got.push(...p.flush());
+        expect(got).toEqual(expected);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('holds an unfinished event only up to its limit (64 MB by default), then throws', () => {
+    expect(MAX_UPSTREAM_ANSWER).toBe(64 * 1024 * 1024);
+    const p = new SseParser(100);
+    expect(p.push('data: ' + 'x'.repeat(50))).toEqual([]);
+    expect(p.push('x'.repeat(44))).toEqual([]); // 100 characters held: still allowed
+    expect(() => p.push('x')).toThrow(AnswerTooLarge);
+    expect(() => p.push('x')).toThrow(/one event of the upstream's stream is larger than 100 characters/);
+    // events that end keep nothing: many of them pass however long the stream
+    const q = new SseParser(100);
+    for (let i = 0; i < 1000; i++) expect(q.push(`data: ${'y'.repeat(80)}\n\n`)).toHaveLength(1);
+    // one read that leaves more than the limit unfinished throws as well
+    const r = new SseParser(100);
+    expect(() => r.push('data: ' + 'z'.repeat(200))).toThrow(AnswerTooLarge);
   });
 
   it('flushes a final event that lacks the blank line', () => {

@@ -1,4 +1,5 @@
 import { isAscii } from 'node:buffer';
+import { AnswerTooLarge, MAX_UPSTREAM_ANSWER } from './transport.js';
 
 /** A parsed server-sent event. `event` is "message" when the frame had no event line. */
 export interface ParsedSseEvent {
@@ -12,7 +13,15 @@ export interface ParsedSseEvent {
  * with \n, as the SSE spec says), comments and events split across chunks.
  */
 export class SseParser {
+  /** The unfinished event as the last scan left it. */
   private buffer = '';
+  /**
+   * Chunks that came after it with no event end in them: kept apart, not joined, so an event that
+   * spans many chunks is scanned and copied once when it ends, not once per chunk.
+   */
+  private more: string[] = [];
+  /** Characters of the unfinished event (buffer and more). */
+  private pendingChars = 0;
   /** The last chunk ended with \r: it is a line end whether or not the next chunk starts with \n. */
   private pendingCR = false;
   /**
@@ -22,6 +31,9 @@ export class SseParser {
   private decoder: TextDecoder | undefined;
   /** The decoder holds no partial character: the last chunk it saw ended with an ASCII byte. */
   private decoderIdle = true;
+
+  /** `maxEventChars`: the longest event (its unfinished text) held; past it push throws AnswerTooLarge. */
+  constructor(private readonly maxEventChars = MAX_UPSTREAM_ANSWER) {}
 
   push(chunk: Uint8Array | string): ParsedSseEvent[] {
     let text = typeof chunk === 'string' ? chunk : this.decode(chunk);
@@ -36,7 +48,17 @@ export class SseParser {
       if (text.charCodeAt(text.length - 1) === 13) this.pendingCR = true;
       text = text.replace(/\r\n?/g, '\n');
     }
-    const buffer = this.buffer === '' ? text : this.buffer + text;
+    if (text === '') return [];
+    if (this.buffer !== '') {
+      const last = this.more.length > 0 ? this.more[this.more.length - 1]! : this.buffer;
+      const endsHere = text.indexOf('\n\n') !== -1 || (last.charCodeAt(last.length - 1) === 10 && text.charCodeAt(0) === 10);
+      if (!endsHere) {
+        this.more.push(text);
+        this.hold(this.pendingChars + text.length);
+        return [];
+      }
+    }
+    const buffer = this.buffer === '' ? text : this.pending() + text;
     const events: ParsedSseEvent[] = [];
     // Walks the buffer with a cursor and keeps only the unfinished tail, instead of re-slicing the
     // buffer after every event (an upstream chunk often holds dozens of events).
@@ -48,7 +70,21 @@ export class SseParser {
       start = boundary + 2;
     }
     this.buffer = start === 0 ? buffer : buffer.slice(start);
+    this.more = [];
+    this.hold(this.buffer.length);
     return events;
+  }
+
+  /** The unfinished event's text, joined. */
+  private pending(): string {
+    return this.more.length === 0 ? this.buffer : this.buffer + this.more.join('');
+  }
+
+  private hold(chars: number): void {
+    this.pendingChars = chars;
+    if (chars > this.maxEventChars) {
+      throw new AnswerTooLarge(`one event of the upstream's stream is larger than ${this.maxEventChars} characters`);
+    }
   }
 
   /**
@@ -69,8 +105,10 @@ export class SseParser {
 
   /** Whatever complete event remains when the stream ends without a trailing blank line. */
   flush(): ParsedSseEvent[] {
-    const rest = this.decoder === undefined ? this.buffer : this.buffer + this.decoder.decode();
+    const rest = this.decoder === undefined ? this.pending() : this.pending() + this.decoder.decode();
     this.buffer = '';
+    this.more = [];
+    this.pendingChars = 0;
     this.pendingCR = false;
     const ev = rest.trim() ? parseBlock(rest.replace(/\r\n?/g, '\n').replace(/\n+$/, '')) : undefined;
     return ev ? [ev] : [];
