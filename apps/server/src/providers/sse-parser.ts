@@ -70,7 +70,7 @@ export class SseParser {
       start = boundary + 2;
     }
     this.buffer = start === 0 ? buffer : buffer.slice(start);
-    this.more = [];
+    if (this.more.length > 0) this.more = [];
     this.hold(this.buffer.length);
     return events;
   }
