@@ -225,6 +225,28 @@ describe('Claude on Bedrock (InvokeModel) through the official Anthropic SDK', (
     expect(fake.requests).toHaveLength(2);
   });
 
+  it('an event-stream message whose prelude claims 4 GB fails the attempt on its four bytes: a 502 naming the limit, or the fallback', async () => {
+    const claims4GB = Buffer.from([0xff, 0xff, 0xff, 0xff]);
+    // The fake sends the prelude and then nothing: a gateway that waited for the bytes it claims would hang.
+    fake.enqueue(bedrockStreamReply([claims4GB, new Uint8Array(16)], { stallAfter: 1 }));
+    const res = await rawStream({ model: `bedrock/${CLAUDE}`, max_tokens: 50, messages: [{ role: 'user', content: 'Hi' }] });
+    expect(res.status).toBe(502);
+    const body = await res.json();
+    expectContractResponse(MESSAGES, 'post', 502, body);
+    expect(body.error).toEqual({
+      type: 'api_error',
+      message: `bedrock/${CLAUDE}: the upstream event stream is corrupt: a message's prelude gives a length of 4294967295 bytes, over the limit of 16777216`,
+    });
+    fake.enqueue(bedrockStreamReply([claims4GB, new Uint8Array(16)], { stallAfter: 1 }), bedrockStreamReply(bedrockInvokeFrames(anthropicMessage({ text: 'From the fallback.' }))));
+    const rescued = await rawStream({ model: `bedrock/${CLAUDE}`, fallbacks: [`keyed/${CLAUDE}`], max_tokens: 50, messages: [{ role: 'user', content: 'Hi' }] } as Params);
+    expect(rescued.status).toBe(200);
+    expect(rescued.headers.get('x-bf-provider')).toBe('keyed');
+    const raw = await rescued.text();
+    expectContractStream(raw);
+    expect(parseSse(raw).at(-1)!.event).toBe('message_stop');
+    expect(fake.requests).toHaveLength(3);
+  });
+
   it("a stream cut mid-way is continued on Bedrock itself with an assistant prefill (Claude's own body): the SDK's finalMessage is the whole answer", async () => {
     const story = 'This answer is going to be cut off before it ends, and then finished all the same.';
     const params: Params = { model: `bedrock/${CLAUDE}`, max_tokens: 100, messages: [{ role: 'user', content: 'Tell me a story' }] };
