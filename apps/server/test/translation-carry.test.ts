@@ -154,6 +154,25 @@ describe('fields a translated provider cannot carry', () => {
     expect(dropped.headers.get('x-bf-dropped')).toBe('mcp_servers, container, inference_geo');
   });
 
+  it('unknown fields named with line breaks, non-ASCII or in their thousands: served, listed quoted and escaped, the header bounded', async () => {
+    const many: Record<string, number> = {};
+    for (let i = 0; i < 20_000; i++) many[`opt_${i}`] = i;
+    for (const stream of [false, true]) {
+      const reply = await send(gw, { model: 'openai/gpt-4o', stream, 'a\r\nx-injected: 1': true, 'pr\u00e9f\u00e9rence': 'oui', ['k'.repeat(5000)]: 1, metadata: { 'user\nid': 'u', tenant: 't' }, ...many });
+      expect(reply.status).toBe(200);
+      expect(reply.headers.get('x-injected')).toBeNull();
+      const header = reply.headers.get('x-bf-dropped')!;
+      expect(header.startsWith('"a\\r\\nx-injected: 1", "pr\\u00e9f\\u00e9rence", "kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk...", opt_0, opt_1,')).toBe(true);
+      // 20,000 opt_*, the three above and two metadata keys (one of them "user\\nid"): 32 listed.
+      expect(header).toMatch(/, opt_28, and 19973 more$/);
+      expect(header.length).toBeLessThan(1000);
+      if (stream) expect(reply.events!.at(-1)!.event).toBe('message_stop');
+      else expect(reply.json.type).toBe('message');
+    }
+    // The gateway is still serving.
+    expect((await send(gw, { model: 'openai/gpt-4o' })).status).toBe(200);
+  });
+
   it('a stream lists what was dropped the same way', async () => {
     const reply = await send(gw, { model: 'openai/gpt-4o', max_tokens: 50, stream: true, top_k: 5, messages: [{ role: 'user', content: 'Hi' }] });
     expect(reply.status).toBe(200);

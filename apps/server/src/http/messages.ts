@@ -102,8 +102,15 @@ async function stream(
   }
   obs.endWait();
   obs.served(result.served);
-  if (!early) setServedHeaders(res, result.served, result.headers);
-  const writer = early ?? new SseWriter(res, deps.pingIntervalMs, deps.stalledReaderMs, onStall);
+  let writer: SseWriter;
+  try {
+    if (!early) setServedHeaders(res, result.served, result.headers);
+    writer = early ?? new SseWriter(res, deps.pingIntervalMs, deps.stalledReaderMs, onStall);
+  } catch (err) {
+    // Nothing will read the stream now: let its upstream connection go rather than hold it open.
+    await result.events[Symbol.asyncIterator]().return?.();
+    throw err;
+  }
   try {
     obs.beginWait();
     for await (const batch of result.events) {

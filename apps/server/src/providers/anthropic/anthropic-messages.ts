@@ -1,6 +1,6 @@
 import type { Dispatcher } from 'undici';
 import type { CreateMessageRequest, Message } from '../../generated/types.gen.js';
-import { DROPPED_HEADER } from '../openai/unsupported.js';
+import { droppedHeaders } from '../openai/unsupported.js';
 import { MAX_ERROR_BODY, postJson, readUpstreamText, type UpstreamResponse, type UpstreamTarget } from '../transport.js';
 import type { AttemptContext, MessageResult, StreamResult } from '../types.js';
 import { badUpstreamResponse, tryParseJson } from '../upstream-error.js';
@@ -26,7 +26,7 @@ export class AnthropicMessages {
     if (!message || message.type !== 'message' || !Array.isArray(message.content)) {
       throw badUpstreamResponse(target, 'the upstream answered with something that is not a Message');
     }
-    return { message, raw: text, headers: droppedHeaders(req) };
+    return { message, raw: text, headers: droppedHeaders(req.dropped ?? []) };
   }
 
   async stream(body: CreateMessageRequest, ctx: AttemptContext): Promise<StreamResult> {
@@ -38,7 +38,7 @@ export class AnthropicMessages {
       res.body.release(true);
       throw badUpstreamResponse(target, `expected ${this.envelope.streamContentType}, the upstream sent ${contentType || 'no content type'}`);
     }
-    return { events: this.envelope.decodeStream(res.body, target, ctx.signal), headers: droppedHeaders(req), wellFormed: this.envelope.streamChecked };
+    return { events: this.envelope.decodeStream(res.body, target, ctx.signal), headers: droppedHeaders(req.dropped ?? []), wellFormed: this.envelope.streamChecked };
   }
 
   /** Sends one request; a non-2xx answer throws the envelope's error for it. */
@@ -53,8 +53,4 @@ export class AnthropicMessages {
   private target(ctx: AttemptContext): UpstreamTarget {
     return { provider: this.provider, model: ctx.model };
   }
-}
-
-function droppedHeaders(req: EnvelopeRequest): Record<string, string> | undefined {
-  return req.dropped && req.dropped.length > 0 ? { [DROPPED_HEADER]: req.dropped.join(', ') } : undefined;
 }

@@ -1,7 +1,7 @@
 import type { Dispatcher } from 'undici';
 import type { ProviderConfig } from '../../config/schema.js';
 import type { CountTokensRequest, CreateMessageRequest } from '../../generated/types.gen.js';
-import { DROPPED_HEADER } from '../openai/unsupported.js';
+import { droppedHeaders } from '../openai/unsupported.js';
 import { headerValue, MAX_ERROR_BODY, networkError, postJson, readUpstreamText, type UpstreamResponse, type UpstreamTarget } from '../transport.js';
 import type { AttemptContext, MessageResult, SseBatch, StreamResult } from '../types.js';
 import { badUpstreamResponse, tryParseJson } from '../upstream-error.js';
@@ -40,7 +40,7 @@ export class ConverseClient {
       stopSequences: body.stop_sequences,
       requestId: headerValue(res.headers, 'x-amzn-requestid'),
     });
-    return { message, headers: droppedHeaders(converted) };
+    return { message, headers: droppedHeaders(converted.dropped) };
   }
 
   async stream(body: CreateMessageRequest, ctx: AttemptContext): Promise<StreamResult> {
@@ -59,7 +59,7 @@ export class ConverseClient {
       requestId: headerValue(res.headers, 'x-amzn-requestid'),
     });
     // Every frame is built by the converter (JSON.stringify of the event).
-    return { events: relayConverseStream(res.body, converter, target, ctx.signal), headers: droppedHeaders(converted), wellFormed: true };
+    return { events: relayConverseStream(res.body, converter, target, ctx.signal), headers: droppedHeaders(converted.dropped), wellFormed: true };
   }
 
   /** The CountTokens body for a non-Claude model: the Converse input the request would make. */
@@ -82,10 +82,6 @@ export class ConverseClient {
   private target(ctx: AttemptContext): UpstreamTarget {
     return { provider: this.provider, model: ctx.model };
   }
-}
-
-function droppedHeaders(converted: ConvertedRequest): Record<string, string> | undefined {
-  return converted.dropped.length > 0 ? { [DROPPED_HEADER]: converted.dropped.join(', ') } : undefined;
 }
 
 /** ConverseStream frames → Anthropic events; exceptions, corrupt frames and cuts throw (the client gets `event: error`). */

@@ -3,7 +3,7 @@ import type { ProviderConfig } from '../../config/schema.js';
 import type { CountTokensRequest, CreateMessageRequest } from '../../generated/types.gen.js';
 import { MemoryModelFacts, type ModelFacts } from '../../state/model-facts.js';
 import { MAX_TOKENS_CLAMPED_HEADER } from '../openai/openai-provider.js';
-import { DROPPED_HEADER } from '../openai/unsupported.js';
+import { droppedHeaders } from '../openai/unsupported.js';
 import { SseParser } from '../sse-parser.js';
 import {
   createDispatcher,
@@ -151,7 +151,7 @@ type Converted = ConvertedRequest & { clampedMaxTokens?: number };
 
 function resultHeaders(converted: Converted): Record<string, string> | undefined {
   const headers: Record<string, string> = {};
-  if (converted.dropped.length > 0) headers[DROPPED_HEADER] = converted.dropped.join(', ');
+  Object.assign(headers, droppedHeaders(converted.dropped));
   if (converted.clampedMaxTokens !== undefined) headers[MAX_TOKENS_CLAMPED_HEADER] = String(converted.clampedMaxTokens);
   return Object.keys(headers).length > 0 ? headers : undefined;
 }

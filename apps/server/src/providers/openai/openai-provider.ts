@@ -26,7 +26,7 @@ import { configuredContinuation } from '../../config/continuation.js';
 import type { OpenAIChatCompletion } from './openai-types.js';
 import { outputLimitFromError } from './output-limit.js';
 import { REFUSABLE_PARAMS, refusedParam } from './refused-params.js';
-import { DROPPED_HEADER } from './unsupported.js';
+import { droppedHeaders } from './unsupported.js';
 import { requestBytes } from './request-bytes.js';
 import type { CancelSignal } from '../../cancel.js';
 
@@ -224,7 +224,7 @@ function enforcedStops(converted: ConvertedRequest): string[] {
 
 function resultHeaders(converted: ConvertedRequest): Record<string, string> | undefined {
   const headers: Record<string, string> = {};
-  if (converted.dropped.length > 0) headers[DROPPED_HEADER] = converted.dropped.join(', ');
+  Object.assign(headers, droppedHeaders(converted.dropped));
   if (converted.clampedMaxTokens !== undefined) headers[MAX_TOKENS_CLAMPED_HEADER] = String(converted.clampedMaxTokens);
   return Object.keys(headers).length > 0 ? headers : undefined;
 }
