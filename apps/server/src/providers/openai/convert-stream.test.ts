@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { GatewayError } from '../../errors.js';
 import type { Message, MessageStreamEvent } from '../../generated/types.gen.js';
 import { SseParser } from '../sse-parser.js';
-import { OpenAIStreamConverter, PlainTextReader, type StreamContext } from './convert-stream.js';
+import { MAX_HELD_CHARS, MAX_STREAM_TOOL_CALLS, OpenAIStreamConverter, PlainTextReader, type StreamContext } from './convert-stream.js';
 import type { OpenAIChatChunk } from './openai-types.js';
 import { ToolNameMap } from './tool-names.js';
 
@@ -588,5 +588,83 @@ describe('plain text chunks, read without parsing', () => {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('tool calls an upstream can multiply', () => {
+  const base = { id: 'c1', model: 'm' };
+  const chunk = (d: object, finish: string | null = null) => ({ ...base, choices: [{ index: 0, delta: d, finish_reason: finish }] });
+
+  it('parallel calls at any indexes, their fragments interleaved in any order: each call one block, whole, never mixed', () => {
+    const call = fc.record({
+      input: fc.dictionary(fc.string({ minLength: 1, maxLength: 6 }), fc.oneof(fc.string({ maxLength: 20 }), fc.integer()), { maxKeys: 4 }),
+      cuts: fc.array(fc.integer({ min: 1, max: 60 }), { maxLength: 4 }),
+    });
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(fc.integer({ min: 0, max: 30 }), { minLength: 1, maxLength: 8 }),
+        fc.array(call, { minLength: 8, maxLength: 8 }),
+        fc.array(fc.nat(), { minLength: 40, maxLength: 40 }),
+        (indexes, calls, order) => {
+          // Each call's deltas in its own order: the first names it, then its arguments in pieces.
+          const queues = indexes.map((index, n) => {
+            const args = JSON.stringify(calls[n]!.input);
+            const at = [...new Set(calls[n]!.cuts.map((c) => c % (args.length + 1)))].sort((a, b) => a - b);
+            const pieces = [0, ...at, args.length].slice(1).map((end, i, ends) => args.slice(i === 0 ? 0 : ends[i - 1], end)).filter(Boolean);
+            return [{ index, id: `call_${index}`, type: 'function', function: { name: `f${index}`, arguments: '' } }, ...pieces.map((p) => ({ index, function: { arguments: p } }))];
+          });
+          const chunks: OpenAIChatChunk[] = [];
+          let k = 0;
+          for (;;) {
+            const live = queues.filter((q) => q.length > 0);
+            if (live.length === 0) break;
+            chunks.push(chunk({ tool_calls: [live[order[k++ % order.length]! % live.length]!.shift()] }) as OpenAIChatChunk);
+          }
+          chunks.push(chunk({}, 'tool_calls') as OpenAIChatChunk);
+          const events = run(chunks);
+          checkOrder(events);
+          const blocks = accumulate(events).content as Array<{ type: string; id: string; name: string; input: unknown }>;
+          expect(blocks.map((b) => b.id).sort()).toEqual(indexes.map((i) => `call_${i}`).sort());
+          for (const b of blocks) {
+            const n = indexes.indexOf(Number(b.id.slice('call_'.length)));
+            expect(b).toEqual({ type: 'tool_use', id: `call_${indexes[n]}`, name: `f${indexes[n]}`, input: calls[n]!.input });
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it(`${MAX_STREAM_TOOL_CALLS} calls are served; one more is a malformed answer naming the limit`, () => {
+    const calls = (n: number) => Array.from({ length: n }, (_, i) => ({ index: i, id: `c${i}`, type: 'function', function: { name: 'f', arguments: '{}' } }));
+    const served = run([chunk({ tool_calls: calls(MAX_STREAM_TOOL_CALLS) }) as OpenAIChatChunk, chunk({}, 'tool_calls') as OpenAIChatChunk]);
+    expect(served.filter((e) => e.type === 'content_block_start')).toHaveLength(MAX_STREAM_TOOL_CALLS);
+    const text = `data: ${JSON.stringify(chunk({ tool_calls: calls(100_000) }))}\n\n`;
+    const { events, error } = replayFailing(text);
+    expect(error.status).toBe(502);
+    expect(error.upstream?.kind).toBe('bad_response');
+    expect(error.message).toBe(`openai/gpt-4o: the upstream's answer opened more than ${MAX_STREAM_TOOL_CALLS} tool calls`);
+    expect(events.map((e) => e.type)).not.toContain('message_stop');
+  });
+
+  it('tool arguments that never end are held only up to MAX_HELD_CHARS, then the answer is a malformed one', () => {
+    const converter = new OpenAIStreamConverter({ target, toolNames: new ToolNameMap() });
+    converter.push(chunk({ tool_calls: [{ index: 0, id: 'a', type: 'function', function: { name: 'f', arguments: '{"k":"' } }] }) as OpenAIChatChunk);
+    const piece = 'x'.repeat(1024 * 1024);
+    let pushed = 6;
+    const more = () => {
+      converter.push(chunk({ tool_calls: [{ index: 0, function: { arguments: piece } }] }) as OpenAIChatChunk);
+      pushed += piece.length;
+    };
+    while (pushed + piece.length <= MAX_HELD_CHARS) more();
+    expect(more).toThrow(`openai/gpt-4o: the upstream's answer holds more than ${MAX_HELD_CHARS} characters of tool arguments and text after them`);
+  });
+
+  it('text after a tool call counts towards the same bound', () => {
+    const converter = new OpenAIStreamConverter({ target, toolNames: new ToolNameMap() });
+    converter.push(chunk({ tool_calls: [{ index: 0, id: 'a', type: 'function', function: { name: 'f', arguments: '{}' } }] }) as OpenAIChatChunk);
+    const piece = 'y'.repeat(8 * 1024 * 1024);
+    for (let i = 0; i < MAX_HELD_CHARS / piece.length - 1; i++) converter.push(chunk({ content: piece }) as OpenAIChatChunk);
+    expect(() => converter.push(chunk({ reasoning_content: piece + 'z'.repeat(3) }) as OpenAIChatChunk)).toThrow(/holds more than 67108864 characters/);
   });
 });

@@ -1,7 +1,7 @@
 import { JSON_STRING_PATTERN } from '../../contract/json-bytes.js';
 import type { GatewayError } from '../../errors.js';
 import type { ContentBlock, MessageStreamEvent } from '../../generated/types.gen.js';
-import type { UpstreamTarget } from '../transport.js';
+import { MAX_UPSTREAM_ANSWER, type UpstreamTarget } from '../transport.js';
 import type { SseFrame } from '../types.js';
 import { convertUsage } from './convert-usage.js';
 import { generateId, messageId } from './ids.js';
@@ -104,6 +104,19 @@ export class PlainTextReader {
   }
 }
 
+/**
+ * Tool calls one answer may open: far above what any model makes in a turn, and low enough that the
+ * work per delta stays small. Past it the answer is a malformed one (502).
+ */
+export const MAX_STREAM_TOOL_CALLS = 1024;
+
+/**
+ * Characters the converter holds for one answer at most: every tool call's arguments (kept to check
+ * and complete them) and the text and thinking that arrive after a tool call (shown once the calls
+ * are). The same bound as one SSE event's; past it the answer is a malformed one (502).
+ */
+export const MAX_HELD_CHARS = MAX_UPSTREAM_ANSWER;
+
 export class OpenAIStreamConverter {
   /** A chunk arrived (with or without an id). */
   private sawChunk = false;
@@ -119,6 +132,13 @@ export class OpenAIStreamConverter {
   private readonly calls: ToolCallState[] = [];
   /** The latest call seen at each upstream index. */
   private readonly callAtIndex = new Map<number, ToolCallState>();
+  /** The first call with each id (for servers that send no index). */
+  private readonly callById = new Map<string, ToolCallState>();
+  /** Calls whose block is not open yet, and where in `calls` the first of them may be (none before it). */
+  private unopened = 0;
+  private firstUnopened = 0;
+  /** Characters held: tool arguments, late text and thinking (MAX_HELD_CHARS). */
+  private heldChars = 0;
   private readonly stopWatch: StopSequenceWatch | undefined;
   /** The enforced stop sequence that ended the text; the rest of the upstream's answer is not shown. */
   private gatewayStop: string | undefined;
@@ -255,6 +275,7 @@ export class OpenAIStreamConverter {
 
   private appendThinking(text: string): void {
     if (this.calls.length > 0) {
+      this.hold(text.length);
       this.lateThinking += text;
       return;
     }
@@ -273,6 +294,7 @@ export class OpenAIStreamConverter {
   private showText(text: string): void {
     if (this.tailLength > 0) this.textTail = (this.textTail + text).slice(-this.tailLength);
     if (this.calls.length > 0) {
+      this.hold(text.length);
       this.lateText += text;
       return;
     }
@@ -300,6 +322,7 @@ export class OpenAIStreamConverter {
       return;
     }
     const wasBlank = call.args.blank;
+    this.hold(fragment.length);
     call.args.push(fragment);
     if (call.args.invalid) throw invalidToolArguments(this.ctx.target, call.id, call.name, call.args.text);
     // Whitespace alone is never sent: the SDK cannot read a tool input that is only whitespace.
@@ -317,7 +340,7 @@ export class OpenAIStreamConverter {
   private callFor(d: OpenAIToolCallDelta): ToolCallState {
     let index = d.index;
     if (typeof index !== 'number') {
-      const byId = d.id ? this.calls.find((c) => c.id === d.id) : undefined;
+      const byId = d.id ? this.callById.get(d.id) : undefined;
       const last = this.calls[this.calls.length - 1];
       index = byId ? byId.upstreamIndex : d.id || !last ? this.calls.length : last.upstreamIndex;
     }
@@ -326,13 +349,21 @@ export class OpenAIStreamConverter {
     if (!call || reused) {
       // Text held back for the stop sequences ends before the first tool call.
       if (this.calls.length === 0) this.releaseHeldText();
+      if (this.calls.length >= MAX_STREAM_TOOL_CALLS) throw this.failure(`the upstream's answer opened more than ${MAX_STREAM_TOOL_CALLS} tool calls`);
       call = { upstreamIndex: index, name: '', args: new ToolArguments(), closed: false };
       const at = reused ? -1 : this.calls.findIndex((c) => c.upstreamIndex > index);
       if (at === -1) this.calls.push(call);
-      else this.calls.splice(at, 0, call);
+      else {
+        this.calls.splice(at, 0, call);
+        if (at < this.firstUnopened) this.firstUnopened = at;
+      }
+      this.unopened++;
       this.callAtIndex.set(index, call);
     }
-    if (d.id && !call.id) call.id = d.id;
+    if (d.id && !call.id) {
+      call.id = d.id;
+      if (!this.callById.has(d.id)) this.callById.set(d.id, call);
+    }
     if (d.function?.name && !call.name) call.name = d.function.name;
     return call;
   }
@@ -342,22 +373,35 @@ export class OpenAIStreamConverter {
     for (;;) {
       const open = this.open;
       if (open?.kind === 'tool') {
-        const waiting = this.calls.some((c) => c.block === undefined);
-        if (!waiting || !open.call.args.complete) return;
+        if (this.unopened === 0 || !open.call.args.complete) return;
         this.closeOpen();
         continue;
       }
-      const next = this.calls.find((c) => c.block === undefined);
+      const next = this.nextUnopened();
       if (!next || !next.name) return;
       this.closeOpen();
       this.openTool(next);
     }
   }
 
+  /** The first call in `calls` whose block is not open, if any. */
+  private nextUnopened(): ToolCallState | undefined {
+    if (this.unopened === 0) return undefined;
+    while (this.calls[this.firstUnopened]!.block !== undefined) this.firstUnopened++;
+    return this.calls[this.firstUnopened];
+  }
+
+  /** Counts `chars` more held for this answer; past MAX_HELD_CHARS the answer is refused as malformed. */
+  private hold(chars: number): void {
+    this.heldChars += chars;
+    if (this.heldChars > MAX_HELD_CHARS) throw this.failure(`the upstream's answer holds more than ${MAX_HELD_CHARS} characters of tool arguments and text after them`);
+  }
+
   private openTool(call: ToolCallState): void {
     this.start();
     const index = this.nextBlock++;
     call.block = index;
+    this.unopened--;
     this.open = { kind: 'tool', index, call };
     this.frames.emit({
       type: 'content_block_start',
