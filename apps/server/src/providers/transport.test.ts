@@ -1,7 +1,7 @@
 import type { Dispatcher } from 'undici';
 import { describe, expect, it } from 'vitest';
 import { GatewayError } from '../errors.js';
-import { AnswerTooLarge, networkError, UpstreamBody } from './transport.js';
+import { AnswerTooLarge, MAX_RETRY_AFTER_MS, networkError, retryAfterMs, UpstreamBody } from './transport.js';
 
 /** A dispatch controller that records what the body asked of the connection. */
 function controller() {
@@ -128,5 +128,29 @@ describe('UpstreamBody', () => {
     const finished = bodyOf([Buffer.from('x')], true);
     finished.body.release(false);
     expect(finished.calls).toEqual([]);
+  });
+});
+
+describe('retryAfterMs', () => {
+  const now = Date.parse('2026-12-01T00:00:00Z');
+  const read = (headers: Record<string, string>) => retryAfterMs(headers, now);
+
+  it('reads retry-after-ms, retry-after seconds and an HTTP date; anything else is no hint', () => {
+    expect(read({ 'retry-after-ms': '1500.2' })).toBe(1501);
+    expect(read({ 'retry-after': '7' })).toBe(7000);
+    expect(read({ 'retry-after': 'Tue, 01 Dec 2026 00:00:30 GMT' })).toBe(30_000);
+    expect(read({ 'retry-after': 'Mon, 30 Nov 2026 00:00:00 GMT' })).toBe(0);
+    expect(read({ 'retry-after': 'soon' })).toBeUndefined();
+    expect(read({})).toBeUndefined();
+  });
+
+  it('is at most a day, however long the upstream asks for (a number too long to be finite included)', () => {
+    expect(MAX_RETRY_AFTER_MS).toBe(86_400_000);
+    expect(read({ 'retry-after': '86400' })).toBe(MAX_RETRY_AFTER_MS);
+    expect(read({ 'retry-after': '86399' })).toBe(86_399_000);
+    expect(read({ 'retry-after': '3153600000' })).toBe(MAX_RETRY_AFTER_MS);
+    expect(read({ 'retry-after': '9'.repeat(400) })).toBe(MAX_RETRY_AFTER_MS);
+    expect(read({ 'retry-after-ms': '9'.repeat(400) })).toBe(MAX_RETRY_AFTER_MS);
+    expect(read({ 'retry-after': 'Fri, 31 Dec 9999 23:59:59 GMT' })).toBe(MAX_RETRY_AFTER_MS);
   });
 });

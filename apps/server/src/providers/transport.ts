@@ -333,15 +333,27 @@ export function headerValue(headers: UpstreamResponse['headers'], name: string):
   return Array.isArray(v) ? v[0] : v;
 }
 
-/** Parses retry-after-ms or retry-after (seconds or HTTP date) into milliseconds. */
+/**
+ * The longest wait an upstream's retry-after is taken for: a day. It also cools the key that got it
+ * (shared through Redis when instances share it), so "retry after 100 years", or a number too long to
+ * be finite, would otherwise take a key out for good.
+ */
+export const MAX_RETRY_AFTER_MS = 24 * 60 * 60 * 1000;
+
+/** Parses retry-after-ms or retry-after (seconds or HTTP date) into milliseconds, at most MAX_RETRY_AFTER_MS. */
 export function retryAfterMs(headers: UpstreamResponse['headers'], now = Date.now()): number | undefined {
   const ms = headerValue(headers, 'retry-after-ms');
-  if (ms !== undefined && /^\d+(\.\d+)?$/.test(ms.trim())) return Math.ceil(Number(ms));
+  if (ms !== undefined && /^\d+(\.\d+)?$/.test(ms.trim())) return atMostADay(Number(ms));
   const ra = headerValue(headers, 'retry-after');
   if (ra === undefined) return undefined;
-  if (/^\d+(\.\d+)?$/.test(ra.trim())) return Math.ceil(Number(ra) * 1000);
+  if (/^\d+(\.\d+)?$/.test(ra.trim())) return atMostADay(Number(ra) * 1000);
   const date = Date.parse(ra);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+  return Number.isNaN(date) ? undefined : atMostADay(Math.max(0, date - now));
+}
+
+/** `ms` rounded up, at most MAX_RETRY_AFTER_MS (Infinity included). */
+function atMostADay(ms: number): number {
+  return ms >= MAX_RETRY_AFTER_MS ? MAX_RETRY_AFTER_MS : Math.ceil(ms);
 }
 
 /**

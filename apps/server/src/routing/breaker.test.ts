@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CircuitBreakers } from './breaker.js';
+import { CircuitBreakers, MAX_CIRCUITS } from './breaker.js';
 
 const settings = { failureThreshold: 3, cooldownMs: 1000 };
 
@@ -119,5 +119,27 @@ describe('CircuitBreakers shared with other instances', () => {
     expect(b.refuses('p/m', settings)).toBe(false);
     expect(b.acquire('p/m', settings)).toBe('probe');
     expect(b.refuses('p/m', settings)).toBe(true);
+  });
+});
+
+describe('CircuitBreakers under client-chosen model names', () => {
+  it(`holds at most ${MAX_CIRCUITS} circuits: those only counting failures go first, open ones stay while there is room`, () => {
+    const changes: string[] = [];
+    const b = new CircuitBreakers(clock().now, (key, state) => changes.push(`${key}:${state}`));
+    for (let i = 0; i < 3; i++) b.failure('openai/real', settings);
+    expect(b.acquire('openai/real', settings)).toBe('open');
+    for (let i = 0; i < 3 * MAX_CIRCUITS; i++) b.failure(`openai/r-${i}`, settings);
+    expect(b.size).toBeLessThanOrEqual(MAX_CIRCUITS);
+    expect(b.acquire('openai/real', settings)).toBe('open');
+    // When the open ones alone fill it, all go; each one's state is reported closed.
+    const full = new CircuitBreakers(clock().now, (key, state) => changes.push(`${key}:${state}`));
+    const one = { failureThreshold: 1, cooldownMs: 1000 };
+    for (let i = 0; i < MAX_CIRCUITS; i++) full.failure(`openai/o-${i}`, one);
+    expect(full.size).toBe(MAX_CIRCUITS);
+    changes.length = 0;
+    full.failure('openai/one-more', one);
+    expect(full.size).toBe(1);
+    expect(changes.filter((c) => c.endsWith(':closed'))).toHaveLength(MAX_CIRCUITS);
+    expect(full.acquire('openai/one-more', one)).toBe('open');
   });
 });

@@ -1,3 +1,10 @@
+/**
+ * Circuits held at most. Model names are the clients' own (`openai/<anything>` against an upstream
+ * that fails); past this many, the circuits that are only counting failures go, and if that is not
+ * enough, all of them.
+ */
+export const MAX_CIRCUITS = 10_000;
+
 /** What the breaker says about a call about to go out. */
 export type BreakerDecision = 'closed' | 'probe' | 'open';
 
@@ -63,8 +70,8 @@ export class CircuitBreakers {
   }
 
   failure(key: string, settings: BreakerSettings): void {
-    const c = this.circuits.get(key) ?? { consecutiveFailures: 0, probing: false };
-    this.circuits.set(key, c);
+    let c = this.circuits.get(key);
+    if (c === undefined) this.add(key, (c = { consecutiveFailures: 0, probing: false }));
     if (c.openedAt !== undefined) {
       // A failed probe (or a late failure of a call sent before the circuit opened): another cooldown.
       if (c.probing || this.now() - c.openedAt >= settings.cooldownMs) {
@@ -96,7 +103,7 @@ export class CircuitBreakers {
       return;
     }
     if (!c) {
-      this.circuits.set(key, { consecutiveFailures: 0, openedAt, probing: false });
+      this.add(key, { consecutiveFailures: 0, openedAt, probing: false });
       this.onChange?.(key, 'open');
       return;
     }
@@ -104,6 +111,21 @@ export class CircuitBreakers {
     const wasOpen = c.openedAt !== undefined;
     c.openedAt = openedAt;
     if (!wasOpen) this.onChange?.(key, 'open');
+  }
+
+  get size(): number {
+    return this.circuits.size;
+  }
+
+  private add(key: string, circuit: Circuit): void {
+    if (this.circuits.size >= MAX_CIRCUITS) {
+      for (const [k, c] of this.circuits) if (c.openedAt === undefined) this.circuits.delete(k);
+      if (this.circuits.size >= MAX_CIRCUITS) {
+        for (const k of this.circuits.keys()) this.onChange?.(k, 'closed');
+        this.circuits.clear();
+      }
+    }
+    this.circuits.set(key, circuit);
   }
 
   /** The call ended without telling whether the upstream is healthy. */
