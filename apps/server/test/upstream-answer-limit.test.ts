@@ -6,6 +6,7 @@
 import { startFakeAnthropic, startFakeOpenAI, type FakeUpstream } from '@conduit/testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_UPSTREAM_ANSWER } from '../src/providers/transport.js';
+import { MAX_HEAD_EVENTS } from '../src/routing/stream-commit.js';
 import { expectContractResponse } from './helpers/contract.js';
 import { startGateway, type RunningGateway } from './helpers/gateway.js';
 
@@ -76,5 +77,24 @@ describe('an upstream answer past 64 MB', () => {
     expectContractResponse('/anthropic/v1/messages', 'post', 502, body);
     expect(body.error.type).toBe('api_error');
     expect(body.error.message).toContain("openai/gpt-4o: one event of the upstream's stream is larger than 67108864 characters");
+  });
+
+  it('an upstream that sends pings without end before any content: a 502 naming the limit once it passes, or the fallback', async () => {
+    const start = 'event: message_start\ndata: {"type":"message_start","message":{"id":"msg_1","type":"message","role":"assistant","model":"claude-sonnet-4-5","content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":3,"output_tokens":0}}}\n\n';
+    const pings = Array.from({ length: MAX_HEAD_EVENTS + 10 }, () => 'event: ping\ndata: {"type":"ping"}\n\n');
+    // Then nothing: a gateway that held the pings until the first-token limit would answer only after it.
+    anthropic.setResponder(() => ({ kind: 'sse', events: [start, ...pings, 'x'], stallAfter: pings.length + 1 }));
+    const res = await post({ model: 'anthropic/claude-sonnet-4-5', stream: true, ...ask });
+    expect(res.status).toBe(502);
+    const body = (await res.json()) as { error: { type: string; message: string } };
+    expectContractResponse('/anthropic/v1/messages', 'post', 502, body);
+    expect(body.error).toEqual({
+      type: 'api_error',
+      message: `anthropic/claude-sonnet-4-5: the upstream sent more than ${MAX_HEAD_EVENTS} events or ${MAX_UPSTREAM_ANSWER} characters before any content`,
+    });
+    const rescued = await post({ model: 'anthropic/claude-sonnet-4-5', fallbacks: ['openai/gpt-4o'], stream: true, ...ask });
+    expect(rescued.status).toBe(200);
+    expect(rescued.headers.get('x-bf-provider')).toBe('openai');
+    expect(await rescued.text()).toContain('event: message_stop');
   });
 });

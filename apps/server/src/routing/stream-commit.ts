@@ -1,4 +1,5 @@
 import { GatewayError } from '../errors.js';
+import { MAX_UPSTREAM_ANSWER } from '../providers/transport.js';
 import type { SseBatch, SseFrame } from '../providers/types.js';
 import type { GuardedStream, GuardTarget } from './stream-guard.js';
 
@@ -9,18 +10,36 @@ import type { GuardedStream, GuardTarget } from './stream-guard.js';
  */
 export async function readUntilContent(stream: GuardedStream, target: GuardTarget): Promise<SseFrame[]> {
   const head: SseFrame[] = [];
+  let chars = 0;
   while (!stream.sawContent) {
     const r = await stream.next();
-    if (r.done) {
-      throw new GatewayError(502, `${target.provider}/${target.model}: the upstream stream ended before any content`, {
-        type: 'api_error',
-        origin: 'upstream',
-        upstream: { ...target, kind: 'bad_response' },
-      });
+    if (r.done) throw badStream(target, 'the upstream stream ended before any content');
+    for (const frame of r.value) {
+      head.push(frame);
+      chars += frame.data.length;
     }
-    for (const frame of r.value) head.push(frame);
+    if (!stream.sawContent && (head.length > MAX_HEAD_EVENTS || chars > MAX_HEAD_CHARS)) {
+      throw badStream(target, `the upstream sent more than ${MAX_HEAD_EVENTS} events or ${MAX_HEAD_CHARS} characters before any content`);
+    }
   }
   return head;
+}
+
+/**
+ * What is held of a stream before its first content event, at most: an answer opens with
+ * message_start, perhaps pings, and a block's start (a server tool's result comes whole in its
+ * start, and a fetched document can be large), so these leave room for any real opening and none for
+ * an upstream that sends pings or message_start events without end.
+ */
+export const MAX_HEAD_EVENTS = 1_000;
+export const MAX_HEAD_CHARS = MAX_UPSTREAM_ANSWER;
+
+function badStream(target: GuardTarget, what: string): GatewayError {
+  return new GatewayError(502, `${target.provider}/${target.model}: ${what}`, {
+    type: 'api_error',
+    origin: 'upstream',
+    upstream: { ...target, kind: 'bad_response' },
+  });
 }
 
 export interface CommittedStreamHooks {
