@@ -168,6 +168,20 @@ describe('what Gemini cannot carry, through the gateway', () => {
     expect(anthropic.requests[0]!.body).toEqual({ ...rest, model: 'claude-sonnet-4-5' });
   });
 
+  it('a tool whose references multiply past what a request may hold is refused by name at once; the fallback gets it unchanged', async () => {
+    // About 300 KB: 5,000 allOf parts that each point at a list of 50,000 names.
+    const names = Array.from({ length: 50_000 }, (_, i) => `p${i}`);
+    const hostile = { name: 'hostile', input_schema: { type: 'object', $defs: { R: { required: names } }, allOf: Array.from({ length: 5_000 }, () => ({ $ref: '#/$defs/R' })) } };
+    const request = { model: GEMINI, max_tokens: 100, tools: [hostile], messages: [{ role: 'user', content: 'Hi' }] };
+    const refused = await send(gw, request);
+    expect(refused.status).toBe(400);
+    expect(refused.json.error.message).toContain('provider "gemini" (Gemini generateContent) does not support tool hostile');
+    expect(gemini.requests).toHaveLength(0);
+    const reply = await send(gw, { ...request, fallbacks: [ANTHROPIC] });
+    expect(served(reply)).toMatchObject({ provider: 'anthropic', fallbackIndex: '1' });
+    expect(anthropic.requests[0]!.body.tools).toEqual([hostile]);
+  });
+
   it('with drop_unsupported it is dropped and listed, with the tuning fields; no trace of it goes upstream', async () => {
     const reply = await send(gw, { model: 'lenient/gemini-2.5-pro', max_tokens: 100, service_tier: 'auto', context_management: { edits: [] }, ...compaction });
     expect(reply.status).toBe(200);

@@ -4,7 +4,7 @@ import { UnsupportedFeatures } from '../openai/unsupported.js';
 import { carryFields, type CarryRules } from '../translated/carry-fields.js';
 import { convertMessages, convertSystem } from './convert-messages.js';
 import type { GeminiGenerationConfig, GeminiRequest } from './gemini-types.js';
-import { SchemaTooLarge, toGeminiSchema } from './json-schema.js';
+import { SchemaBudget, SchemaTooLarge, toGeminiSchema } from './json-schema.js';
 import { prepareTools } from './prepare-tools.js';
 import { decodeSignature } from './thought-signatures.js';
 import { GeminiToolNames } from './tool-names.js';
@@ -79,7 +79,9 @@ export function convertRequest(req: CreateMessageRequest, opts: ConvertRequestOp
   for (const name of fields.unsupported) unsupported.add(name);
   const dropped = [...fields.dropped];
 
-  const { body, droppedParallel } = geminiInput(req, toolNames, unsupported);
+  // One budget for the tools' schemas and the output format's together.
+  const schemas = new SchemaBudget();
+  const { body, droppedParallel } = geminiInput(req, toolNames, unsupported, schemas);
   if (droppedParallel) dropped.push('tool_choice.disable_parallel_tool_use');
   const config: GeminiGenerationConfig = { maxOutputTokens: req.max_tokens };
   if (typeof req.temperature === 'number') config.temperature = req.temperature;
@@ -91,7 +93,7 @@ export function convertRequest(req: CreateMessageRequest, opts: ConvertRequestOp
   const format = req.output_config?.format ?? req.output_format;
   if (format && format.type === 'json_schema') {
     try {
-      config.responseSchema = toGeminiSchema(format.schema);
+      config.responseSchema = toGeminiSchema(format.schema, schemas);
       config.responseMimeType = 'application/json';
     } catch (err) {
       if (!(err instanceof SchemaTooLarge)) throw err;
@@ -112,14 +114,14 @@ export function convertRequest(req: CreateMessageRequest, opts: ConvertRequestOp
  * completion would send them (what Gemini cannot carry is left out: this is a count).
  */
 export function convertCountTokensInput(req: CountTokensRequest): GeminiRequest {
-  return geminiInput(req, new GeminiToolNames(), new UnsupportedFeatures()).body;
+  return geminiInput(req, new GeminiToolNames(), new UnsupportedFeatures(), new SchemaBudget()).body;
 }
 
-function geminiInput(req: CountTokensRequest, toolNames: GeminiToolNames, unsupported: UnsupportedFeatures): { body: GeminiRequest; droppedParallel: boolean } {
+function geminiInput(req: CountTokensRequest, toolNames: GeminiToolNames, unsupported: UnsupportedFeatures, schemas: SchemaBudget): { body: GeminiRequest; droppedParallel: boolean } {
   const body: GeminiRequest = { contents: convertMessages(req.messages, toolNames, unsupported) };
   const system = convertSystem(req.system);
   if (system) body.systemInstruction = system;
-  const tools = prepareTools(req.tools, req.tool_choice, toolNames, unsupported);
+  const tools = prepareTools(req.tools, req.tool_choice, toolNames, unsupported, schemas);
   if (tools.tools) body.tools = tools.tools;
   if (tools.toolConfig) body.toolConfig = tools.toolConfig;
   return { body, droppedParallel: tools.droppedParallel };

@@ -1,6 +1,6 @@
 import { checkGeminiSchema } from '@conduit/testkit';
 import { describe, expect, it } from 'vitest';
-import { SchemaTooLarge, toGeminiParameters, toGeminiSchema } from './json-schema.js';
+import { MAX_REQUEST_SCHEMA_CHARS, MAX_REQUEST_SCHEMA_NODES, SchemaBudget, SchemaTooLarge, toGeminiParameters, toGeminiSchema } from './json-schema.js';
 
 /** Every converted schema must pass the strict fake's check of Gemini's Schema. */
 function converted(schema: unknown) {
@@ -112,7 +112,7 @@ describe('JSON Schema → Gemini Schema', () => {
     const $defs: Record<string, unknown> = { L20: { type: 'string' } };
     for (let i = 0; i < 20; i++) $defs[`L${i}`] = { type: 'object', properties: { a: { $ref: `#/$defs/L${i + 1}` }, b: { $ref: `#/$defs/L${i + 1}` } } };
     expect(() => toGeminiSchema({ $ref: '#/$defs/L0', $defs })).toThrow(SchemaTooLarge);
-    expect(() => toGeminiSchema({ $ref: '#/$defs/L0', $defs }, 10_000)).toThrow(/more than 10000 schemas/);
+    expect(() => toGeminiSchema({ $ref: '#/$defs/L0', $defs }, new SchemaBudget(), 10_000)).toThrow(/more than 10000 schemas/);
   });
 
   it('allOf through references: one that refers to itself ends; one that multiplies stops at the size limit', () => {
@@ -135,5 +135,51 @@ describe('JSON Schema → Gemini Schema', () => {
       $defs[`N${i}`] = inner;
     }
     expect(() => toGeminiSchema({ $ref: '#/$defs/N0', $defs })).toThrow(/nested deeper than 256 levels/);
+  });
+
+  describe('what references can multiply, bounded for the whole request', () => {
+    it('allOf parts that all point at one long required list: merged without copying it per part, and refused past the budget', () => {
+      const names = Array.from({ length: 50_000 }, (_, i) => `p${i}`);
+      const schema = { type: 'object', $defs: { R: { required: names } }, allOf: Array.from({ length: 5_000 }, () => ({ $ref: '#/$defs/R' })) };
+      // Refused after reading about 16 Mi names, not 5,000 copies of a growing list (minutes of CPU, then out of memory).
+      expect(() => toGeminiSchema(schema)).toThrow(new RegExp(`more than ${MAX_REQUEST_SCHEMA_CHARS} characters`));
+      // Below the budget the merge is whole: required names only the properties that exist, once each.
+      const small = { type: 'object', properties: { p1: { type: 'string' } }, $defs: { R: { required: ['p1', 'p2'] } }, allOf: Array.from({ length: 100 }, () => ({ $ref: '#/$defs/R' })) };
+      expect(toGeminiSchema(small)).toEqual({ type: 'OBJECT', properties: { p1: { type: 'STRING' } }, required: ['p1'] });
+    });
+
+    it('a long enum or description behind many references counts each time it is copied', () => {
+      const values = Array.from({ length: 100_000 }, (_, i) => `v${i}`);
+      const properties = Object.fromEntries(Array.from({ length: 5_000 }, (_, i) => [`f${i}`, { $ref: '#/$defs/E' }]));
+      expect(() => toGeminiSchema({ type: 'object', properties, $defs: { E: { enum: values } } })).toThrow(SchemaTooLarge);
+      const long = 'd'.repeat(500_000);
+      expect(() => toGeminiSchema({ type: 'object', properties, $defs: { E: { type: 'string', description: long } } })).toThrow(/characters of names, descriptions and values/);
+      expect(() => toGeminiSchema({ type: 'object', properties, $defs: { E: { type: 'string', default: long } } })).toThrow(/characters of names, descriptions and values/);
+    });
+
+    it('one budget for every schema of a request: many tools pointing at the same large definition cannot multiply it', () => {
+      const tool = { type: 'object', properties: Object.fromEntries(Array.from({ length: 50 }, (_, i) => [`f${i}`, { $ref: '#/$defs/D' }])), $defs: { D: { type: 'string', description: 'x'.repeat(4_000) } } };
+      const budget = new SchemaBudget();
+      let converted = 0;
+      let refused = 0;
+      for (let i = 0; i < 200; i++) {
+        try {
+          toGeminiParameters(tool, budget);
+          converted++;
+        } catch (err) {
+          expect(err).toBeInstanceOf(SchemaTooLarge);
+          refused++;
+        }
+      }
+      // 200 KB of descriptions per tool: 16 Mi characters hold 83 of them.
+      expect(converted).toBe(83);
+      expect(refused).toBe(117);
+      // Alone, each tool converts.
+      expect(() => toGeminiParameters(tool)).not.toThrow();
+      const nodes = new SchemaBudget(MAX_REQUEST_SCHEMA_NODES);
+      const wide = { type: 'object', properties: Object.fromEntries(Array.from({ length: 9_000 }, (_, i) => [`f${i}`, { type: 'string' }])) };
+      for (let i = 0; i < 11; i++) toGeminiParameters(wide, nodes);
+      expect(() => toGeminiParameters(wide, nodes)).toThrow(`more than ${MAX_REQUEST_SCHEMA_NODES} schemas in all`);
+    });
   });
 });

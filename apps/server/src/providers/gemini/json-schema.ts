@@ -30,6 +30,38 @@ export class SchemaTooLarge extends Error {
 
 /** The most schemas one converted schema may hold (references resolved). */
 export const MAX_SCHEMA_NODES = 10_000;
+/** The most schemas all the converted schemas of one request may hold. */
+export const MAX_REQUEST_SCHEMA_NODES = 100_000;
+/**
+ * Characters all the converted schemas of one request may hold: names, descriptions, enum values,
+ * required lists, patterns and defaults, counted each time a reference copies them. A reference
+ * copies by pointing to the same value, but every copy is written out again in the upstream's JSON.
+ */
+export const MAX_REQUEST_SCHEMA_CHARS = 16 * 1024 * 1024;
+
+/**
+ * What the schemas of one request (every tool's and the output format's) may grow to once their
+ * references are resolved; one budget is shared by all of them, so a thousand small tools that each
+ * point at the same large definition a thousand times cannot multiply it.
+ */
+export class SchemaBudget {
+  private nodes = 0;
+  private chars = 0;
+
+  constructor(
+    private readonly maxNodes = MAX_REQUEST_SCHEMA_NODES,
+    private readonly maxChars = MAX_REQUEST_SCHEMA_CHARS,
+  ) {}
+
+  node(): void {
+    if (++this.nodes > this.maxNodes) throw new SchemaTooLarge(this.maxNodes, `more than ${this.maxNodes} schemas in all once their $ref are resolved`);
+  }
+
+  spend(chars: number): void {
+    this.chars += chars;
+    if (this.chars > this.maxChars) throw new SchemaTooLarge(this.maxNodes, `more than ${this.maxChars} characters of names, descriptions and values in all once their $ref are resolved`);
+  }
+}
 /** References followed inside one another before a chain is cut like a recursive one. */
 const MAX_REF_DEPTH = 32;
 /** Schemas nested inside one another, references resolved (the conversion recurses that deep). */
@@ -53,17 +85,17 @@ const FORMATS: Partial<Record<NonNullable<GeminiSchema['type']>, ReadonlySet<str
   INTEGER: new Set(['int32', 'int64']),
 };
 
-export function toGeminiSchema(schema: unknown, maxNodes = MAX_SCHEMA_NODES): GeminiSchema {
+export function toGeminiSchema(schema: unknown, budget = new SchemaBudget(), maxNodes = MAX_SCHEMA_NODES): GeminiSchema {
   const root = isObject(schema) ? schema : {};
-  return new Converter(root, maxNodes).convert(root, []);
+  return new Converter(root, maxNodes, budget).convert(root, []);
 }
 
 /**
  * A tool's input_schema → `parameters`, or undefined for a function without parameters (an object
  * with no properties: Gemini refuses an empty `properties`, and a function may have none).
  */
-export function toGeminiParameters(schema: unknown, maxNodes = MAX_SCHEMA_NODES): GeminiSchema | undefined {
-  const converted = toGeminiSchema(schema, maxNodes);
+export function toGeminiParameters(schema: unknown, budget = new SchemaBudget(), maxNodes = MAX_SCHEMA_NODES): GeminiSchema | undefined {
+  const converted = toGeminiSchema(schema, budget, maxNodes);
   if (converted.type === 'OBJECT' && !converted.properties && !converted.anyOf) return undefined;
   return converted;
 }
@@ -74,11 +106,13 @@ class Converter {
   constructor(
     private readonly root: Json,
     private readonly maxNodes: number,
+    private readonly budget: SchemaBudget,
   ) {}
 
   /** `refs`: the references being resolved around this schema, to stop at recursion. */
   convert(raw: unknown, refs: readonly string[], depth = 0): GeminiSchema {
     if (++this.nodes > this.maxNodes) throw new SchemaTooLarge(this.maxNodes);
+    this.budget.node();
     if (depth > MAX_SCHEMA_DEPTH) throw new SchemaTooLarge(this.maxNodes, `nested deeper than ${MAX_SCHEMA_DEPTH} levels once its $ref are resolved`);
     const inner = depth + 1;
     if (!isObject(raw)) return {};
@@ -90,6 +124,7 @@ class Converter {
       if (!target) {
         const recursive = refs.includes(ref) ? resolvePointer(this.root, ref) : undefined;
         const description = str(siblings.description) ?? str(recursive?.description);
+        if (description) this.budget.spend(description.length);
         return description ? { description } : {};
       }
       return this.convert({ ...target, ...siblings }, [...refs, ref], inner);
@@ -97,8 +132,8 @@ class Converter {
     if (Array.isArray(node.allOf)) node = this.mergeAllOf(node, refs, 0);
 
     const out: GeminiSchema = {};
-    if (typeof node.title === 'string') out.title = node.title;
-    if (typeof node.description === 'string') out.description = node.description;
+    if (typeof node.title === 'string') out.title = this.text(node.title);
+    if (typeof node.description === 'string') out.description = this.text(node.description);
 
     let nullable = node.nullable === true;
     const typeNames = (Array.isArray(node.type) ? node.type : node.type === undefined ? [] : [node.type]).filter((t): t is string => typeof t === 'string');
@@ -111,7 +146,8 @@ class Converter {
       if (values.includes(null)) nullable = true;
       values = values.filter((v) => v !== null);
       if (values.length > 0) {
-        out.enum = values.map((v) => (typeof v === 'string' ? v : JSON.stringify(v)));
+        this.budget.spend(values.length);
+        out.enum = values.map((v) => this.text(typeof v === 'string' ? v : JSON.stringify(v)));
         if (out.type === undefined) out.type = typeof values[0] === 'number' ? (values.every((v) => Number.isInteger(v)) ? 'INTEGER' : 'NUMBER') : 'STRING';
         if (out.type !== 'STRING') out.format = 'enum';
       }
@@ -137,13 +173,14 @@ class Converter {
 
     if (isObject(node.properties)) {
       // fromEntries: a property may be called __proto__, and stays a property.
-      const properties: Record<string, GeminiSchema> = Object.fromEntries(Object.entries(node.properties).map(([name, sub]) => [name, this.convert(sub, refs, inner)]));
+      const properties: Record<string, GeminiSchema> = Object.fromEntries(Object.entries(node.properties).map(([name, sub]) => [this.text(name), this.convert(sub, refs, inner)]));
       if (Object.keys(properties).length > 0) out.properties = properties;
       if (out.type === undefined && !out.anyOf) out.type = 'OBJECT';
     }
     if (Array.isArray(node.required) && out.properties) {
+      this.budget.spend(node.required.length);
       const required = node.required.filter((n): n is string => typeof n === 'string' && Object.hasOwn(out.properties!, n));
-      if (required.length > 0) out.required = [...new Set(required)];
+      if (required.length > 0) out.required = [...new Set(required)].map((n) => this.text(n));
     }
     const items = Array.isArray(node.prefixItems) ? node.prefixItems : node.items;
     if (Array.isArray(items)) {
@@ -162,10 +199,19 @@ class Converter {
     copyCount(node, out, 'maxProperties');
     if (typeof node.minimum === 'number') out.minimum = node.minimum;
     if (typeof node.maximum === 'number') out.maximum = node.maximum;
-    if (typeof node.pattern === 'string') out.pattern = node.pattern;
-    if (node.default !== undefined) out.default = node.default;
+    if (typeof node.pattern === 'string') out.pattern = this.text(node.pattern);
+    if (node.default !== undefined) {
+      this.budget.spend(JSON.stringify(node.default)?.length ?? 0);
+      out.default = node.default;
+    }
     if (nullable) out.nullable = true;
     return out;
+  }
+
+  /** `text`, its length counted against the budget. */
+  private text(text: string): string {
+    this.budget.spend(text.length);
+    return text;
   }
 
   /**
@@ -176,8 +222,13 @@ class Converter {
   private mergeAllOf(node: Json, refs: readonly string[], depth: number): Json {
     const { allOf, ...rest } = node;
     const merged: Json = { ...rest };
+    // United in place, part after part: copying what was merged so far for each part was quadratic.
+    const properties: Json = Object.create(null);
+    if (isObject(rest.properties)) Object.assign(properties, rest.properties);
+    const required = new Set<unknown>(arr(rest.required));
     for (let part of arr(allOf)) {
       if (++this.nodes > this.maxNodes) throw new SchemaTooLarge(this.maxNodes);
+      this.budget.node();
       let partRefs = refs;
       if (isObject(part) && typeof part.$ref === 'string') {
         if (refs.includes(part.$ref) || refs.length >= MAX_REF_DEPTH) continue;
@@ -188,11 +239,18 @@ class Converter {
       if (Array.isArray(part.allOf) && depth >= MAX_SCHEMA_DEPTH) throw new SchemaTooLarge(this.maxNodes, `nested deeper than ${MAX_SCHEMA_DEPTH} levels once its $ref are resolved`);
       const inner = Array.isArray(part.allOf) ? this.mergeAllOf(part, partRefs, depth + 1) : part;
       for (const [key, value] of Object.entries(inner)) {
-        if (key === 'properties' && isObject(value)) merged.properties = { ...(isObject(merged.properties) ? merged.properties : {}), ...value };
-        else if (key === 'required' && Array.isArray(value)) merged.required = [...arr(merged.required), ...value];
-        else if (key !== '__proto__' && !Object.hasOwn(merged, key)) merged[key] = value;
+        if (key === 'properties' && isObject(value)) {
+          const names = Object.keys(value);
+          this.budget.spend(names.length);
+          for (const name of names) properties[name] = value[name];
+        } else if (key === 'required' && Array.isArray(value)) {
+          this.budget.spend(value.length);
+          for (const name of value) required.add(name);
+        } else if (key !== 'properties' && key !== 'required' && key !== '__proto__' && !Object.hasOwn(merged, key)) merged[key] = value;
       }
     }
+    if (isObject(rest.properties) || Object.keys(properties).length > 0) merged.properties = { ...properties };
+    if (Array.isArray(rest.required) || required.size > 0) merged.required = [...required];
     return merged;
   }
 }

@@ -2,7 +2,7 @@ import { asKnown } from '../../contract/open-unions.js';
 import type { CustomTool, ToolChoice, ToolUnion } from '../../generated/types.gen.js';
 import type { UnsupportedFeatures } from '../openai/unsupported.js';
 import type { GeminiFunctionDeclaration, GeminiRequest } from './gemini-types.js';
-import { SchemaTooLarge, toGeminiParameters } from './json-schema.js';
+import { SchemaBudget, SchemaTooLarge, toGeminiParameters } from './json-schema.js';
 import type { GeminiToolNames } from './tool-names.js';
 
 export interface PreparedTools {
@@ -15,8 +15,8 @@ export interface PreparedTools {
 /**
  * Anthropic tools and tool_choice → Gemini `tools[{functionDeclarations}]` and `toolConfig`.
  * - custom tools → `{name, description, parameters}`, the input schema reduced to what Gemini takes
- *   (json-schema.ts); a schema too large once its references are resolved is unsupported, named
- *   `tool <name>`. Server tools and kinds the contract does not know are unsupported, by type.
+ *   (json-schema.ts); a schema too large once its references are resolved, alone or with the
+ *   request's other schemas (`schemas`, one budget for all), is unsupported, named `tool <name>`. Server tools and kinds the contract does not know are unsupported, by type.
  * - tool_choice auto / any / tool / none → `functionCallingConfig.mode` AUTO / ANY / ANY with
  *   `allowedFunctionNames: [name]` / NONE; neither is sent when no function is left.
  */
@@ -25,6 +25,7 @@ export function prepareTools(
   toolChoice: ToolChoice | undefined,
   names: GeminiToolNames,
   unsupported: UnsupportedFeatures,
+  schemas = new SchemaBudget(),
 ): PreparedTools {
   const declarations: GeminiFunctionDeclaration[] = [];
   for (const tool of tools ?? []) {
@@ -33,7 +34,7 @@ export function prepareTools(
       continue;
     }
     try {
-      const parameters = toGeminiParameters(tool.input_schema);
+      const parameters = toGeminiParameters(tool.input_schema, schemas);
       declarations.push({
         name: names.toUpstream(tool.name),
         ...(tool.description ? { description: tool.description } : {}),
