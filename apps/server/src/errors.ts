@@ -1,4 +1,5 @@
 import type { ErrorType } from './generated/types.gen.js';
+import { clip } from './quote.js';
 
 const TYPE_BY_STATUS: Record<number, ErrorType> = {
   400: 'invalid_request_error',
@@ -20,6 +21,14 @@ const TYPE_BY_STATUS: Record<number, ErrorType> = {
 export function errorTypeForStatus(status: number): ErrorType {
   return TYPE_BY_STATUS[status] ?? (status >= 500 ? 'api_error' : 'invalid_request_error');
 }
+
+/**
+ * The longest message an error carries: an upstream's own message (from a 2xx body, an `error` event
+ * mid-stream, a Bedrock exception frame) can be megabytes, and it goes to the client, into a job's or
+ * a batch line's stored outcome, and into the log. Past it the message is cut, its length said. As
+ * much as an upstream's error body is read (MAX_ERROR_BODY), so an error answer is still relayed whole.
+ */
+export const MAX_ERROR_MESSAGE = 64 * 1024;
 
 /**
  * Every failure the gateway reports is one of these: a status, an Anthropic error type and a
@@ -46,7 +55,7 @@ export class GatewayError extends Error {
       cause?: unknown;
     } = {},
   ) {
-    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    super(clip(message, MAX_ERROR_MESSAGE), opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = 'GatewayError';
     this.status = status;
     this.type = opts.type ?? errorTypeForStatus(status);

@@ -5,6 +5,7 @@
  */
 import { startFakeAnthropic, startFakeOpenAI, type FakeUpstream } from '@conduit/testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { MAX_ERROR_MESSAGE } from '../src/errors.js';
 import { MAX_UPSTREAM_ANSWER } from '../src/providers/transport.js';
 import { MAX_HEAD_EVENTS } from '../src/routing/stream-commit.js';
 import { expectContractResponse } from './helpers/contract.js';
@@ -96,5 +97,35 @@ describe('an upstream answer past 64 MB', () => {
     expect(rescued.status).toBe(200);
     expect(rescued.headers.get('x-bf-provider')).toBe('openai');
     expect(await rescued.text()).toContain('event: message_stop');
+  });
+
+  it("an upstream's own error message of a megabyte reaches the client cut at MAX_ERROR_MESSAGE, its length said", async () => {
+    const huge = 'overloaded '.repeat(100_000);
+    // In a 200 body (an OpenAI-compatible server that answers errors with 200)...
+    openai.setResponder(() => ({ kind: 'raw', status: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ error: { message: huge, type: 'server_error' } }) }));
+    const res = await post({ model: 'openai/gpt-4o', ...ask });
+    expect(res.status).toBeGreaterThanOrEqual(500);
+    const body = (await res.json()) as { error: { message: string } };
+    expectContractResponse('/anthropic/v1/messages', 'post', res.status, body);
+    expect(body.error.message.length).toBeLessThan(MAX_ERROR_MESSAGE + 40);
+    expect(body.error.message).toMatch(/… \(\d+ characters\)$/);
+    // ...and in an error event after content.
+    anthropic.setResponder(() => ({
+      kind: 'sse',
+      events: [
+        'event: message_start\ndata: {"type":"message_start","message":{"id":"msg_1","type":"message","role":"assistant","model":"claude-sonnet-4-5","content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":3,"output_tokens":0}}}\n\n',
+        'event: content_block_start\ndata: {"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}\n\n',
+        'event: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hel"}}\n\n',
+        `event: error\ndata: ${JSON.stringify({ type: 'error', error: { type: 'overloaded_error', message: huge } })}\n\n`,
+      ],
+    }));
+    const stream = await post({ model: 'anthropic/claude-sonnet-4-5', stream: true, ...ask });
+    const text = await stream.text();
+    const errors = text.split('\n\n').filter((block) => block.startsWith('event: error\n'));
+    expect(errors).toHaveLength(1);
+    expect(text).not.toContain('event: message_stop');
+    const event = JSON.parse(errors[0]!.slice(errors[0]!.indexOf('data: ') + 6)) as { error: { type: string; message: string } };
+    expect(event.error.type).toBe('overloaded_error');
+    expect(event.error.message.length).toBeLessThan(MAX_ERROR_MESSAGE + 40);
   });
 });
