@@ -18,7 +18,7 @@ import {
   type MessageStreamEvent,
 } from '@conduit/sdk';
 import Anthropic from '@anthropic-ai/sdk';
-import { anthropicMessage, anthropicSseEvents, startFakeAnthropic, type FakeUpstream } from '@conduit/testkit';
+import { anthropicError, anthropicMessage, anthropicSseEvents, startFakeAnthropic, type FakeUpstream } from '@conduit/testkit';
 import request from 'supertest';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { hashSecret } from '../src/governance/secrets.js';
@@ -304,6 +304,20 @@ describe('402 billing_error', () => {
     ]);
     expect(usage!.total_cost_usd).toBeCloseTo(0.06, 9);
     expectContractResponse('/admin/v1/usage', 'get', 200, usage);
+  });
+});
+
+describe('the usage ledger under made-up model names', () => {
+  it('failed requests that used nothing are counted under <provider>/_failed, one row however many names', async () => {
+    const c = client(gw.url, SECRETS.open);
+    for (let i = 0; i < 5; i++) {
+      upstream.enqueue(anthropicError(404, 'not_found_error', `model: made-up-${i}`));
+      const res = await createMessage({ client: c, body: message(`anthropic/made-up-${i}`) });
+      expect(res.response!.status).toBe(404);
+    }
+    const { data: usage } = await getUsage({ client: admin(), query: { key_id: 'cfg_open' } });
+    const rows = usage!.data.filter((r) => r.model.startsWith('anthropic/made-up') || r.model === 'anthropic/_failed');
+    expect(rows).toEqual([expect.objectContaining({ key_name: 'open', model: 'anthropic/_failed', requests: 5, input_tokens: 0, output_tokens: 0 })]);
   });
 });
 

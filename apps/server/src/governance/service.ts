@@ -322,7 +322,9 @@ export class Governance {
             day: dayOf(now),
             keyId: caller.key.id,
             teamId: caller.team?.id ?? null,
-            model: `${obs.provider}/${obs.model}`,
+            // A request that failed and used nothing goes under `<provider>/_failed`: its model name is
+            // the client's own, and a row for every made-up name would grow the ledger without end.
+            model: obs.error !== null && input + output + cacheRead + cacheWrite === 0 && nusd === 0 ? `${obs.provider}/_failed` : `${obs.provider}/${obs.model}`,
             requests: 1,
             input,
             output,
