@@ -109,7 +109,7 @@ describe('results are streamed, not buffered', () => {
       await firstChunk;
       res.pause();
       // The gateway writes a page, then waits for the client to take it: with the client paused,
-      // it stays at the page or two the sockets' buffers hold, not all five.
+      // it stays at the page or two the sockets' buffers hold, not all six.
       await sleep(1_000);
       expect(pages).toBeGreaterThanOrEqual(1);
       expect(pages).toBeLessThanOrEqual(2);
@@ -127,8 +127,32 @@ describe('results are streamed, not buffered', () => {
       await new Promise<void>((resolve) => res.once('end', resolve));
       // The first chunk's lines were not counted above; the total is what matters.
       expect(bytes).toBeGreaterThan(COUNT * 16_000);
-      expect(pages).toBe(6);
+      // A first page of 16 lines, then 500 a page (8 MB of 16 kB lines is more than 500), then the empty read.
+      expect(pages).toBe(7);
       expect(lines).toBeGreaterThan(COUNT - 10);
+    } finally {
+      store.results = read;
+    }
+  }, 90_000);
+
+  it('pages are sized by what the lines weigh: answers of a megabyte are read 8 at a time, not 500', async () => {
+    const COUNT = 40;
+    const text = 'y'.repeat(1_000_000);
+    upstream.setResponder(() => ({ kind: 'json', body: anthropicMessage({ text }) }));
+    const client = new Anthropic({ apiKey: 'k', baseURL: gw.anthropicBaseUrl, maxRetries: 0 });
+    const { id } = await client.messages.batches.create({ requests: Array.from({ length: COUNT }, (_, i) => batchRequest(`big${i}`, String(i))) });
+    await waitForBatch(client, id, 60_000);
+    const store = await gw.gateway.batches.store;
+    const read = store.results.bind(store);
+    const asked: number[] = [];
+    store.results = (batchId, after, limit) => {
+      asked.push(limit);
+      return read(batchId, after, limit);
+    };
+    try {
+      const ids = (await sdkResults(client, id)).map((r) => r.custom_id);
+      expect(ids).toEqual(Array.from({ length: COUNT }, (_, i) => `big${i}`));
+      expect(asked).toEqual([16, 8, 8, 8, 8]);
     } finally {
       store.results = read;
     }
