@@ -128,3 +128,33 @@ describe('SseParser', () => {
     expect(p.flush()).toEqual([{ event: 'message', data: '[DONE]' }]);
   });
 });
+
+describe('an event dribbled a byte at a time', () => {
+  it('is read whole, and held as a few joined pieces rather than a string per byte', () => {
+    const data = JSON.stringify({ type: 'content_block_delta', delta: { text: 'é'.repeat(3) + 'x'.repeat(60_000) } });
+    const wire = Buffer.from(`event: content_block_delta\ndata: ${data}\n\nevent: ping\ndata: {}\n\n`);
+    const parser = new SseParser();
+    const events = [];
+    let mostPieces = 0;
+    for (let i = 0; i < wire.length; i++) {
+      events.push(...parser.push(wire.subarray(i, i + 1)));
+      const held = parser as unknown as { more: string[]; small: string[] };
+      mostPieces = Math.max(mostPieces, held.more.length + held.small.length);
+    }
+    expect(events).toEqual([
+      { event: 'content_block_delta', data },
+      { event: 'ping', data: '{}' },
+    ]);
+    // 60 KB a byte a read: pieces of 256 bytes, not 60,000 strings.
+    expect(mostPieces).toBeLessThanOrEqual(Math.ceil(wire.length / 256) + 256);
+    expect(mostPieces).toBeGreaterThan(1);
+  });
+
+  it('counts towards the event limit as it comes', () => {
+    const parser = new SseParser(1_000);
+    parser.push('data: ');
+    expect(() => {
+      for (let i = 0; i < 2_000; i++) parser.push('x');
+    }).toThrow('one event of the upstream\'s stream is larger than 1000 characters');
+  });
+});

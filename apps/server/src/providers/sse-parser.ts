@@ -1,6 +1,11 @@
 import { isAscii } from 'node:buffer';
 import { AnswerTooLarge, MAX_UPSTREAM_ANSWER } from './transport.js';
 
+/** A chunk at least this long is held as a piece of its own; shorter ones are gathered first. */
+const MORE_PIECE = 4096;
+/** Short chunks gathered at most before they are joined. */
+const MORE_SMALL = 256;
+
 /** A parsed server-sent event. `event` is "message" when the frame had no event line. */
 export interface ParsedSseEvent {
   event: string;
@@ -20,7 +25,14 @@ export class SseParser {
    * spans many chunks is scanned and copied once when it ends, not once per chunk.
    */
   private more: string[] = [];
-  /** Characters of the unfinished event (buffer and more). */
+  /**
+   * Short chunks after those, gathered until they make a piece of MORE_PIECE characters (or
+   * MORE_SMALL of them): an event dribbled a byte a read would otherwise cost a string and a slot
+   * per byte, many times its size.
+   */
+  private small: string[] = [];
+  private smallChars = 0;
+  /** Characters of the unfinished event (buffer, more and small). */
   private pendingChars = 0;
   /** The last chunk ended with \r: it is a line end whether or not the next chunk starts with \n. */
   private pendingCR = false;
@@ -50,11 +62,11 @@ export class SseParser {
     }
     if (text === '') return [];
     if (this.buffer !== '') {
-      const last = this.more.length > 0 ? this.more[this.more.length - 1]! : this.buffer;
+      const last = this.small.length > 0 ? this.small[this.small.length - 1]! : this.more.length > 0 ? this.more[this.more.length - 1]! : this.buffer;
       const endsHere = text.indexOf('\n\n') !== -1 || (last.charCodeAt(last.length - 1) === 10 && text.charCodeAt(0) === 10);
       if (!endsHere) {
-        this.more.push(text);
         this.hold(this.pendingChars + text.length);
+        this.keep(text);
         return [];
       }
     }
@@ -71,12 +83,38 @@ export class SseParser {
     }
     this.buffer = start === 0 ? buffer : buffer.slice(start);
     if (this.more.length > 0) this.more = [];
+    if (this.small.length > 0) this.dropSmall();
     this.hold(this.buffer.length);
     return events;
   }
 
+  /** Holds `text`, a chunk of the unfinished event, apart from what came before it. */
+  private keep(text: string): void {
+    if (text.length >= MORE_PIECE) {
+      this.gatherSmall();
+      this.more.push(text);
+      return;
+    }
+    this.small.push(text);
+    this.smallChars += text.length;
+    if (this.smallChars >= MORE_PIECE || this.small.length >= MORE_SMALL) this.gatherSmall();
+  }
+
+  /** The short chunks, joined into one piece of `more`. */
+  private gatherSmall(): void {
+    if (this.small.length === 0) return;
+    this.more.push(this.small.length === 1 ? this.small[0]! : this.small.join(''));
+    this.dropSmall();
+  }
+
+  private dropSmall(): void {
+    this.small = [];
+    this.smallChars = 0;
+  }
+
   /** The unfinished event's text, joined. */
   private pending(): string {
+    this.gatherSmall();
     return this.more.length === 0 ? this.buffer : this.buffer + this.more.join('');
   }
 
@@ -108,6 +146,7 @@ export class SseParser {
     const rest = this.decoder === undefined ? this.pending() : this.pending() + this.decoder.decode();
     this.buffer = '';
     this.more = [];
+    this.dropSmall();
     this.pendingChars = 0;
     this.pendingCR = false;
     const ev = rest.trim() ? parseBlock(rest.replace(/\r\n?/g, '\n').replace(/\n+$/, '')) : undefined;

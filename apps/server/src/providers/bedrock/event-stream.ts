@@ -41,48 +41,63 @@ export async function* decodeEventStream(chunks: AsyncIterable<Uint8Array>, maxM
 }
 
 /**
- * Network chunks → whole messages, each the bytes its length prelude announces. The pieces of a
- * message are held apart and joined once, when the last one has come (no rescans: a message over n
- * chunks costs one copy). The length is checked as soon as its four bytes are in, so an upstream
- * that claims 4 GB gets no 4 GB buffer.
+ * Network chunks → whole messages, each the bytes its length prelude announces. The length is
+ * checked as soon as its four bytes are in, so an upstream that claims 4 GB gets no 4 GB buffer;
+ * then the message's buffer is made once, at that length, and each chunk copied into it (a message
+ * that arrived whole in one chunk is passed on without a copy). However the bytes are cut, even one
+ * a read, what is held is the message's own size.
  */
 export async function* eventStreamFrames(chunks: AsyncIterable<Uint8Array>, maxMessage = MAX_EVENT_STREAM_MESSAGE): AsyncGenerator<Buffer> {
-  let held: Buffer[] = [];
-  let heldBytes = 0;
-  /** The length of the message being read; 0 until its first four bytes are in. */
-  let length = 0;
+  const prelude = Buffer.alloc(4);
+  let preludeBytes = 0;
+  /** The message being filled, and how much of it has come. */
+  let frame: Buffer | undefined;
+  let filled = 0;
   for await (const chunk of chunks) {
-    if (chunk.byteLength === 0) continue;
-    held.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
-    heldBytes += chunk.byteLength;
-    for (;;) {
-      if (length === 0) {
-        if (heldBytes < 4) break;
-        length = totalLength(held);
-        if (length < MIN_EVENT_STREAM_MESSAGE) throw new Error(`a message's prelude gives a length of ${length} bytes, shorter than the prelude and checksum alone (${MIN_EVENT_STREAM_MESSAGE})`);
-        if (length > maxMessage) throw new Error(`a message's prelude gives a length of ${length} bytes, over the limit of ${maxMessage}`);
+    const bytes = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    let at = 0;
+    while (at < bytes.length) {
+      if (frame === undefined) {
+        if (preludeBytes === 0 && bytes.length - at >= 4) {
+          const length = checkedLength(bytes.readUInt32BE(at), maxMessage);
+          if (bytes.length - at >= length) {
+            yield bytes.subarray(at, at + length);
+            at += length;
+            continue;
+          }
+          frame = Buffer.allocUnsafe(length);
+        } else {
+          const take = Math.min(4 - preludeBytes, bytes.length - at);
+          bytes.copy(prelude, preludeBytes, at, at + take);
+          preludeBytes += take;
+          at += take;
+          if (preludeBytes < 4) break;
+          frame = Buffer.allocUnsafe(checkedLength(prelude.readUInt32BE(0), maxMessage));
+          prelude.copy(frame, 0);
+          filled = 4;
+          preludeBytes = 0;
+          continue;
+        }
       }
-      if (heldBytes < length) break;
-      const all = held.length === 1 ? held[0]! : Buffer.concat(held, heldBytes);
-      const rest = all.subarray(length);
-      const frame = all.subarray(0, length);
-      held = rest.length > 0 ? [rest] : [];
-      heldBytes = rest.length;
-      length = 0;
-      yield frame;
+      const take = Math.min(frame.length - filled, bytes.length - at);
+      bytes.copy(frame, filled, at, at + take);
+      filled += take;
+      at += take;
+      if (filled === frame.length) {
+        const whole = frame;
+        frame = undefined;
+        filled = 0;
+        yield whole;
+      }
     }
   }
-  if (heldBytes > 0) throw new Error(`the body ended inside a message (${heldBytes} bytes of it${length > 0 ? ` of ${length}` : ''})`);
+  if (frame !== undefined || preludeBytes > 0) {
+    throw new Error(`the body ended inside a message (${frame === undefined ? preludeBytes : filled} bytes of it${frame === undefined ? '' : ` of ${frame.length}`})`);
+  }
 }
 
-/** The big-endian length in the first four bytes held, which may be spread over several pieces. */
-function totalLength(held: Buffer[]): number {
-  if (held[0]!.length >= 4) return held[0]!.readUInt32BE(0);
-  let value = 0;
-  let got = 0;
-  for (const piece of held) {
-    for (let i = 0; i < piece.length && got < 4; i++, got++) value = value * 256 + piece[i]!;
-    if (got === 4) break;
-  }
-  return value;
+function checkedLength(length: number, maxMessage: number): number {
+  if (length < MIN_EVENT_STREAM_MESSAGE) throw new Error(`a message's prelude gives a length of ${length} bytes, shorter than the prelude and checksum alone (${MIN_EVENT_STREAM_MESSAGE})`);
+  if (length > maxMessage) throw new Error(`a message's prelude gives a length of ${length} bytes, over the limit of ${maxMessage}`);
+  return length;
 }
