@@ -3,9 +3,10 @@ import Anthropic from '@anthropic-ai/sdk';
 import { anthropicMessage, startFakeAnthropic, type FakeUpstream, type RecordedRequest } from '@conduit/testkit';
 import request from 'supertest';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { sleep, waitFor } from './helpers/async.js';
+import { deleteRedisPrefix, REDIS_URL, sleep, testPrefix, waitFor } from './helpers/async.js';
 import { BATCHES, batchRequest, sdkResults, waitForBatch } from './helpers/batches.js';
 import { startGateway, type RunningGateway } from './helpers/gateway.js';
+import { RESULTS_PAGE, RESULTS_PAGE_CHARS } from '../src/jobs/batches/http.js';
 
 /** A batch's life after it is created: expiry, retention, and results streamed as they are read. */
 
@@ -109,7 +110,7 @@ describe('results are streamed, not buffered', () => {
       await firstChunk;
       res.pause();
       // The gateway writes a page, then waits for the client to take it: with the client paused,
-      // it stays at the page or two the sockets' buffers hold, not all six.
+      // it stays at the page or two the sockets' buffers hold, not all five.
       await sleep(1_000);
       expect(pages).toBeGreaterThanOrEqual(1);
       expect(pages).toBeLessThanOrEqual(2);
@@ -127,34 +128,54 @@ describe('results are streamed, not buffered', () => {
       await new Promise<void>((resolve) => res.once('end', resolve));
       // The first chunk's lines were not counted above; the total is what matters.
       expect(bytes).toBeGreaterThan(COUNT * 16_000);
-      // A first page of 16 lines, then 500 a page (8 MB of 16 kB lines is more than 500), then the empty read.
-      expect(pages).toBe(7);
+      expect(pages).toBe(6);
       expect(lines).toBeGreaterThan(COUNT - 10);
     } finally {
       store.results = read;
     }
   }, 90_000);
+});
 
-  it('pages are sized by what the lines weigh: answers of a megabyte are read 8 at a time, not 500', async () => {
-    const COUNT = 40;
-    const text = 'y'.repeat(1_000_000);
-    upstream.setResponder(() => ({ kind: 'json', body: anthropicMessage({ text }) }));
-    const client = new Anthropic({ apiKey: 'k', baseURL: gw.anthropicBaseUrl, maxRetries: 0 });
-    const { id } = await client.messages.batches.create({ requests: Array.from({ length: COUNT }, (_, i) => batchRequest(`big${i}`, String(i))) });
-    await waitForBatch(client, id, 60_000);
-    const store = await gw.gateway.batches.store;
-    const read = store.results.bind(store);
-    const asked: number[] = [];
-    store.results = (batchId, after, limit) => {
-      asked.push(limit);
-      return read(batchId, after, limit);
-    };
-    try {
-      const ids = (await sdkResults(client, id)).map((r) => r.custom_id);
-      expect(ids).toEqual(Array.from({ length: COUNT }, (_, i) => `big${i}`));
-      expect(asked).toEqual([16, 8, 8, 8, 8]);
-    } finally {
-      store.results = read;
-    }
-  }, 90_000);
+describe('a page of results holds at most RESULTS_PAGE_CHARS (but for its first line)', () => {
+  const prefix = testPrefix();
+  afterAll(() => deleteRedisPrefix(prefix));
+
+  for (const store of ['sqlite', 'redis'] as const) {
+    it(`${store}: 520 short answers then 30 of a megabyte, in the order sent, in pages that never pass the bound`, async () => {
+      const gw = await startGateway({
+        batches: { concurrency: 8 },
+        ...(store === 'redis' ? { store: REDIS_URL, async: { redis_prefix: prefix } } : {}),
+        providers: provider(),
+      });
+      try {
+        const big = 'y'.repeat(1_000_000);
+        upstream.setResponder((req: RecordedRequest) => ({ kind: 'json', body: anthropicMessage({ text: Number(req.body.messages[0].content) >= 520 ? big : 'short' }) }));
+        const client = new Anthropic({ apiKey: 'k', baseURL: gw.anthropicBaseUrl, maxRetries: 0 });
+        const COUNT = 550;
+        const { id } = await client.messages.batches.create({ requests: Array.from({ length: COUNT }, (_, i) => batchRequest(`r${i}`, String(i))) });
+        await waitForBatch(client, id, 60_000);
+        const service = gw.gateway.batches;
+        const read = service.results.bind(service);
+        const pages: number[][] = [];
+        service.results = async (...args) => {
+          const page = await read(...args);
+          pages.push(page.map((r) => r.line.length + 1));
+          return page;
+        };
+        try {
+          const ids = (await sdkResults(client, id)).map((r) => r.custom_id);
+          expect(ids).toEqual(Array.from({ length: COUNT }, (_, i) => `r${i}`));
+        } finally {
+          service.results = read;
+        }
+        expect(pages.at(-1)).toEqual([]);
+        expect(pages[0]).toHaveLength(RESULTS_PAGE);
+        for (const page of pages) if (page.length > 1) expect(page.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(RESULTS_PAGE_CHARS);
+        // 20 short lines and 8 of a megabyte, then 8 a page.
+        expect(pages.slice(1, -1).map((p) => p.length)).toEqual([28, 8, 8, 6]);
+      } finally {
+        await gw.close();
+      }
+    }, 90_000);
+  }
 });

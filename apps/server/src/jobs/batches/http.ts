@@ -18,12 +18,10 @@ export const BATCHES_PATH = '/anthropic/v1/messages/batches';
 
 /**
  * Result lines read from the store per write, at most: the client's reading sets the pace
- * (backpressure). A line is a whole answer, as long as its request's max_tokens made it, so the
- * pages are sized by what the lines so far weighed: about RESULTS_PAGE_CHARS each, starting with
- * FIRST_RESULTS_PAGE lines.
+ * (backpressure). A line is a whole answer, as long as its request's max_tokens made it, so a page
+ * also stops at RESULTS_PAGE_CHARS (but for its first line, however long).
  */
 export const RESULTS_PAGE = 500;
-export const FIRST_RESULTS_PAGE = 16;
 export const RESULTS_PAGE_CHARS = 8 * 1024 * 1024;
 /** A Host header worth echoing in `results_url`; anything else falls back to the address the request came in on. */
 const HOST = /^[A-Za-z0-9.-]{1,253}(:\d{1,5})?$|^\[[0-9A-Fa-f:.]{2,45}\](:\d{1,5})?$/;
@@ -183,28 +181,19 @@ async function results(batches: BatchService, req: Request, res: Response, stall
   }
   res.status(200).setHeader('content-type', 'application/x-jsonl');
   let after = -1;
-  let size = FIRST_RESULTS_PAGE;
   for (;;) {
-    const page = await batches.results(batch.id, after, size);
+    const page = await batches.results(batch.id, after, RESULTS_PAGE, RESULTS_PAGE_CHARS);
     if (page.length === 0 || res.destroyed) break;
     // Corked: the page's lines leave in one write, without being joined into one more string first.
     res.cork();
-    let chars = 0;
     for (const r of page) {
       res.write(r.line);
       res.write('\n');
-      chars += r.line.length + 1;
     }
     res.uncork();
-    size = nextResultsPage(chars / page.length);
     after = page[page.length - 1]!.index;
     const drained = whenDrained(res, stalledReaderMs, onStall);
     if (drained) await drained;
   }
   if (!res.destroyed) res.end();
-}
-
-/** Lines in the next page of results, given the average length of the last page's lines. */
-export function nextResultsPage(averageChars: number): number {
-  return Math.max(1, Math.min(RESULTS_PAGE, Math.floor(RESULTS_PAGE_CHARS / averageChars)));
 }

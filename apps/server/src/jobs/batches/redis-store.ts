@@ -199,13 +199,14 @@ export class RedisBatchStore implements BatchStore {
     return Number(await this.guarded('delete the batch', () => this.scripts.REMOVE!(id))) === 1;
   }
 
-  async results(batchId: string, afterIndex: number, limit: number): Promise<ResultLine[]> {
+  async results(batchId: string, afterIndex: number, limit: number, maxChars = Infinity): Promise<ResultLine[]> {
     return this.guarded('read batch results', async () => {
       const total = Number((await this.redis.hget(this.b(batchId), 'total')) ?? 0);
       const end = Math.min(total, afterIndex + 1 + limit);
-      const indexes: string[] = [];
+      let indexes: string[] = [];
       for (let i = afterIndex + 1; i < end; i++) indexes.push(String(i));
       if (indexes.length === 0) return [];
+      if (maxChars !== Infinity) indexes = await this.withinChars(batchId, indexes, maxChars);
       const lines = await this.redis.hmget(`${this.b(batchId)}:res`, ...indexes);
       const out: ResultLine[] = [];
       lines.forEach((line, i) => {
@@ -213,6 +214,24 @@ export class RedisBatchStore implements BatchStore {
       });
       return out;
     });
+  }
+
+  /** The first of `indexes` whose lines fit in `maxChars` together (their lengths in bytes, one round trip); at least one. */
+  private async withinChars(batchId: string, indexes: string[], maxChars: number): Promise<string[]> {
+    const key = `${this.b(batchId)}:res`;
+    const pipeline = this.redis.pipeline();
+    for (const i of indexes) pipeline.hstrlen(key, i);
+    const lengths = (await pipeline.exec()) ?? [];
+    let chars = 0;
+    let n = 0;
+    for (const [err, length] of lengths) {
+      if (err) throw err;
+      const size = Number(length) + 1;
+      if (n > 0 && chars + size > maxChars) break;
+      chars += size;
+      n++;
+    }
+    return indexes.slice(0, Math.max(1, n));
   }
 
   async settle(batchId: string, now: number, limit: number): Promise<Settled> {

@@ -287,9 +287,9 @@ export class BatchService {
     await this.guard(store.delete(batch.id));
   }
 
-  /** One page of an ended batch's result lines. */
-  async results(batchId: string, afterIndex: number, limit: number): Promise<ResultLine[]> {
-    return this.guard((await this.db()).results(batchId, afterIndex, limit));
+  /** One page of an ended batch's result lines (at most `limit`, and `maxChars` together but for the first). */
+  async results(batchId: string, afterIndex: number, limit: number, maxChars?: number): Promise<ResultLine[]> {
+    return this.guard((await this.db()).results(batchId, afterIndex, limit, maxChars));
   }
 
   /** Settles what a canceling or expired batch has not started, a chunk at a time. */

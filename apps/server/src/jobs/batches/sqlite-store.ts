@@ -472,14 +472,20 @@ export class SqliteBatchStore implements BatchStore {
     })();
   }
 
-  async results(batchId: string, afterIndex: number, limit: number): Promise<ResultLine[]> {
+  async results(batchId: string, afterIndex: number, limit: number, maxChars = Infinity): Promise<ResultLine[]> {
     const seq = this.seq(batchId);
     if (seq === undefined) return [];
-    // In an ended batch every request is succeeded or errored (with a result), canceled or expired.
-    return this.stmts.results.all({ seq, after: afterIndex, limit }).map((r) => ({
-      index: r.idx,
-      line: resultLine(r.custom_id, r.result ?? unrunResult(r.status === 'expired' ? 'expired' : 'canceled')),
-    }));
+    const out: ResultLine[] = [];
+    let chars = 0;
+    // Row by row, so a page stops at maxChars without reading the rows after it.
+    for (const r of this.stmts.results.iterate({ seq, after: afterIndex, limit })) {
+      // In an ended batch every request is succeeded or errored (with a result), canceled or expired.
+      const line = resultLine(r.custom_id, r.result ?? unrunResult(r.status === 'expired' ? 'expired' : 'canceled'));
+      if (out.length > 0 && chars + line.length + 1 > maxChars) break;
+      out.push({ index: r.idx, line });
+      chars += line.length + 1;
+    }
+    return out;
   }
 
   async settle(batchId: string, now: number, limit: number): Promise<Settled> {

@@ -153,8 +153,11 @@ export interface BatchStore extends LeaseQueue<RequestResult> {
   cancel(id: string, now: number): Promise<BatchRecord | undefined>;
   /** Deletes an ended batch and its results; false when there is no such batch. */
   delete(id: string): Promise<boolean>;
-  /** Result lines of an ended batch from `afterIndex` on (exclusive), in order, at most `limit`. */
-  results(batchId: string, afterIndex: number, limit: number): Promise<ResultLine[]>;
+  /**
+   * Result lines of an ended batch from `afterIndex` on (exclusive), in order, at most `limit`, and
+   * no more than fit in `maxChars` together (always at least one, however long).
+   */
+  results(batchId: string, afterIndex: number, limit: number, maxChars?: number): Promise<ResultLine[]>;
   /**
    * Ends the requests of a canceling batch, or of one past its expiry, that have not started (and
    * those whose worker's lease lapsed): at most `limit` of them, as `canceled` or `expired`.
