@@ -108,7 +108,7 @@ async function stream(
     writer = early ?? new SseWriter(res, deps.pingIntervalMs, deps.stalledReaderMs, onStall);
   } catch (err) {
     // Nothing will read the stream now: let its upstream connection go rather than hold it open.
-    await result.events[Symbol.asyncIterator]().return?.();
+    await result.events[Symbol.asyncIterator]().return?.()?.catch(() => undefined);
     throw err;
   }
   try {

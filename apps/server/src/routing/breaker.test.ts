@@ -131,15 +131,17 @@ describe('CircuitBreakers under client-chosen model names', () => {
     for (let i = 0; i < 3 * MAX_CIRCUITS; i++) b.failure(`openai/r-${i}`, settings);
     expect(b.size).toBeLessThanOrEqual(MAX_CIRCUITS);
     expect(b.acquire('openai/real', settings)).toBe('open');
-    // When the open ones alone fill it, all go; each one's state is reported closed.
+    // When the open ones alone fill it, the oldest tenth goes; each one's state is reported closed.
     const full = new CircuitBreakers(clock().now, (key, state) => changes.push(`${key}:${state}`));
     const one = { failureThreshold: 1, cooldownMs: 1000 };
     for (let i = 0; i < MAX_CIRCUITS; i++) full.failure(`openai/o-${i}`, one);
     expect(full.size).toBe(MAX_CIRCUITS);
     changes.length = 0;
     full.failure('openai/one-more', one);
-    expect(full.size).toBe(1);
-    expect(changes.filter((c) => c.endsWith(':closed'))).toHaveLength(MAX_CIRCUITS);
+    expect(full.size).toBe(MAX_CIRCUITS - MAX_CIRCUITS / 10 + 1);
+    expect(changes.filter((c) => c.endsWith(':closed'))).toEqual(Array.from({ length: MAX_CIRCUITS / 10 }, (_, i) => `openai/o-${i}:closed`));
+    expect(full.acquire('openai/o-0', one)).toBe('closed');
+    expect(full.acquire(`openai/o-${MAX_CIRCUITS / 10}`, one)).toBe('open');
     expect(full.acquire('openai/one-more', one)).toBe('open');
   });
 });

@@ -1,7 +1,7 @@
 /**
  * Circuits held at most. Model names are the clients' own (`openai/<anything>` against an upstream
  * that fails); past this many, the circuits that are only counting failures go, and if that is not
- * enough, all of them.
+ * enough, the oldest tenth of the open ones.
  */
 export const MAX_CIRCUITS = 10_000;
 
@@ -120,9 +120,14 @@ export class CircuitBreakers {
   private add(key: string, circuit: Circuit): void {
     if (this.circuits.size >= MAX_CIRCUITS) {
       for (const [k, c] of this.circuits) if (c.openedAt === undefined) this.circuits.delete(k);
+      // All open: the oldest tenth goes (a circuit forgotten opens again at the threshold).
       if (this.circuits.size >= MAX_CIRCUITS) {
-        for (const k of this.circuits.keys()) this.onChange?.(k, 'closed');
-        this.circuits.clear();
+        let drop = Math.ceil(MAX_CIRCUITS / 10);
+        for (const k of this.circuits.keys()) {
+          if (drop-- === 0) break;
+          this.circuits.delete(k);
+          this.onChange?.(k, 'closed');
+        }
       }
     }
     this.circuits.set(key, circuit);

@@ -137,6 +137,20 @@ describe('JSON Schema → Gemini Schema', () => {
     expect(() => toGeminiSchema({ $ref: '#/$defs/N0', $defs })).toThrow(/nested deeper than 256 levels/);
   });
 
+  it('allOf merging: later parts override a property, the first value of any other keyword stands, __proto__ stays a property', () => {
+    expect(toGeminiParameters({ allOf: [{ properties: {} }] })).toBeUndefined();
+    expect(converted({ allOf: [{ properties: { a: { type: 'string' } }, required: ['a'] }, { properties: { a: { type: 'integer' }, b: { type: 'boolean' } }, required: ['b', 'a'] }] })).toEqual({
+      type: 'OBJECT',
+      properties: { a: { type: 'INTEGER' }, b: { type: 'BOOLEAN' } },
+      required: ['a', 'b'],
+    });
+    expect(converted({ description: 'own', allOf: [{ description: 'first', title: 'T1' }, { description: 'second', title: 'T2' }] })).toEqual({ description: 'own', title: 'T1' });
+    const proto = converted(JSON.parse('{"type":"object","allOf":[{"properties":{"__proto__":{"type":"string"}}}]}'));
+    expect(Object.keys(proto.properties!)).toEqual(['__proto__']);
+    expect(Object.getPrototypeOf(proto.properties)).toBe(Object.prototype);
+    expect(Object.getOwnPropertyDescriptor(proto.properties, '__proto__')?.value).toEqual({ type: 'STRING' });
+  });
+
   describe('what references can multiply, bounded for the whole request', () => {
     it('allOf parts that all point at one long required list: merged without copying it per part, and refused past the budget', () => {
       const names = Array.from({ length: 50_000 }, (_, i) => `p${i}`);

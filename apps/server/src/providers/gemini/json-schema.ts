@@ -225,6 +225,7 @@ class Converter {
     // United in place, part after part: copying what was merged so far for each part was quadratic.
     const properties: Json = Object.create(null);
     if (isObject(rest.properties)) Object.assign(properties, rest.properties);
+    let sawProperties = isObject(rest.properties);
     const required = new Set<unknown>(arr(rest.required));
     for (let part of arr(allOf)) {
       if (++this.nodes > this.maxNodes) throw new SchemaTooLarge(this.maxNodes);
@@ -240,6 +241,7 @@ class Converter {
       const inner = Array.isArray(part.allOf) ? this.mergeAllOf(part, partRefs, depth + 1) : part;
       for (const [key, value] of Object.entries(inner)) {
         if (key === 'properties' && isObject(value)) {
+          sawProperties = true;
           const names = Object.keys(value);
           this.budget.spend(names.length);
           for (const name of names) properties[name] = value[name];
@@ -249,7 +251,7 @@ class Converter {
         } else if (key !== 'properties' && key !== 'required' && key !== '__proto__' && !Object.hasOwn(merged, key)) merged[key] = value;
       }
     }
-    if (isObject(rest.properties) || Object.keys(properties).length > 0) merged.properties = { ...properties };
+    if (sawProperties) merged.properties = { ...properties };
     if (Array.isArray(rest.required) || required.size > 0) merged.required = [...required];
     return merged;
   }
