@@ -635,6 +635,32 @@ describe('tool calls an upstream can multiply', () => {
     );
   });
 
+  it('calls numbered 0 each (Ollama) or sent without an index, id on every fragment: each call one block, whole, in order', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.dictionary(fc.string({ minLength: 1, maxLength: 5 }), fc.integer(), { maxKeys: 3 }), { minLength: 1, maxLength: 6 }),
+        fc.boolean(),
+        fc.integer({ min: 1, max: 7 }),
+        (inputs, withIndex, step) => {
+          const chunks: OpenAIChatChunk[] = [];
+          inputs.forEach((input, n) => {
+            const args = JSON.stringify(input);
+            for (let at = 0; at === 0 || at < args.length; at += step) {
+              const d: Record<string, unknown> = { id: `call_${n}`, function: { ...(at === 0 ? { name: `f${n}` } : {}), arguments: args.slice(at, at + step) } };
+              if (withIndex) d.index = 0;
+              chunks.push(chunk({ tool_calls: [d] }) as OpenAIChatChunk);
+            }
+          });
+          chunks.push(chunk({}, 'tool_calls') as OpenAIChatChunk);
+          const events = run(chunks);
+          checkOrder(events);
+          expect(accumulate(events).content).toEqual(inputs.map((input, n) => ({ type: 'tool_use', id: `call_${n}`, name: `f${n}`, input })));
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
   it(`${MAX_STREAM_TOOL_CALLS} calls are served; one more is a malformed answer naming the limit`, () => {
     const calls = (n: number) => Array.from({ length: n }, (_, i) => ({ index: i, id: `c${i}`, type: 'function', function: { name: 'f', arguments: '{}' } }));
     const served = run([chunk({ tool_calls: calls(MAX_STREAM_TOOL_CALLS) }) as OpenAIChatChunk, chunk({}, 'tool_calls') as OpenAIChatChunk]);
