@@ -47,6 +47,15 @@ describe('plan length (limits.max_plan_targets)', () => {
     expect(upstream.requests).toHaveLength(0);
   });
 
+  it('a list of more than 100 fallbacks is refused by the contract, before it is read entry by entry', async () => {
+    const r = await send(defaults, { model: 'up/claude-x', fallbacks: Array.from({ length: 1_000_000 }, () => 'up/claude-x') });
+    expect(r.status).toBe(400);
+    expectContractResponse(MESSAGES, 'post', 400, r.json);
+    expect(r.json.error.type).toBe('invalid_request_error');
+    expect(r.json.error.message).toMatch(/^fallbacks: must NOT have more than 100 items/);
+    expect(upstream.requests).toHaveLength(0);
+  });
+
   it('an async submit with too many fallbacks is refused the same way and nothing is queued', async () => {
     await expect(submitJob(defaults.url, { model: 'up/claude-x', max_tokens: 8, messages: [{ role: 'user', content: 'hi' }], fallbacks: fallbacks(8) })).rejects.toThrow(
       /submit answered 400: .*make 9 targets; at most 8 are allowed \(limits\.max_plan_targets\)/,
