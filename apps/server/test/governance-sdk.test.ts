@@ -322,6 +322,16 @@ describe('the usage ledger under made-up model names', () => {
 });
 
 describe('the admin API', () => {
+  it('an id it does not know is quoted back cut short, however long', async () => {
+    const long = 'k'.repeat(10_000);
+    for (const path of [`/admin/v1/keys?after_id=${long}`, `/admin/v1/teams?after_id=${long}`]) {
+      const res = await fetch(`${gw.url}${path}`, { headers: { 'x-api-key': ADMIN_KEY } });
+      expect(res.status).toBe(400);
+      const body = (await res.json()) as { error: { message: string } };
+      expect(body.error.message).toBe(`after_id: "${'k'.repeat(64)}…" (10000 characters) is not in the list`);
+    }
+  });
+
   it('creates a key shown once, lists it without secret or hash, changes and revokes it; teams the same', async () => {
     const { data: team, response: teamRes } = await createTeam({ client: admin(), body: { name: 'platform', rpm: 100, metadata: { cost_centre: '42' } } });
     expect(teamRes!.status).toBe(201);

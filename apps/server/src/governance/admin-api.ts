@@ -1,3 +1,4 @@
+import { quote } from '../quote.js';
 import type { Express, Request, RequestHandler, Response } from 'express';
 import { GatewayError, invalidRequest, notFound } from '../errors.js';
 import type {
@@ -290,7 +291,7 @@ function paged<T extends { id: string }>(all: T[], limitText: string | undefined
   let start = 0;
   if (afterId !== undefined) {
     const at = all.findIndex((x) => x.id === afterId);
-    if (at === -1) throw invalidRequest(`after_id: "${afterId}" is not in the list`);
+    if (at === -1) throw invalidRequest(`after_id: ${quote(afterId)} is not in the list`);
     start = at + 1;
   }
   const data = all.slice(start, start + limit);
@@ -307,7 +308,7 @@ interface Kind<R extends KeyRecord | TeamRecord> {
 
 function existing<R extends KeyRecord | TeamRecord>(kind: Kind<R>, id: string): R {
   const record = kind.find(id);
-  if (!record) throw notFound(`no ${kind.noun} with id "${id}"`);
+  if (!record) throw notFound(`no ${kind.noun} with id ${quote(id)}`);
   return record;
 }
 
@@ -337,7 +338,7 @@ async function revoke<R extends KeyRecord | TeamRecord>(kind: Kind<R>, id: strin
 
 function liveTeam(gov: Governance, id: string): TeamRecord {
   const team = gov.registry.team(id);
-  if (!team) throw notFound(`team_id: no team with id "${id}"`);
+  if (!team) throw notFound(`team_id: no team with id ${quote(id)}`);
   if (team.revokedAt !== null) throw conflict(`team_id: team "${team.name}" has been revoked`);
   return team;
 }

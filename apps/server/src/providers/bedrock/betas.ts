@@ -23,9 +23,12 @@ export const BEDROCK_BETAS: readonly string[] = [
 export function splitBetas(header: string | undefined, known: ReadonlySet<string>): { kept: string[]; dropped: string[] } {
   const kept: string[] = [];
   const dropped: string[] = [];
+  // A Set, not a search of the lists: a 16 KB header holds thousands of names.
+  const seen = new Set<string>();
   for (const raw of (header ?? '').split(',')) {
     const beta = raw.trim();
-    if (!beta || kept.includes(beta) || dropped.includes(beta)) continue;
+    if (!beta || seen.has(beta)) continue;
+    seen.add(beta);
     (known.has(beta) ? kept : dropped).push(beta);
   }
   return { kept, dropped };
