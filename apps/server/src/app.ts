@@ -20,7 +20,7 @@ import { createMessageHandler } from './http/messages.js';
 import { getModelHandler, listModelsHandler, modelCatalogue } from './http/models.js';
 import { newRequestId } from './http/request-id.js';
 import { deadlineServerOptions, type RequestDeadlines } from './http/request-deadlines.js';
-import { parseByteSize, readJsonBody } from './http/json-body.js';
+import { BodyBudget, parseByteSize, readJsonBody } from './http/json-body.js';
 import { ParseCache } from './contract/parse-cache.js';
 import { createJobService, skipsRequestValidation, type JobService } from './jobs/index.js';
 import { BATCHES_PATH, createBatchService, mountBatchRoutes, readsOwnBody, type BatchService } from './jobs/batches/index.js';
@@ -169,6 +169,7 @@ export function createGateway(config: Config, opts: AppOptions): Gateway {
   const bodyLimit = parseByteSize(config.body_limit);
   const bodyMaxDepth = config.body_max_depth;
   const parseCache = config.limits.parse_cache_mb > 0 ? new ParseCache(config.limits.parse_cache_mb * 1024 * 1024) : undefined;
+  const bodies = new BodyBudget(config.limits.bodies_in_flight_mb * 1024 * 1024);
   // The dashboard: its files, and the routes it polls (neither logged nor counted, so a dashboard
   // left open does not fill the request log with itself).
   const ui = config.ui ? serveUi(opts.uiDir, governance ? 'admin_key' : 'off') : undefined;
@@ -197,7 +198,7 @@ export function createGateway(config: Config, opts: AppOptions): Gateway {
         next();
         return;
       }
-      readJsonBody(req, bodyLimit, bodyMaxDepth, parseCache).then((body) => {
+      readJsonBody(req, bodyLimit, bodyMaxDepth, parseCache, bodies).then((body) => {
         req.body = body;
         next();
       }, next);

@@ -151,3 +151,47 @@ describe('large request bodies', () => {
     expect(upstream.requests[0]!.body.messages[0].content).toBe(content);
   });
 });
+
+describe('request bodies being read at once (limits.bodies_in_flight_mb)', () => {
+  let tight: RunningGateway;
+  beforeAll(async () => {
+    tight = await startGateway({ default_provider: 'anthropic', limits: { bodies_in_flight_mb: 1 }, providers: { anthropic: { type: 'anthropic', base_url: upstream.url, keys: [{ value: 'sk-up' }] } } });
+  });
+  afterAll(async () => tight?.close());
+
+  /** Starts a chunked upload of `body`, sending all but its last `keep` bytes now; `finish` sends the rest. */
+  function upload(body: Buffer, keep: number): { reply: Promise<Reply>; finish(): void } {
+    let req!: ReturnType<typeof httpRequest>;
+    const reply = new Promise<Reply>((resolve, reject) => {
+      req = httpRequest(`${tight.url}${MESSAGES}`, { method: 'POST', headers: { 'x-api-key': 'k', 'content-type': 'application/json' } }, (res) => {
+        const parts: Buffer[] = [];
+        res.on('data', (c: Buffer) => parts.push(c));
+        res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: JSON.parse(Buffer.concat(parts).toString('utf8')) }));
+      });
+      req.on('error', reject);
+    });
+    req.write(body.subarray(0, body.length - keep));
+    return { reply, finish: () => req.end(body.subarray(body.length - keep)) };
+  }
+
+  const bodyOf = (kb: number) => Buffer.from(JSON.stringify({ ...valid, messages: [{ role: 'user', content: 'x'.repeat(kb * 1024) }] }));
+
+  it('past the budget a body still arriving is a 503 overloaded_error with retry-after; once the others are read, it is served', async () => {
+    upstream.setResponder(() => ({ kind: 'json', body: anthropicMessage({ text: 'ok' }) }));
+    // 700 KB held by a client that has not finished its body...
+    const slow = upload(bodyOf(700), 10);
+    await new Promise((r) => setTimeout(r, 300));
+    // ...leaves no room for another 700 KB.
+    const refused = await send({ 'content-type': 'application/json' }, [bodyOf(700)], tight);
+    expect(refused.status).toBe(503);
+    expect(refused.headers['retry-after']).toBe('1');
+    expect(refused.body.error).toEqual({ type: 'overloaded_error', message: 'the gateway is reading 1 MB of request bodies already (limits.bodies_in_flight_mb); try again shortly' });
+    expectContractResponse(MESSAGES, 'post', 503, refused.body);
+    // A small one still fits beside it.
+    expect((await send({ 'content-type': 'application/json' }, [bodyOf(100)], tight)).status).toBe(200);
+    slow.finish();
+    expect((await slow.reply).status).toBe(200);
+    // Everything read was given back: the refused size is served now.
+    expect((await send({ 'content-type': 'application/json' }, [bodyOf(700)], tight)).status).toBe(200);
+  });
+});

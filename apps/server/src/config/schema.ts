@@ -218,6 +218,12 @@ const limitsSchema = z
      * 0 turns the cache off.
      */
     parse_cache_mb: z.number().int().min(0).max(4096).default(64),
+    /**
+     * Request bodies being read at once, all requests together, in MB (each is held to body_limit
+     * on its own). Past it a request whose body is still arriving is answered 503 overloaded_error
+     * with retry-after: many clients uploading large bodies slowly cannot fill the gateway's memory.
+     */
+    bodies_in_flight_mb: z.number().int().positive().max(65_536).default(512),
   })
   .refine((l) => l.headers_timeout_ms <= l.request_timeout_ms, {
     message: 'headers_timeout_ms must not exceed request_timeout_ms',

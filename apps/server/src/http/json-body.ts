@@ -37,6 +37,38 @@ function charsetOf(contentType: string): string | undefined {
  */
 const DECODE_AS_IT_ARRIVES = 4 * 1024 * 1024;
 
+/**
+ * Bytes of request bodies being read at once, across all requests (config
+ * `limits.bodies_in_flight_mb`): a body takes its bytes as they arrive and gives them back once it
+ * is read (or refused).
+ */
+export class BodyBudget {
+  private used = 0;
+
+  constructor(readonly maxBytes: number) {}
+
+  take(bytes: number): boolean {
+    if (this.used + bytes > this.maxBytes) return false;
+    this.used += bytes;
+    return true;
+  }
+
+  give(bytes: number): void {
+    this.used -= bytes;
+  }
+
+  get bytes(): number {
+    return this.used;
+  }
+}
+
+function overloaded(budget: BodyBudget): GatewayError {
+  return new GatewayError(503, `the gateway is reading ${Math.round(budget.maxBytes / 1024 / 1024)} MB of request bodies already (limits.bodies_in_flight_mb); try again shortly`, {
+    type: 'overloaded_error',
+    headers: { 'retry-after': '1' },
+  });
+}
+
 export function tooLarge(): GatewayError {
   return new GatewayError(413, 'request body is too large', { type: 'request_too_large' });
 }
@@ -51,7 +83,7 @@ export function tooLarge(): GatewayError {
  * benchmark's profile): no charset decoder beyond UTF-8, one Buffer.concat and one JSON.parse.
  * gzip, deflate and br bodies are inflated, and the limit applies to the inflated size.
  */
-export function readJsonBody(req: IncomingMessage, limit: number, maxDepth: number, cache?: ParseCache): Promise<unknown> {
+export function readJsonBody(req: IncomingMessage, limit: number, maxDepth: number, cache?: ParseCache, budget?: BodyBudget): Promise<unknown> {
   let source: Readable | undefined;
   try {
     source = jsonBodyStream(req, limit);
@@ -60,7 +92,7 @@ export function readJsonBody(req: IncomingMessage, limit: number, maxDepth: numb
   }
   if (source === undefined) return Promise.resolve(undefined);
   const body = source;
-  return collectJson(req, body, limit, maxDepth, cache);
+  return collectJson(req, body, limit, maxDepth, cache, budget);
 }
 
 /**
@@ -97,7 +129,7 @@ export function dropRestOfBody(req: IncomingMessage): void {
   req.resume();
 }
 
-function collectJson(req: IncomingMessage, source: Readable, limit: number, maxDepth: number, cache: ParseCache | undefined): Promise<unknown> {
+function collectJson(req: IncomingMessage, source: Readable, limit: number, maxDepth: number, cache: ParseCache | undefined, budget: BodyBudget | undefined): Promise<unknown> {
   return new Promise((resolve, reject) => {
     // The bytes are kept (the body's own bytes go to native upstreams: contract/raw-body.ts).
     const chunks: Buffer[] = [];
@@ -110,6 +142,7 @@ function collectJson(req: IncomingMessage, source: Readable, limit: number, maxD
     const settle = (err: unknown, value?: unknown): void => {
       if (settled) return;
       settled = true;
+      budget?.give(size);
       source.off('data', onData);
       source.off('end', onEnd);
       source.off('error', onError);
@@ -118,14 +151,15 @@ function collectJson(req: IncomingMessage, source: Readable, limit: number, maxD
       else resolve(value);
     };
     const onData = (chunk: Buffer): void => {
-      size += chunk.length;
-      if (size > limit) {
-        // Stop buffering; what is left is read and dropped so the 413 can still be sent.
+      if (size + chunk.length > limit || (budget !== undefined && !budget.take(chunk.length))) {
+        // Stop buffering; what is left is read and dropped so the answer can still be sent.
+        const err = size + chunk.length > limit ? tooLarge() : overloaded(budget!);
         chunks.length = 0;
         dropRestOfBody(req);
-        settle(tooLarge());
+        settle(err);
         return;
       }
+      size += chunk.length;
       chunks.push(chunk);
       if (decoder !== undefined) {
         decoded += decoder.write(chunk);
