@@ -158,3 +158,13 @@ describe('the parse cache setting', () => {
     expect(() => parseConfig({ providers, limits: { parse_cache_mb: 5000 } }, {})).toThrow(/limits\.parse_cache_mb/);
   });
 });
+
+describe('the bodies in flight setting', () => {
+  const providers = { a: { type: 'anthropic' } };
+
+  it('limits.bodies_in_flight_mb: 512 by default, at least 1', () => {
+    expect(parseConfig({ providers }, {}).limits.bodies_in_flight_mb).toBe(512);
+    expect(parseConfig({ providers, limits: { bodies_in_flight_mb: 64 } }, {}).limits.bodies_in_flight_mb).toBe(64);
+    expect(() => parseConfig({ providers, limits: { bodies_in_flight_mb: 0 } }, {})).toThrow(/limits\.bodies_in_flight_mb/);
+  });
+});
