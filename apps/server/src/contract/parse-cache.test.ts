@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { GatewayError } from '../errors.js';
 import { readJsonBody } from '../http/json-body.js';
-import { COST_PER_BYTE, MAX_PER_PREFIX, MIN_MEMBER_BYTES, ParseCache, PREFIX_BYTES } from './parse-cache.js';
+import { COST_PER_BYTE, COST_PER_NODE, MAX_PER_PREFIX, MIN_MEMBER_BYTES, ParseCache, PREFIX_BYTES } from './parse-cache.js';
 
 const read = (text: string, cache?: ParseCache): Promise<unknown> => {
   const bytes = Buffer.from(text);
@@ -86,6 +86,23 @@ describe('the parse cache: system and tools a session repeats', () => {
     expect(tiny.count).toBe(0);
   });
 
+  it('weighs a value by its objects and arrays too: a part of empty objects counts for what it takes once parsed', async () => {
+    const objects = Array.from({ length: 10_000 }, () => ({}));
+    const body = { ...turn(1), system: [{ type: 'text', text: 'x' }, ...objects] };
+    const cache = new ParseCache(64 * 1024 * 1024);
+    for (let twice = 0; twice < 2; twice++) await read(JSON.stringify(body), cache);
+    const bytes = JSON.stringify(body.system).length;
+    // 10,001 objects and one array, and the tools' own entry (the array; each tool, its schema, properties, two properties and required).
+    const toolsWeight = Buffer.byteLength(JSON.stringify(tools)) * COST_PER_BYTE + (1 + tools.length * 6) * COST_PER_NODE;
+    expect(cache.bytes).toBe(bytes * COST_PER_BYTE + 10_002 * COST_PER_NODE + toolsWeight);
+    // A budget the bytes alone fit in, but not the objects: not kept, and the value stays the request's own.
+    const small = new ParseCache(bytes * COST_PER_BYTE + 1_000);
+    let last: any;
+    for (let twice = 0; twice < 2; twice++) last = await read(JSON.stringify({ ...body, tools: undefined }), small);
+    expect(small.count).toBe(0);
+    expect(Object.isFrozen(last.system)).toBe(false);
+  });
+
   it('parses a session’s history once: each earlier message is the cached value, the new ones fresh', async () => {
     const cache = new ParseCache(1024 * 1024);
     const message = (n: number) => ({ role: n % 2 ? 'assistant' : 'user', content: [{ type: 'text', text: `${n}: ${'a long turn, "quoted" \\ é; '.repeat(30)}` }] });
@@ -156,7 +173,7 @@ describe('the parse cache: system and tools a session repeats', () => {
     const op = fc.record({ set: fc.boolean(), key: fc.integer({ min: 0, max: 12 }) }).map((o) => ({ ...o, bytes: o.key * 3 + 1 }));
     const part = (k: number) => Buffer.from(String.fromCharCode(65 + k).repeat(k * 3 + 1));
     fc.assert(
-      fc.property(fc.array(op, { maxLength: 200 }), fc.integer({ min: 0, max: 60 * COST_PER_BYTE }), (ops, budget) => {
+      fc.property(fc.array(op, { maxLength: 200 }), fc.integer({ min: 0, max: 60 * COST_PER_BYTE + 3 * COST_PER_NODE }), (ops, budget) => {
         const cache = new ParseCache(budget);
         // The model: [key, cost] from the least to the most recently used.
         let model: [string, number][] = [];
@@ -169,13 +186,15 @@ describe('the parse cache: system and tools a session repeats', () => {
           if (hit) model.push(hit);
           if (set) {
             const entry = cache.set(part(key), { key });
+            // Its bytes, and one object.
+            const weight = bytes * COST_PER_BYTE + COST_PER_NODE;
             const fits = bytes * COST_PER_BYTE <= budget;
-            const keep = !hit && fits && seen.has(k);
+            const keep = !hit && fits && seen.has(k) && weight <= budget;
             if (!hit && fits) {
               if (seen.has(k)) seen.delete(k);
               else seen.add(k);
             }
-            if (keep) model.push([k, bytes * COST_PER_BYTE]);
+            if (keep) model.push([k, weight]);
             while (model.reduce((n, [, c]) => n + c, 0) > budget) model.shift();
             expect(entry === undefined).toBe(!hit && !keep);
           } else {

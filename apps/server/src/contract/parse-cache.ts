@@ -36,6 +36,12 @@ export const CACHED_MEMBERS = ['system', 'tools'] as const;
 /** Each entry is counted as its bytes times this: their copy, the parsed value, a translation and its bytes. */
 export const COST_PER_BYTE = 4;
 
+/**
+ * And this much more for each object and array in its value: `{}` is 3 bytes of JSON and about 60 of
+ * heap once parsed, so a part made of empty objects would otherwise weigh 5 to 20 times its count.
+ */
+export const COST_PER_NODE = 64;
+
 /** The bytes at the start of a part that pick the entries it is compared with. */
 export const PREFIX_BYTES = 128;
 
@@ -167,17 +173,20 @@ export class ParseCache {
       this.rememberSeen(key);
       return undefined;
     }
-    const depth = deepFreeze(value);
+    // Weighed before it is frozen: a value that is not kept stays the request's own, to change.
+    const weight = cost + walk(value, false).nodes * COST_PER_NODE;
+    if (weight > this.maxBytes) return undefined;
+    const { depth } = walk(value, true);
     if (value !== null && typeof value === 'object') shared.add(value);
     const prefix = part.toString('latin1', 0, PREFIX_BYTES);
-    const slot: Slot = { prefix, bytes: Buffer.from(part), depth, entry: { value, valid: false, cost }, older: undefined, newer: undefined };
+    const slot: Slot = { prefix, bytes: Buffer.from(part), depth, entry: { value, valid: false, cost: weight }, older: undefined, newer: undefined };
     let list = this.byPrefix.get(prefix);
     if (list === undefined) this.byPrefix.set(prefix, (list = []));
     if (list.length >= MAX_PER_PREFIX) this.remove(list[0]!);
     list.push(slot);
     this.append(slot);
     this.entries++;
-    this.size += cost;
+    this.size += weight;
     while (this.size > this.maxBytes && this.oldest !== undefined) this.remove(this.oldest);
     return slot.entry;
   }
@@ -229,14 +238,21 @@ export class ParseCache {
  * `body_max_depth`); how deep it nests (a scalar 0, `[]` 1, `[{}]` 2).
  */
 export function deepFreeze(value: unknown): number {
+  return walk(value, true).depth;
+}
+
+/** How deep `value` nests and how many objects and arrays it holds; each frozen with `freeze`. */
+function walk(value: unknown, freeze: boolean): { depth: number; nodes: number } {
   let deepest = 0;
+  let nodes = 0;
   const stack: [unknown, number][] = [[value, 1]];
   while (stack.length > 0) {
     const [v, depth] = stack.pop()!;
     if (v === null || typeof v !== 'object') continue;
     if (depth > deepest) deepest = depth;
-    Object.freeze(v);
+    nodes++;
+    if (freeze) Object.freeze(v);
     for (const child of Object.values(v as Record<string, unknown>)) stack.push([child, depth + 1]);
   }
-  return deepest;
+  return { depth: deepest, nodes };
 }
