@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { cellsOf, targetKey } from './cell.js';
+import { MAX_SCAN } from './redis-store.js';
 import { SqliteRequestLogStore } from './sqlite-store.js';
 import { testRecord } from './test-records.js';
 
@@ -41,6 +42,23 @@ describe('SQLite request log', () => {
     expect(await ids({ model: 'gpt-5' })).toEqual(['failed']);
     expect(await ids({ key: 'bob' })).toEqual(['bob']);
     expect(await ids({ key: 'key_b' })).toEqual(['bob']);
+  });
+
+  it(`a filtered page looks through MAX_SCAN records at most, then says where the next one goes on`, async () => {
+    store = new SqliteRequestLogStore(':memory:');
+    // The one match is the oldest of MAX_SCAN + 1,000 records.
+    const records = [testRecord({ id: 'needle', model: 'rare' }), ...Array.from({ length: MAX_SCAN + 999 }, (_, i) => testRecord({ id: `hay_${i}` }))];
+    await store.write(records, cellsOf(records));
+    const first = await store.list({ limit: 10, model: 'rare' });
+    expect(first.records).toEqual([]);
+    expect(first.hasMore).toBe(true);
+    expect(first.nextBefore).toBe(String(records.length + 1 - MAX_SCAN));
+    const second = await store.list({ limit: 10, model: 'rare', before: first.nextBefore! });
+    expect(second.records.map((r) => r.id)).toEqual(['needle']);
+    expect(second.hasMore).toBe(false);
+    expect(second.nextBefore).toBeNull();
+    // Unfiltered pages are not cut: they read by the primary key.
+    expect((await store.list({ limit: 500 })).records).toHaveLength(500);
   });
 
   it('adds the cells of later batches to the same minute', async () => {

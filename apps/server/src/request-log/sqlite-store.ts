@@ -3,6 +3,7 @@ import { openSqlite } from '../state/sqlite.js';
 import { emptyCell, mergeCell, splitTarget, targetKey, type MinuteCells, type StatsCell } from './cell.js';
 import type { RequestPage, RequestQuery, RequestRecord } from './record.js';
 import type { RequestLogStore } from './types.js';
+import { MAX_SCAN } from './redis-store.js';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS request_log (
@@ -54,6 +55,7 @@ export class SqliteRequestLogStore implements RequestLogStore {
       ),
       pruneOld: db.prepare(`DELETE FROM request_log WHERE at < ?`),
       maxSeq: db.prepare<[], { seq: number | null }>(`SELECT max(seq) AS seq FROM request_log`),
+      anyBefore: db.prepare<[number], { one: number }>(`SELECT 1 AS one FROM request_log WHERE seq < ? LIMIT 1`),
       pruneCount: db.prepare(`DELETE FROM request_log WHERE seq <= ?`),
       pruneCells: db.prepare(`DELETE FROM request_stats WHERE minute < ?`),
     };
@@ -106,14 +108,24 @@ export class SqliteRequestLogStore implements RequestLogStore {
       where.push('(key_id = @key OR key_name = @key)');
       params.key = q.key;
     }
+    // A filter has no index to use: it looks through MAX_SCAN records at most (as on Redis), and the
+    // next page goes on from where this one stopped.
+    let floor: number | undefined;
+    if (where.length > (q.before !== undefined ? 1 : 0)) {
+      const top = q.before !== undefined ? Number(q.before) : (this.stmts.maxSeq.get()?.seq ?? 0) + 1;
+      floor = top - MAX_SCAN;
+      where.push('seq >= @floor');
+      params.floor = floor;
+    }
     const sql = `SELECT seq, record FROM request_log ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT @limit`;
     const rows = this.db.prepare<Record<string, unknown>, { seq: number; record: string }>(sql).all(params);
-    const hasMore = rows.length > q.limit;
-    const page = hasMore ? rows.slice(0, q.limit) : rows;
+    const full = rows.length > q.limit;
+    const page = full ? rows.slice(0, q.limit) : rows;
+    const scannedOut = !full && floor !== undefined && floor > 0 && this.stmts.anyBefore.get(floor) !== undefined;
     return {
       records: page.map((row) => JSON.parse(row.record) as RequestRecord),
-      hasMore,
-      nextBefore: hasMore ? String(page[page.length - 1]!.seq) : null,
+      hasMore: full || scannedOut,
+      nextBefore: full ? String(page[page.length - 1]!.seq) : scannedOut ? String(floor) : null,
     };
   }
 
