@@ -1,5 +1,5 @@
-import { GatewayError } from '../errors.js';
 import { MAX_UPSTREAM_ANSWER } from '../providers/transport.js';
+import { badUpstreamResponse } from '../providers/upstream-error.js';
 import type { SseBatch, SseFrame } from '../providers/types.js';
 import type { GuardedStream, GuardTarget } from './stream-guard.js';
 
@@ -13,13 +13,13 @@ export async function readUntilContent(stream: GuardedStream, target: GuardTarge
   let chars = 0;
   while (!stream.sawContent) {
     const r = await stream.next();
-    if (r.done) throw badStream(target, 'the upstream stream ended before any content');
+    if (r.done) throw badUpstreamResponse(target, 'the upstream stream ended before any content');
     for (const frame of r.value) {
       head.push(frame);
       chars += frame.data.length;
     }
     if (!stream.sawContent && (head.length > MAX_HEAD_EVENTS || chars > MAX_HEAD_CHARS)) {
-      throw badStream(target, `the upstream sent more than ${MAX_HEAD_EVENTS} events or ${MAX_HEAD_CHARS} characters before any content`);
+      throw badUpstreamResponse(target, `the upstream sent more than ${MAX_HEAD_EVENTS} events or ${MAX_HEAD_CHARS} characters before any content`);
     }
   }
   return head;
@@ -33,14 +33,6 @@ export async function readUntilContent(stream: GuardedStream, target: GuardTarge
  */
 export const MAX_HEAD_EVENTS = 1_000;
 export const MAX_HEAD_CHARS = MAX_UPSTREAM_ANSWER;
-
-function badStream(target: GuardTarget, what: string): GatewayError {
-  return new GatewayError(502, `${target.provider}/${target.model}: ${what}`, {
-    type: 'api_error',
-    origin: 'upstream',
-    upstream: { ...target, kind: 'bad_response' },
-  });
-}
 
 export interface CommittedStreamHooks {
   /** The stream failed after content reached the client. */
