@@ -4,6 +4,7 @@ import { pino } from 'pino';
 import request from 'supertest';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ConfigInput } from '../src/config/schema.js';
+import { MAX_LOGGED_BODY } from '../src/observability/observer.js';
 import { startGateway, type RunningGateway } from './helpers/gateway.js';
 
 const MODEL = 'claude-sonnet-4-5';
@@ -212,6 +213,26 @@ describe('one structured log line per request', () => {
     expect(line!.body.mcp_servers[0]).toEqual({ ...mcp[0], authorization_token: '[redacted]' });
     expect(log.raw()).not.toContain('mcp-secret-token-42');
     expect(log.raw()).not.toContain(CLIENT_KEY);
+  });
+
+  it('cuts a long body in the line at MAX_LOGGED_BODY characters of its JSON text, and says so', async () => {
+    const { gw, log } = await gatewayWithLog({ log_bodies: true });
+    const long = 'x'.repeat(MAX_LOGGED_BODY * 2);
+    const mcp = [{ type: 'url', name: 'tools', url: 'https://mcp.example.com/sse', authorization_token: 'mcp-secret-token-42' }];
+    const res = await request(gw.url)
+      .post('/anthropic/v1/messages')
+      .set('x-api-key', CLIENT_KEY)
+      .send({ model: `anthropic/${MODEL}`, max_tokens: 64, mcp_servers: mcp, messages: [{ role: 'user', content: long }] });
+    expect(res.status).toBe(200);
+    const [line] = await requestLines(log, 1);
+    expect(line!.body_truncated).toBe(true);
+    expect(typeof line!.body).toBe('string');
+    expect(line!.body).toHaveLength(MAX_LOGGED_BODY);
+    expect(line!.body.startsWith('{"model":')).toBe(true);
+    // The secret came before the cut: the text is the redacted body's.
+    expect(line!.body).toContain('"authorization_token":"[redacted]"');
+    expect(log.raw().length).toBeLessThan(MAX_LOGGED_BODY * 1.5);
+    expect(log.raw()).not.toContain('mcp-secret-token-42');
   });
 
   it('does not log or count the probes', async () => {

@@ -37,6 +37,12 @@ export interface ObserverOptions {
 const MAX_LOGGED_TEXT = MAX_MODEL_ID;
 /** Longest error message a log line repeats (an upstream's message may be long). */
 const MAX_LOGGED_ERROR = 2_000;
+/**
+ * With log_bodies, the longest request body a log line carries, in characters of its JSON text: a
+ * longer one goes in as that text cut here (`body_truncated: true`), not as the whole object, so a
+ * 32 MB request does not make a 32 MB line.
+ */
+export const MAX_LOGGED_BODY = 65_536;
 
 /** Status recorded when the client went away before the response was complete (nginx's convention). */
 export const CLIENT_CLOSED = 499;
@@ -55,12 +61,13 @@ export function observeRequests(opts: ObserverOptions): RequestHandler {
     res: Response,
     obs: Observation,
     f: { status: number; errorType: string | null; totalMs: number; cost: number | null; keyId: string | null; target: { provider: string; model: string } },
+    logged: LoggedBody | undefined,
   ): RequestRecord => {
     let body: string | null = null;
     let bodyTruncated = false;
-    if (opts.logBodies && req.body !== undefined) {
-      body = JSON.stringify(withoutSecrets(req.body)) ?? null;
-      if (body !== null && body.length > requestLog!.maxBodyChars) {
+    if (logged !== undefined) {
+      body = logged.text;
+      if (body.length > requestLog!.maxBodyChars) {
         body = body.slice(0, requestLog!.maxBodyChars);
         bodyTruncated = true;
       }
@@ -133,7 +140,8 @@ export function observeRequests(opts: ObserverOptions): RequestHandler {
     const recorded = requestLog !== undefined && req.path.startsWith('/anthropic/');
     if (!logLine && !recorded) return;
     const key = opts.gatewayAuth ? { kind: obs.keyKind ?? 'none', id: obs.gatewayKeyId } : credentialId(req.headers);
-    if (recorded) requestLog.add(recordOf(req, res, obs, { status, errorType, totalMs, cost, keyId: obs.gatewayKeyId ?? key.id, target }));
+    const logged = opts.logBodies ? loggedBody(req.body) : undefined;
+    if (recorded) requestLog.add(recordOf(req, res, obs, { status, errorType, totalMs, cost, keyId: obs.gatewayKeyId ?? key.id, target }, logged));
     if (!logLine) return;
     const line: Record<string, unknown> = {
       req_id: res.getHeader('request-id'),
@@ -173,7 +181,14 @@ export function observeRequests(opts: ObserverOptions): RequestHandler {
         if (obs.error.origin === 'gateway' && obs.error.status >= 500 && obs.error.cause !== undefined) line.err = obs.error.cause;
       }
     }
-    if (opts.logBodies && req.body !== undefined) line.body = withoutSecrets(req.body);
+    if (logged !== undefined) {
+      if (logged.text.length <= MAX_LOGGED_BODY) {
+        line.body = logged.value;
+      } else {
+        line.body = logged.text.slice(0, MAX_LOGGED_BODY);
+        line.body_truncated = true;
+      }
+    }
     opts.logger[level](line, 'request');
   };
 
@@ -229,4 +244,18 @@ function withoutSecrets(body: unknown): unknown {
       s && typeof s === 'object' && 'authorization_token' in s ? { ...s, authorization_token: '[redacted]' } : s,
     ),
   };
+}
+
+/** A request body as the log shows it: its secrets taken out, and its JSON text. */
+interface LoggedBody {
+  value: unknown;
+  text: string;
+}
+
+/** The body to log (undefined when the request had none). */
+function loggedBody(body: unknown): LoggedBody | undefined {
+  if (body === undefined) return undefined;
+  const value = withoutSecrets(body);
+  const text = JSON.stringify(value);
+  return text === undefined ? undefined : { value, text };
 }
