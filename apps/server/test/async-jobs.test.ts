@@ -264,6 +264,30 @@ describe.each<StoreKind>(['sqlite', 'redis'])('async jobs with the %s store', (k
       if (kind === 'redis') await deleteRedisPrefix(`${prefix}-small`);
     }
   }, 30_000);
+
+  it('past async.max_queued_mb of waiting requests a submit gets 429 naming the limit; a job always fits an empty queue', async () => {
+    const small = await startGateway(gatewayConfig(kind, `${prefix}-bytes`, { concurrency: 1, max_queued: 100, max_queued_mb: 0.25 }));
+    try {
+      upstream.setResponder(() => ({ kind: 'hang' }));
+      const running = await submitJob(small.url, userBody('first'));
+      await waitFor('the first job to run', async () => (await pollJob(small.url, running)).headers['x-bf-async-status'] === 'running');
+      // 300 KB, more than the whole 256 KB: nothing waits, so it is queued ...
+      const big = await submitJob(small.url, userBody('x'.repeat(300 * 1024)));
+      expect((await pollJob(small.url, big)).headers['x-bf-async-status']).toBe('queued');
+      // ... and nothing fits beside it.
+      const refused = await request(small.url).post(MESSAGES).set({ 'x-api-key': 'client-key', 'x-bf-async': 'true' }).send(userBody('small'));
+      expect(refused.status).toBe(429);
+      expect(refused.body.error.type).toBe('rate_limit_error');
+      expect(refused.body.error.message).toMatch(/async queue is full \(.*0\.25 MB, async\.max_queued_mb\)/);
+      expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+      expect(refused.headers['x-bf-async-id']).toBeUndefined();
+      expectContractResponse(MESSAGES, 'post', 429, refused.body);
+      expect(await small.gateway.jobs.depth()).toMatchObject({ queued: 1 });
+    } finally {
+      await small.close();
+      if (kind === 'redis') await deleteRedisPrefix(`${prefix}-bytes`);
+    }
+  }, 30_000);
 });
 
 describe('async job requests the gateway refuses at submit', () => {

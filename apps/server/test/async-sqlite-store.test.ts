@@ -45,19 +45,19 @@ function rows(path: string): Array<Record<string, any>> {
 describe('SQLite job store', () => {
   it('creates the directory, uses WAL, and keeps jobs in the file across a reopen', async () => {
     const path = join(dir, 'nested', 'deeper', 'jobs.db');
-    const first = new SqliteJobStore({ path, maxQueued: 10, concurrency: 1, leaseMs: 1000, onError: () => {} });
+    const first = new SqliteJobStore({ path, maxQueued: 10, maxQueuedBytes: 1 << 30, concurrency: 1, leaseMs: 1000, onError: () => {} });
     await first.submit(job('job_reopen'));
     await first.close();
     const db = new Database(path, { readonly: true });
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
     db.close();
-    const second = new SqliteJobStore({ path, maxQueued: 10, concurrency: 1, leaseMs: 1000, onError: () => {} });
+    const second = new SqliteJobStore({ path, maxQueued: 10, maxQueuedBytes: 1 << 30, concurrency: 1, leaseMs: 1000, onError: () => {} });
     expect(await second.get('job_reopen')).toMatchObject({ status: 'queued', owner: 'anonymous', model: 'anthropic/m' });
     await second.close();
   });
 
   it('a lease that lapses hands the job to another worker; the old holder can no longer finish it', async () => {
-    const store = new SqliteJobStore({ path: join(dir, 'lease.db'), maxQueued: 10, concurrency: 1, leaseMs: 1000, onError: () => {} });
+    const store = new SqliteJobStore({ path: join(dir, 'lease.db'), maxQueued: 10, maxQueuedBytes: 1 << 30, concurrency: 1, leaseMs: 1000, onError: () => {} });
     try {
       await store.submit(job('job_lease'));
       expect(store.claim('worker-a', 100)).toMatchObject({ id: 'job_lease', attempts: 1 });
@@ -81,13 +81,52 @@ describe('SQLite job store', () => {
   });
 
   it('counts only waiting jobs against max_queued', async () => {
-    const store = new SqliteJobStore({ path: ':memory:', maxQueued: 1, concurrency: 1, leaseMs: 1000, onError: () => {} });
+    const store = new SqliteJobStore({ path: ':memory:', maxQueued: 1, maxQueuedBytes: 1 << 30, concurrency: 1, leaseMs: 1000, onError: () => {} });
     try {
       await store.submit(job('job_q1'));
       await expect(store.submit(job('job_q2'))).rejects.toThrow(/queue is full/);
       store.claim('w', 1000);
       await store.submit(job('job_q2'));
       expect(await store.depth()).toEqual({ queued: 1, running: 1 });
+    } finally {
+      await store.close();
+    }
+  });
+  it('counts the bytes of waiting requests against max_queued_mb; one job always fits an empty queue', async () => {
+    const KB = 1024;
+    const sized = (id: string, kb: number): NewJob => ({ ...job(id), request: { body: { model: 'anthropic/m', text: 'x'.repeat(kb * KB) }, clientHeaders: {}, requestId: 'req_1' } });
+    const store = new SqliteJobStore({ path: ':memory:', maxQueued: 100, maxQueuedBytes: 10 * KB, concurrency: 1, leaseMs: 1000, onError: () => {} });
+    try {
+      // Larger than the whole cap, into an empty queue: accepted; nothing fits beside it.
+      await store.submit(sized('job_big', 20));
+      await expect(store.submit(job('job_small'))).rejects.toThrow(/max_queued_mb/);
+      // Started, it no longer waits: three 3 KB requests fit, a fourth does not.
+      expect(store.claim('w', 1000)?.id).toBe('job_big');
+      for (const id of ['job_b1', 'job_b2', 'job_b3']) await store.submit(sized(id, 3));
+      await expect(store.submit(sized('job_b4', 3))).rejects.toThrow(/queue is full \(the requests waiting and this one would be more than 0\.01 MB, async\.max_queued_mb\)/);
+      expect(await store.depth()).toEqual({ queued: 3, running: 1 });
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('opens a file made before request_bytes existed, and counts its waiting jobs as 0 bytes', async () => {
+    const path = join(dir, 'old-schema.db');
+    const old = new Database(path);
+    old.exec(`CREATE TABLE async_jobs (
+      id TEXT PRIMARY KEY, owner TEXT NOT NULL, model TEXT NOT NULL,
+      status TEXT NOT NULL CHECK (status IN ('queued', 'running', 'completed', 'failed')),
+      request TEXT, ttl_s INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, lease_holder TEXT, lease_until INTEGER,
+      created_at INTEGER NOT NULL, finished_at INTEGER, expires_at INTEGER, outcome TEXT) STRICT`);
+    old.prepare(`INSERT INTO async_jobs (id, owner, model, status, request, ttl_s, created_at) VALUES ('job_old', 'anonymous', 'anthropic/m', 'queued', '{}', 60, 1)`).run();
+    old.close();
+    const store = new SqliteJobStore({ path, maxQueued: 10, maxQueuedBytes: 1024, concurrency: 1, leaseMs: 1000, onError: () => {} });
+    try {
+      await store.submit(job('job_new'));
+      expect(rows(path).map((r) => [r.id, r.request_bytes > 0])).toEqual([
+        ['job_old', false],
+        ['job_new', true],
+      ]);
     } finally {
       await store.close();
     }
@@ -103,7 +142,7 @@ describe('SQLite store behind the gateway', () => {
   beforeAll(async () => {
     path = join(dir, 'gateway.db');
     // Before the gateway starts: a job three workers took and died on (their leases lapse at once).
-    const crashed = new SqliteJobStore({ path, maxQueued: 10, concurrency: 1, leaseMs: 1000, onError: () => {} });
+    const crashed = new SqliteJobStore({ path, maxQueued: 10, maxQueuedBytes: 1 << 30, concurrency: 1, leaseMs: 1000, onError: () => {} });
     await crashed.submit({ ...job(POISONED), request: { body: userBody('poison'), clientHeaders: {}, requestId: 'req_1' } });
     for (const worker of ['dead-1', 'dead-2', 'dead-3']) {
       expect(crashed.claim(worker, 1)?.attempts).toBeGreaterThan(0);

@@ -17,6 +17,11 @@ export const asyncSchema = z
     concurrency: z.number().int().positive().max(1000).default(16),
     /** Jobs waiting to start (fleet-wide with Redis) past which a submit gets 429. */
     max_queued: z.number().int().positive().default(1000),
+    /**
+     * Megabytes of requests (as stored: their JSON) the waiting jobs may hold together, fleet-wide
+     * with Redis; past it a submit gets 429. A job always fits in an empty queue, however large.
+     */
+    max_queued_mb: z.number().positive().max(1_048_576).default(256),
     /** A running job's lease; renewed while it runs. A job whose instance died is run again once its lease lapses. */
     lease_ms: z.number().int().min(200).default(30_000),
     /** How often expired results are deleted (and the queue depth is sampled). */

@@ -17,6 +17,8 @@ export interface RedisStoreOptions {
   /** Instances with the same prefix (on the same Redis db) share jobs. */
   prefix: string;
   maxQueued: number;
+  /** Bytes of stored requests (their JSON) the waiting jobs may hold together, fleet-wide; one job always fits. */
+  maxQueuedBytes: number;
   concurrency: number;
   leaseMs: number;
   maxAttempts: number;
@@ -42,26 +44,55 @@ const PENDING_RECORD_TTL_MS = 7 * 24 * 3600 * 1000;
 
 const QUEUE_NAME = 'jobs';
 
+function queuedData(job: NewJob): QueuedJobData {
+  return { owner: job.owner, model: job.model, ttlS: job.ttlS, createdAt: job.createdAt, request: job.request };
+}
+
+/** Bytes of what BullMQ stores of a job's data (its JSON). */
+function dataBytes(data: QueuedJobData): number {
+  return Buffer.byteLength(JSON.stringify(data));
+}
+
 /**
- * The queue-depth check and the place it grants, in one step, so instances cannot pass the cap
+ * The queue-depth check and the place it grants, in one step, so instances cannot pass the caps
  * together: the jobs waiting (BullMQ's wait and paused lists, delayed, prioritized and
  * waiting-children sets) plus the places granted to submits still under way (KEYS[6], a set
- * scored by expiry: a submit whose instance died gives its place back after ARGV[4] ms).
- * 1: granted; 0: the queue is full.
+ * scored by expiry: a submit whose instance died gives its place back after ARGV[4] ms), at most
+ * ARGV[1]; and the bytes of their requests (KEYS[7], job id -> bytes, written here and deleted when
+ * a worker starts the job) with this one's (ARGV[5]) at most ARGV[6], unless nothing waits. An entry
+ * whose job is gone (neither a BullMQ job under ARGV[7] nor a place still held: its submit failed,
+ * or its instance died before it queued the job) is deleted as it is met.
+ * 1: granted; 0: too many jobs; 2: too many bytes.
  */
 const RESERVE_SCRIPT = `
 redis.call('ZREMRANGEBYSCORE', KEYS[6], '-inf', ARGV[2])
 local n = redis.call('LLEN', KEYS[1]) + redis.call('LLEN', KEYS[2]) + redis.call('ZCARD', KEYS[3]) + redis.call('ZCARD', KEYS[4]) + redis.call('ZCARD', KEYS[5]) + redis.call('ZCARD', KEYS[6])
 if n >= tonumber(ARGV[1]) then return 0 end
+local total = 0
+local entries = redis.call('HGETALL', KEYS[7])
+for i = 1, #entries, 2 do
+  local id = entries[i]
+  if redis.call('EXISTS', ARGV[7] .. id) == 1 or redis.call('ZSCORE', KEYS[6], id) then
+    total = total + tonumber(entries[i + 1])
+  else
+    redis.call('HDEL', KEYS[7], id)
+  end
+end
+if n > 0 and total + tonumber(ARGV[5]) > tonumber(ARGV[6]) then return 2 end
 redis.call('ZADD', KEYS[6], tonumber(ARGV[2]) + tonumber(ARGV[4]), ARGV[3])
 redis.call('PEXPIRE', KEYS[6], ARGV[4])
+redis.call('HSET', KEYS[7], ARGV[3], ARGV[5])
 return 1`;
 
 /** How long a place granted to a submit is held if the submit never finishes (its instance died). */
 const RESERVATION_MS = 60_000;
 
-/** A worker starts a job: -1 when it already finished (a second delivery), else the start count. */
+/**
+ * A worker starts a job: -1 when it already finished (a second delivery), else the start count.
+ * Its request no longer waits: its bytes leave the queue's count (KEYS[2]).
+ */
 const START_SCRIPT = `
+redis.call('HDEL', KEYS[2], ARGV[5])
 local s = redis.call('HGET', KEYS[1], 'status')
 if s == 'completed' or s == 'failed' then return -1 end
 redis.call('HSET', KEYS[1], 'owner', ARGV[1], 'model', ARGV[2], 'created_at', ARGV[3], 'status', 'running')
@@ -132,42 +163,57 @@ export class RedisJobStore implements JobStore {
     // Atomic across instances: the job's place in the queue is granted before it is added.
     const q = (type: string) => this.queue.toKey(type);
     const reservations = `${this.opts.prefix}:queue-reservations`;
-    const granted = await this.redis.eval(
-      RESERVE_SCRIPT,
-      6,
-      q('wait'),
-      q('paused'),
-      q('delayed'),
-      q('prioritized'),
-      q('waiting-children'),
-      reservations,
-      this.opts.maxQueued,
-      Date.now(),
-      job.id,
-      RESERVATION_MS,
+    const data = queuedData(job);
+    const granted = Number(
+      await this.redis.eval(
+        RESERVE_SCRIPT,
+        7,
+        q('wait'),
+        q('paused'),
+        q('delayed'),
+        q('prioritized'),
+        q('waiting-children'),
+        reservations,
+        this.queuedBytesKey,
+        this.opts.maxQueued,
+        Date.now(),
+        job.id,
+        RESERVATION_MS,
+        dataBytes(data),
+        this.opts.maxQueuedBytes,
+        q(''),
+      ),
     );
-    if (Number(granted) !== 1) throw new QueueFullError(this.opts.maxQueued);
+    if (granted === 0) throw QueueFullError.jobs(this.opts.maxQueued);
+    if (granted !== 1) throw QueueFullError.bytes(this.opts.maxQueuedBytes);
+    let queued = false;
     try {
-      await this.enqueue(job);
+      await this.enqueue(job.id, data);
+      queued = true;
     } finally {
       // Queued (and counted as such) or failed: either way the place is no longer held for it.
       await this.redis.zrem(reservations, job.id).catch(() => undefined);
+      if (!queued) await this.redis.hdel(this.queuedBytesKey, job.id).catch(() => undefined);
     }
   }
 
-  private async enqueue(job: NewJob): Promise<void> {
-    const key = this.key(job.id);
+  /** Job id -> bytes of its request, for the jobs waiting (RESERVE_SCRIPT). */
+  private get queuedBytesKey(): string {
+    return `${this.opts.prefix}:queued-bytes`;
+  }
+
+  private async enqueue(id: string, data: QueuedJobData): Promise<void> {
+    const key = this.key(id);
     // The record first: if the process dies before the queue has the job, the record is one
     // nobody was told about and it expires.
     await this.redis
       .multi()
-      .hset(key, { owner: job.owner, model: job.model, created_at: job.createdAt, status: 'queued', attempts: 0 })
+      .hset(key, { owner: data.owner, model: data.model, created_at: data.createdAt, status: 'queued', attempts: 0 })
       .pexpire(key, PENDING_RECORD_TTL_MS)
       .exec();
-    const data: QueuedJobData = { owner: job.owner, model: job.model, ttlS: job.ttlS, createdAt: job.createdAt, request: job.request };
     try {
       await this.queue.add('run', data, {
-        jobId: job.id,
+        jobId: id,
         removeOnComplete: true,
         removeOnFail: { age: 24 * 3600 },
         // Only a store failure while recording the outcome makes the processor throw.
@@ -223,7 +269,7 @@ export class RedisJobStore implements JobStore {
     const id = job.id!;
     const data = job.data;
     const attempts = Number(
-      await this.redis.eval(START_SCRIPT, 1, this.key(id), data.owner, data.model, data.createdAt, PENDING_RECORD_TTL_MS),
+      await this.redis.eval(START_SCRIPT, 2, this.key(id), this.queuedBytesKey, data.owner, data.model, data.createdAt, PENDING_RECORD_TTL_MS, id),
     );
     if (attempts < 0) return;
     const controller = new AbortController();
@@ -235,6 +281,8 @@ export class RedisJobStore implements JobStore {
       if (!(controller.signal.aborted && this.closing)) throw err;
       // Shutdown: back to the queue at once, for this or another instance.
       await this.redis.eval(RELEASE_SCRIPT, 1, this.key(id));
+      // Waiting again: its request counts toward max_queued_mb again.
+      await this.redis.hset(this.queuedBytesKey, id, dataBytes(data));
       await job.moveToWait(token);
       throw new WaitingError();
     } finally {

@@ -141,6 +141,11 @@ export class JobService {
   }
 }
 
+/** `async.max_queued_mb` in bytes. */
+function queuedBytes(config: AsyncConfig): number {
+  return Math.floor(config.max_queued_mb * 1024 * 1024);
+}
+
 /** Opens the store named by `store:` and returns the service, not yet started. */
 export function createJobService(opts: JobServiceOptions): JobService {
   const { store, config, logger } = opts;
@@ -149,7 +154,7 @@ export function createJobService(opts: JobServiceOptions): JobService {
   if (store.startsWith('sqlite:')) {
     const path = store.slice('sqlite:'.length);
     try {
-      jobStore = new SqliteJobStore({ path, maxQueued: config.max_queued, concurrency: config.concurrency, leaseMs: config.lease_ms, onError });
+      jobStore = new SqliteJobStore({ path, maxQueued: config.max_queued, maxQueuedBytes: queuedBytes(config), concurrency: config.concurrency, leaseMs: config.lease_ms, onError });
     } catch (err) {
       throw new ConfigError(`store: cannot open SQLite database ${path}: ${(err as Error).message}`);
     }
@@ -160,6 +165,7 @@ export function createJobService(opts: JobServiceOptions): JobService {
           url: store,
           prefix: config.redis_prefix,
           maxQueued: config.max_queued,
+          maxQueuedBytes: queuedBytes(config),
           concurrency: config.concurrency,
           leaseMs: config.lease_ms,
           maxAttempts: config.max_attempts,

@@ -2,6 +2,7 @@ import type Database from 'better-sqlite3';
 import { openSqlite } from '../state/sqlite.js';
 import { LeasePool, type LeaseQueue } from './lease-pool.js';
 import {
+  fitsQueuedBytes,
   QueueFullError,
   type ClaimedJob,
   type JobOutcome,
@@ -16,6 +17,8 @@ export interface SqliteStoreOptions {
   /** File path, or ":memory:" (one process only; nothing survives it). */
   path: string;
   maxQueued: number;
+  /** Bytes of stored requests (their JSON) the waiting jobs may hold together; one job always fits. */
+  maxQueuedBytes: number;
   concurrency: number;
   leaseMs: number;
   onError: (err: unknown) => void;
@@ -28,6 +31,7 @@ CREATE TABLE IF NOT EXISTS async_jobs (
   model        TEXT NOT NULL,
   status       TEXT NOT NULL CHECK (status IN ('queued', 'running', 'completed', 'failed')),
   request      TEXT,              -- JSON StoredRequest; NULL once the job finished
+  request_bytes INTEGER NOT NULL DEFAULT 0, -- its UTF-8 length, for async.max_queued_mb
   ttl_s        INTEGER NOT NULL,
   attempts     INTEGER NOT NULL DEFAULT 0,
   lease_holder TEXT,
@@ -65,11 +69,16 @@ export class SqliteJobStore implements JobStore, LeaseQueue {
     this.db = openSqlite(opts.path, 'FULL');
     this.db.exec(SCHEMA);
     const db = this.db;
+    // A file made before request_bytes existed: its waiting jobs count as 0 bytes.
+    const columns = db.prepare<[], { name: string }>(`SELECT name FROM pragma_table_info('async_jobs')`).all();
+    if (!columns.some((c) => c.name === 'request_bytes')) db.exec(`ALTER TABLE async_jobs ADD COLUMN request_bytes INTEGER NOT NULL DEFAULT 0`);
     this.stmts = {
-      countQueued: db.prepare<[], { n: number }>(`SELECT count(*) AS n FROM async_jobs WHERE status = 'queued'`),
+      countQueued: db.prepare<[], { n: number; bytes: number }>(
+        `SELECT count(*) AS n, total(request_bytes) AS bytes FROM async_jobs WHERE status = 'queued'`,
+      ),
       insert: db.prepare(
-        `INSERT INTO async_jobs (id, owner, model, status, request, ttl_s, created_at)
-         VALUES (@id, @owner, @model, 'queued', @request, @ttlS, @createdAt)`,
+        `INSERT INTO async_jobs (id, owner, model, status, request, request_bytes, ttl_s, created_at)
+         VALUES (@id, @owner, @model, 'queued', @request, @requestBytes, @ttlS, @createdAt)`,
       ),
       get: db.prepare<[string], JobRow>(`SELECT owner, model, status, outcome, expires_at FROM async_jobs WHERE id = ?`),
       claim: db.prepare<{ holder: string; now: number; until: number }, { id: string; request: string; attempts: number }>(
@@ -103,13 +112,17 @@ export class SqliteJobStore implements JobStore, LeaseQueue {
     };
     // IMMEDIATE: the count and the insert see the same queue, across processes too.
     const submitTx = this.db.transaction((job: NewJob) => {
-      const { n } = this.stmts.countQueued.get()!;
-      if (n >= this.opts.maxQueued) throw new QueueFullError(this.opts.maxQueued);
+      const { n, bytes } = this.stmts.countQueued.get()!;
+      if (n >= this.opts.maxQueued) throw QueueFullError.jobs(this.opts.maxQueued);
+      const request = JSON.stringify(job.request);
+      const requestBytes = Buffer.byteLength(request);
+      if (!fitsQueuedBytes(n, bytes, requestBytes, this.opts.maxQueuedBytes)) throw QueueFullError.bytes(this.opts.maxQueuedBytes);
       this.stmts.insert.run({
         id: job.id,
         owner: job.owner,
         model: job.model,
-        request: JSON.stringify(job.request),
+        request,
+        requestBytes,
         ttlS: job.ttlS,
         createdAt: job.createdAt,
       });

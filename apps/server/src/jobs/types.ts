@@ -82,7 +82,10 @@ export type JobRunner = (job: ClaimedJob, signal: AbortSignal) => Promise<JobOut
  * worker once its lease lapses, and forget a result once its TTL has passed.
  */
 export interface JobStore {
-  /** Records a queued job durably. Throws QueueFullError when `maxQueued` jobs are already waiting. */
+  /**
+   * Records a queued job durably. Throws QueueFullError when `maxQueued` jobs are already waiting, or
+   * when the requests waiting (as stored, JSON bytes) and this one would be more than `maxQueuedBytes`.
+   */
   submit(job: NewJob): Promise<void>;
   /** The job, or undefined when it is unknown or its result has expired. */
   get(id: string): Promise<JobView | undefined>;
@@ -110,10 +113,31 @@ export interface JobGate {
 }
 
 export class QueueFullError extends Error {
-  constructor(readonly maxQueued: number) {
-    super(`async queue is full (${maxQueued} jobs waiting)`);
+  /** `what`: the limit reached, e.g. "1000 jobs waiting". */
+  constructor(what: string) {
+    super(`async queue is full (${what})`);
     this.name = 'QueueFullError';
   }
+
+  /** `async.max_queued` jobs are waiting. */
+  static jobs(maxQueued: number): QueueFullError {
+    return new QueueFullError(`${maxQueued} jobs waiting, async.max_queued`);
+  }
+
+  /** The requests waiting and this one would be more than `async.max_queued_mb`. */
+  static bytes(maxQueuedBytes: number): QueueFullError {
+    return new QueueFullError(`the requests waiting and this one would be more than ${Number((maxQueuedBytes / MB).toFixed(2))} MB, async.max_queued_mb`);
+  }
+}
+
+const MB = 1024 * 1024;
+
+/**
+ * Whether one more request of `bytes` fits beside `queued` jobs holding `queuedBytes`: within
+ * `maxBytes`, or the queue is empty (one job always fits, however large: body_limit bounds it).
+ */
+export function fitsQueuedBytes(queued: number, queuedBytes: number, bytes: number, maxBytes: number): boolean {
+  return queued === 0 || queuedBytes + bytes <= maxBytes;
 }
 
 /** The store cannot be reached (or did not answer in time): the request should be retried later. */
