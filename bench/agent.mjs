@@ -22,7 +22,7 @@ const { values: opt } = parseArgs({
   options: {
     duration: { type: 'string', default: '5' },
     rounds: { type: 'string', default: '3' },
-    warmup: { type: 'string', default: '2' },
+    warmup: { type: 'string', default: '10' },
     connections: { type: 'string', default: '16' },
     'stream-chunks': { type: 'string', default: '50' },
     only: { type: 'string' },
@@ -40,7 +40,8 @@ if (opt.help) {
   --duration S        measured seconds per row and round (default 5)
   --rounds N          measure every row N times, the targets of a group taking turns; the table
                       shows medians (default 3)
-  --warmup S          unmeasured seconds before each row's first round (default 2)
+  --warmup S          unmeasured seconds before each row's first round (default 10: Conduit and the
+                      fakes take about that long to reach their steady cost on these bodies)
   --connections N     autocannon connections (default 16: the bodies are up to 1 MB each)
   --stream-chunks N   text deltas in each streamed answer (default 50)
   --only REGEX        only the groups whose id matches: cc-a2a-json, cc-a2a-stream, cc-a2o-json,
