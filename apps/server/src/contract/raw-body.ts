@@ -228,15 +228,42 @@ export function memberRemoval(bytes: Buffer, m: MemberRange): Splice {
 
 /** The bytes with the splices applied; undefined when two of them overlap (two removals that want the same comma). */
 export function applySplices(bytes: Buffer, splices: Splice[]): Buffer | undefined {
+  const parts = splicedParts(bytes, splices, Infinity);
+  return parts === undefined ? undefined : parts.length === 1 ? parts[0] : Buffer.concat(parts);
+}
+
+/**
+ * The same bytes as `applySplices` gives, in pieces that are not copied: each run of at least
+ * `keepAbove` bytes between the splices stays a view of `bytes`, and what stands between two such
+ * runs (the new text, the short runs beside it) is joined into one small buffer. A 100 KB body whose
+ * `model` changed is then two pieces, its first bytes with the new model and a view of the rest,
+ * instead of a second 100 KB buffer: large buffers are what makes V8 collect garbage early (it
+ * counts their memory apart, and each one brings the next collection nearer). Undefined as for
+ * `applySplices`.
+ */
+export function splicedParts(bytes: Buffer, splices: Splice[], keepAbove: number): Buffer[] | undefined {
   splices.sort((a, b) => a.start - b.start);
   const parts: Buffer[] = [];
+  let small: Buffer[] = [];
+  const push = (part: Buffer): void => {
+    if (part.length === 0) return;
+    if (part.length < keepAbove) {
+      small.push(part);
+      return;
+    }
+    if (small.length > 0) parts.push(small.length === 1 ? small[0]! : Buffer.concat(small));
+    small = [];
+    parts.push(part);
+  };
   let at = 0;
   for (const s of splices) {
     if (s.start < at) return undefined;
-    parts.push(bytes.subarray(at, s.start));
-    if (s.text !== '') parts.push(Buffer.from(s.text, 'utf8'));
+    push(bytes.subarray(at, s.start));
+    if (s.text !== '') push(Buffer.from(s.text, 'utf8'));
     at = s.end;
   }
-  parts.push(bytes.subarray(at));
-  return Buffer.concat(parts);
+  push(bytes.subarray(at));
+  if (small.length > 0) parts.push(small.length === 1 ? small[0]! : Buffer.concat(small));
+  if (parts.length === 0) parts.push(Buffer.alloc(0));
+  return parts;
 }

@@ -154,3 +154,42 @@ describe('retryAfterMs', () => {
     expect(read({ 'retry-after': 'Fri, 31 Dec 9999 23:59:59 GMT' })).toBe(MAX_RETRY_AFTER_MS);
   });
 });
+
+describe('postJson', () => {
+  it('sends a body in pieces as one body of their length, not chunked', async () => {
+    const { createServer } = await import('node:http');
+    const { Agent } = await import('undici');
+    const { postJson } = await import('./transport.js');
+    const seen: { headers: Record<string, unknown>; body: string }[] = [];
+    const server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        seen.push({ headers: req.headers, body: Buffer.concat(chunks).toString() });
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const agent = new Agent();
+    try {
+      const { port } = server.address() as { port: number };
+      const pieces = [Buffer.from('{"model":"m",'), Buffer.from(`"pad":"${'x'.repeat(70_000)}"`), Buffer.from('}')];
+      const target = { provider: 'p', model: 'm' };
+      for (let i = 0; i < 2; i++) {
+        // Twice on the same connection: the pieces can be sent again (a retry does), and the connection stays in step.
+        const res = await postJson(agent, `http://127.0.0.1:${port}/v1/messages`, { 'content-type': 'application/json' }, pieces, new AbortController().signal, target);
+        expect(res.status).toBe(200);
+        expect(await res.body.text()).toBe('{}');
+      }
+      expect(seen).toHaveLength(2);
+      for (const s of seen) {
+        expect(s.headers['content-length']).toBe(String(Buffer.concat(pieces).length));
+        expect(s.headers['transfer-encoding']).toBeUndefined();
+        expect(s.body).toBe(Buffer.concat(pieces).toString());
+      }
+    } finally {
+      await agent.close();
+      await new Promise((r) => server.close(r));
+    }
+  });
+});

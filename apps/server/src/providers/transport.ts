@@ -223,12 +223,25 @@ function splitUrl(url: string): { origin: string; path: string } {
   return split;
 }
 
+/**
+ * A request body: text, bytes, or bytes in pieces sent one after the other (a client's body with a
+ * field spliced in, without copying the rest: contract/raw-body.ts, splicedParts).
+ */
+export type RequestBytes = string | Buffer | readonly Buffer[];
+
+/** The byte length of pieces sent one after the other. */
+function lengthOf(parts: readonly Buffer[]): number {
+  let n = 0;
+  for (const p of parts) n += p.length;
+  return n;
+}
+
 /** POSTs a JSON body; network failures become GatewayErrors the router can classify. */
 export function postJson(
   dispatcher: Dispatcher,
   url: string,
   headers: Record<string, string>,
-  body: string | Buffer,
+  body: RequestBytes,
   signal: CancelSignal,
   target: UpstreamTarget,
 ): Promise<UpstreamResponse> {
@@ -247,7 +260,11 @@ export function postJson(
     signal.addEventListener('abort', onAbort, { once: true });
     try {
       dispatcher.dispatch(
-        { origin, path, method: 'POST', headers, body },
+        // Pieces go as an iterable (undici's dispatch takes one; its types do not say so), with their
+        // length said up front, so the body is not chunked.
+        Array.isArray(body)
+          ? { origin, path, method: 'POST', headers: { ...headers, 'content-length': String(lengthOf(body)) }, body: body as unknown as Buffer }
+          : { origin, path, method: 'POST', headers, body: body as string | Buffer },
         {
           onRequestStart(c) {
             controller = c;

@@ -1,7 +1,7 @@
 import type { Dispatcher } from 'undici';
 import type { ProviderConfig } from '../../config/schema.js';
 import type { CountTokensRequest, CreateMessageRequest } from '../../generated/types.gen.js';
-import { createDispatcher, readUpstreamText, transportOptions } from '../transport.js';
+import { createDispatcher, readUpstreamText, transportOptions, type RequestBytes } from '../transport.js';
 import type { AttemptContext, MessageResult, Provider, StreamResult } from '../types.js';
 import { badUpstreamResponse, tryParseJson } from '../upstream-error.js';
 import { AnthropicBatchesApi } from './anthropic-batches.js';
@@ -76,7 +76,7 @@ class NativeEnvelope implements AnthropicEnvelope {
     return this.request('/v1/messages', nativeUpstreamBody(body, ctx.model, stream), ctx);
   }
 
-  request(path: string, body: string | Buffer, ctx: AttemptContext): EnvelopeRequest {
+  request(path: string, body: RequestBytes, ctx: AttemptContext): EnvelopeRequest {
     const headers: Record<string, string> = {
       ...ctx.clientHeaders.anthropicOther,
       ...this.extraHeaders,

@@ -1,6 +1,6 @@
 import type { GatewayError } from '../../errors.js';
 import type { CreateMessageRequest } from '../../generated/types.gen.js';
-import type { UpstreamBody, UpstreamResponse, UpstreamTarget } from '../transport.js';
+import type { RequestBytes, UpstreamBody, UpstreamResponse, UpstreamTarget } from '../transport.js';
 import type { AttemptContext, SseBatch } from '../types.js';
 import type { CancelSignal } from '../../cancel.js';
 
@@ -8,8 +8,8 @@ import type { CancelSignal } from '../../cancel.js';
 export interface EnvelopeRequest {
   url: string;
   headers: Record<string, string>;
-  /** JSON: text, or bytes (the client's own, spliced: upstream-body.ts). */
-  body: string | Buffer;
+  /** JSON: text, or bytes (the client's own, spliced: upstream-body.ts), whole or in pieces. */
+  body: RequestBytes;
   /** Parts of the client's request left out on the way (listed in x-bf-dropped). */
   dropped?: readonly string[];
 }

@@ -41,14 +41,27 @@ describe('the client’s own bytes, spliced, for Anthropic’s API', () => {
     req.headers = { 'content-type': 'application/json', 'content-length': String(bytes.length) };
     return readJsonBody(req, 64 * 1024 * 1024, 128) as Promise<CreateMessageRequest>;
   };
+  /** What goes on the wire: the text, or the pieces one after the other. */
+  const wire = (sent: string | Buffer[]): string => (typeof sent === 'string' ? sent : Buffer.concat(sent).toString());
   /** The JSON value, key order included. */
-  const value = (sent: string | Buffer): string => JSON.stringify(JSON.parse(sent.toString()));
+  const value = (sent: string | Buffer[]): string => JSON.stringify(JSON.parse(wire(sent)));
 
   it('sends the client’s bytes with only the model changed', async () => {
     const text = '{ "model" : "anthropic/claude-x",\n "max_tokens": 10, "stream": true, "messages": [{"role":"user","content":"h\\u00e9 \\"q\\" 日本"}], "new_field": {"a": [1, 2.50, true]} }';
     const sent = nativeUpstreamBody(await read(text), 'claude-x-1', true);
-    expect(Buffer.isBuffer(sent)).toBe(true);
-    expect(sent.toString()).toBe(text.replace('"anthropic/claude-x"', '"claude-x-1"'));
+    expect(Array.isArray(sent)).toBe(true);
+    expect(wire(sent)).toBe(text.replace('"anthropic/claude-x"', '"claude-x-1"'));
+  });
+
+  it('does not copy the rest of a large body: it goes as a view of the bytes the client sent', async () => {
+    const text = JSON.stringify({ model: 'anthropic/claude-x', max_tokens: 10, stream: false, system: 's'.repeat(100_000), messages: [{ role: 'user', content: 'hi' }] });
+    const bytes = Buffer.from(text);
+    const sent = nativeUpstreamBody(await read(bytes), 'claude-x-1', false);
+    if (typeof sent === 'string') throw new Error('serialised again instead of spliced');
+    // The first bytes with the new model (and `stream: false` taken out), joined; then the rest, uncopied.
+    expect(sent.map((p) => p.buffer === bytes.buffer)).toEqual([false, true]);
+    expect(sent[1]!.length).toBeGreaterThan(99_000);
+    expect(JSON.parse(wire(sent))).toEqual({ ...JSON.parse(text), model: 'claude-x-1', stream: undefined });
   });
 
   it('takes out the gateway’s fallbacks and a stream: false, wherever they stand', async () => {
@@ -61,7 +74,7 @@ describe('the client’s own bytes, spliced, for Anthropic’s API', () => {
       const body = await read(text);
       const sent = nativeUpstreamBody(body, 'up', false);
       expect(value(sent)).toBe(value(toUpstreamBody(body, 'up', false)));
-      expect(JSON.parse(sent.toString())).toEqual({ model: 'up', max_tokens: 1, messages: [] });
+      expect(JSON.parse(wire(sent))).toEqual({ model: 'up', max_tokens: 1, messages: [] });
     }
   });
 
@@ -104,7 +117,7 @@ describe('the client’s own bytes, spliced, for Anthropic’s API', () => {
           const expected = toUpstreamBody(body, 'upstream-model', stream);
           expect(value(sent)).toBe(value(expected));
           runs++;
-          if (Buffer.isBuffer(sent)) spliced++;
+          if (Array.isArray(sent)) spliced++;
         }
       }),
       { numRuns: 500 },

@@ -1,5 +1,5 @@
 import { anthropicFallbacks } from '../../contract/fallbacks.js';
-import { applySplices, memberRemoval, rawOf, type Splice } from '../../contract/raw-body.js';
+import { memberRemoval, rawOf, splicedParts, type Splice } from '../../contract/raw-body.js';
 import type { CreateMessageRequest } from '../../generated/types.gen.js';
 
 /**
@@ -31,13 +31,17 @@ export function toUpstreamBody(body: CreateMessageRequest, model: string, stream
  * value replaced, the gateway's own `fallbacks` (and a `stream: false` the upstream call leaves out)
  * taken out, every other byte as the client sent it. A body that was not parsed by the gateway's
  * reader, or was rebuilt since (a continuation's), or whose edits the splice cannot express, is
- * serialised as before. The two give the same JSON value (contract/raw-body.test.ts).
+ * serialised as before. The two give the same JSON value (contract/raw-body.test.ts). The bytes come
+ * in pieces (contract/raw-body.ts, splicedParts): the rest of a large body is not copied.
  */
-export function nativeUpstreamBody(body: CreateMessageRequest, model: string, stream: boolean): string | Buffer {
+export function nativeUpstreamBody(body: CreateMessageRequest, model: string, stream: boolean): string | Buffer[] {
   return splicedBody(body, model, stream) ?? toUpstreamBody(body, model, stream);
 }
 
-function splicedBody(body: CreateMessageRequest, model: string, stream: boolean): Buffer | undefined {
+/** Runs of the client's bytes this long or longer are sent as views of them, not copied. */
+const SEND_AS_VIEW = 16 * 1024;
+
+function splicedBody(body: CreateMessageRequest, model: string, stream: boolean): Buffer[] | undefined {
   const raw = rawOf(body);
   if (raw === undefined) return undefined;
   const { bytes, members } = raw;
@@ -63,7 +67,7 @@ function splicedBody(body: CreateMessageRequest, model: string, stream: boolean)
       splices.push(memberRemoval(bytes, f));
     }
   }
-  return applySplices(bytes, splices);
+  return splicedParts(bytes, splices, SEND_AS_VIEW);
 }
 
 /**
