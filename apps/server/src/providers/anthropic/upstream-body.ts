@@ -31,17 +31,17 @@ export function toUpstreamBody(body: CreateMessageRequest, model: string, stream
  * value replaced, the gateway's own `fallbacks` (and a `stream: false` the upstream call leaves out)
  * taken out, every other byte as the client sent it. A body that was not parsed by the gateway's
  * reader, or was rebuilt since (a continuation's), or whose edits the splice cannot express, is
- * serialised as before. The two give the same JSON value (contract/raw-body.test.ts). The bytes come
- * in pieces (contract/raw-body.ts, splicedParts): the rest of a large body is not copied.
+ * serialised as before. The two give the same JSON value (contract/raw-body.test.ts). A large body's
+ * bytes come in pieces (contract/raw-body.ts, splicedParts), its rest not copied.
  */
-export function nativeUpstreamBody(body: CreateMessageRequest, model: string, stream: boolean): string | Buffer[] {
+export function nativeUpstreamBody(body: CreateMessageRequest, model: string, stream: boolean): string | Buffer | Buffer[] {
   return splicedBody(body, model, stream) ?? toUpstreamBody(body, model, stream);
 }
 
 /** Runs of the client's bytes this long or longer are sent as views of them, not copied. */
 const SEND_AS_VIEW = 16 * 1024;
 
-function splicedBody(body: CreateMessageRequest, model: string, stream: boolean): Buffer[] | undefined {
+function splicedBody(body: CreateMessageRequest, model: string, stream: boolean): Buffer | Buffer[] | undefined {
   const raw = rawOf(body);
   if (raw === undefined) return undefined;
   const { bytes, members } = raw;
@@ -67,7 +67,10 @@ function splicedBody(body: CreateMessageRequest, model: string, stream: boolean)
       splices.push(memberRemoval(bytes, f));
     }
   }
-  return splicedParts(bytes, splices, SEND_AS_VIEW);
+  const parts = splicedParts(bytes, splices, SEND_AS_VIEW);
+  // One piece (a body under SEND_AS_VIEW, joined) goes as a buffer: undici sends those without the
+  // asynchronous loop it runs over pieces.
+  return parts?.length === 1 ? parts[0] : parts;
 }
 
 /**
