@@ -85,6 +85,28 @@ describe('agent-sized bodies', () => {
     }
   });
 
+  it('a body large enough to go upstream in pieces arrives whole, byte for byte, streamed or not', async () => {
+    // Over 16 KB between the model and the fallbacks: the first bytes, a view of the middle and the
+    // last bytes go as three pieces (providers/anthropic/upstream-body.ts).
+    const big = (model: string, stream: boolean): string =>
+      turn(model, 7).replace('"max_tokens": 512,', `"max_tokens": 512, "stream": ${stream}, "metadata": {"user_id": ${JSON.stringify('u'.repeat(40_000))}},`);
+    for (const stream of [false, true]) {
+      anthropic.reset();
+      const body = big('anthropic/claude-sonnet-4-5', stream);
+      const res = await send(cached, body);
+      expect(res.status).toBe(200);
+      const sent = anthropic.requests[0]!.rawBody;
+      const expected = body
+        .replace('"anthropic/claude-sonnet-4-5"', '"claude-sonnet-4-5"')
+        // A `stream: false` goes, with its comma (the spaces around it stay).
+        .replace(stream ? '' : '"stream": false,', '')
+        .replace(', "fallbacks": ["openai/gpt-4o-mini"] }', ' }');
+      expect(sent.length).toBeGreaterThan(40_000);
+      expect(sent).toBe(expected);
+      expect(anthropic.requests[0]!.headers['content-length']).toBe(String(Buffer.byteLength(expected)));
+    }
+  });
+
   it('a translated upstream gets the same request, turn after turn, with the cache as without it', async () => {
     for (let n = 1; n <= 3; n++) {
       openai.reset();
