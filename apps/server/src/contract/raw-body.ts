@@ -245,14 +245,17 @@ export function splicedParts(bytes: Buffer, splices: Splice[], keepAbove: number
   splices.sort((a, b) => a.start - b.start);
   const parts: Buffer[] = [];
   let small: Buffer[] = [];
+  const joinSmall = (): void => {
+    if (small.length > 0) parts.push(small.length === 1 ? small[0]! : Buffer.concat(small));
+    small = [];
+  };
   const push = (part: Buffer): void => {
     if (part.length === 0) return;
     if (part.length < keepAbove) {
       small.push(part);
       return;
     }
-    if (small.length > 0) parts.push(small.length === 1 ? small[0]! : Buffer.concat(small));
-    small = [];
+    joinSmall();
     parts.push(part);
   };
   let at = 0;
@@ -263,7 +266,7 @@ export function splicedParts(bytes: Buffer, splices: Splice[], keepAbove: number
     at = s.end;
   }
   push(bytes.subarray(at));
-  if (small.length > 0) parts.push(small.length === 1 ? small[0]! : Buffer.concat(small));
+  joinSmall();
   if (parts.length === 0) parts.push(Buffer.alloc(0));
   return parts;
 }
