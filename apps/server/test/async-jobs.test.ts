@@ -288,6 +288,51 @@ describe.each<StoreKind>(['sqlite', 'redis'])('async jobs with the %s store', (k
       if (kind === 'redis') await deleteRedisPrefix(`${prefix}-bytes`);
     }
   }, 30_000);
+  it('while the results kept hold async.max_results_mb a submit gets 429 naming the limit; the results are still served, and room comes back as they expire', async () => {
+    const small = await startGateway(gatewayConfig(kind, `${prefix}-results`, { max_results_mb: 0.01 }));
+    try {
+      // Each answer is about 6 KB: the first two fit under 10 KB when they are submitted, and fill it.
+      upstream.setResponder(() => ({ kind: 'json', body: anthropicMessage({ text: 'r'.repeat(6 * 1024) }) }));
+      const kept = await submitJob(small.url, userBody('first'));
+      expect((await pollUntilDone(small.url, kept)).status).toBe(200);
+      const expiring = await submitJob(small.url, userBody('second'), { 'x-bf-async-job-result-ttl': '3' });
+      expect((await pollUntilDone(small.url, expiring)).status).toBe(200);
+
+      const refused = await request(small.url).post(MESSAGES).set({ 'x-api-key': 'client-key', 'x-bf-async': 'true' }).send(userBody('third'));
+      expect(refused.status).toBe(429);
+      expect(refused.body.error.type).toBe('rate_limit_error');
+      expect(refused.body.error.message).toMatch(/async result store is full \(.*0\.01 MB, async\.max_results_mb\); retry later/);
+      expect(refused.headers['retry-after']).toBe('60');
+      expect(refused.headers['x-bf-async-id']).toBeUndefined();
+      expectContractResponse(MESSAGES, 'post', 429, refused.body);
+      expect(upstream.requests).toHaveLength(2);
+      // Nothing accepted is lost: both results are served; a sync call is not held to the limit.
+      expect((await pollJob(small.url, kept)).status).toBe(200);
+      expect((await pollJob(small.url, expiring)).status).toBe(200);
+      expect((await request(small.url).post(MESSAGES).set({ 'x-api-key': 'client-key' }).send(userBody('sync'))).status).toBe(200);
+
+      // The second result expires: its room comes back (SQLite: at the sweep; Redis: at the next submit).
+      let accepted: request.Response | undefined;
+      await waitFor(
+        'a submit to be accepted again',
+        async () => {
+          const res = await request(small.url).post(MESSAGES).set({ 'x-api-key': 'client-key', 'x-bf-async': 'true' }).send(userBody('fourth'));
+          if (res.status === 202) accepted = res;
+          else {
+            expect(res.status).toBe(429);
+            await sleep(100);
+          }
+          return accepted !== undefined;
+        },
+        10_000,
+      );
+      expect((await pollJob(small.url, expiring)).status).toBe(404);
+      expect((await pollUntilDone(small.url, accepted!.headers['x-bf-async-id']!)).status).toBe(200);
+    } finally {
+      await small.close();
+      if (kind === 'redis') await deleteRedisPrefix(`${prefix}-results`);
+    }
+  }, 30_000);
 });
 
 describe('async job requests the gateway refuses at submit', () => {

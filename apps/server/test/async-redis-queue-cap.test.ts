@@ -1,8 +1,8 @@
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { RedisJobStore } from '../src/jobs/redis-store.js';
+import { RedisJobStore, type RedisStoreOptions } from '../src/jobs/redis-store.js';
 import { QueueFullError, type NewJob } from '../src/jobs/types.js';
-import { deleteRedisPrefix, REDIS_URL, testPrefix } from './helpers/async.js';
+import { deleteRedisPrefix, REDIS_URL, testPrefix, waitFor } from './helpers/async.js';
 
 /**
  * `async.max_queued` holds across instances: two stores sharing a Redis prefix (two gateway
@@ -17,11 +17,16 @@ afterAll(async () => {
   await deleteRedisPrefix(prefix);
 });
 
-function instance(maxQueued: number, maxQueuedBytes = 1 << 30): RedisJobStore {
-  // Workers are never started: every job accepted stays queued.
-  const store = new RedisJobStore({ url: REDIS_URL, prefix, maxQueued, maxQueuedBytes, concurrency: 1, leaseMs: 30_000, maxAttempts: 3, timeoutMs: 5_000, onError: () => undefined });
+/** A store on `at` (an instance of the gateway), closed after the tests. */
+function storeOn(at: string, limits: Pick<RedisStoreOptions, 'maxQueued' | 'maxQueuedBytes' | 'maxResultsBytes'>): RedisJobStore {
+  const store = new RedisJobStore({ url: REDIS_URL, prefix: at, ...limits, concurrency: 1, leaseMs: 30_000, maxAttempts: 3, timeoutMs: 5_000, onError: () => undefined });
   stores.push(store);
   return store;
+}
+
+function instance(maxQueued: number): RedisJobStore {
+  // Workers are never started: every job accepted stays queued.
+  return storeOn(prefix, { maxQueued, maxQueuedBytes: 1 << 30 });
 }
 
 const job = (id: string, content = 'hi'): NewJob => ({
@@ -58,11 +63,7 @@ describe('max_queued_mb across instances', () => {
 
   it('a burst of 3 KB submits to two instances under a 10 KB cap queues exactly three; a job always fits an empty queue', async () => {
     const p = testPrefix();
-    const make = () => {
-      const store = new RedisJobStore({ url: REDIS_URL, prefix: p, maxQueued: 100, maxQueuedBytes: 10 * KB, concurrency: 1, leaseMs: 30_000, maxAttempts: 3, timeoutMs: 5_000, onError: () => undefined });
-      stores.push(store);
-      return store;
-    };
+    const make = () => storeOn(p, { maxQueued: 100, maxQueuedBytes: 10 * KB });
     try {
       const a = make();
       const b = make();
@@ -80,8 +81,7 @@ describe('max_queued_mb across instances', () => {
     }
     const q = testPrefix();
     try {
-      const lone = new RedisJobStore({ url: REDIS_URL, prefix: q, maxQueued: 100, maxQueuedBytes: 10 * KB, concurrency: 1, leaseMs: 30_000, maxAttempts: 3, timeoutMs: 5_000, onError: () => undefined });
-      stores.push(lone);
+      const lone = storeOn(q, { maxQueued: 100, maxQueuedBytes: 10 * KB });
       // Larger than the whole cap, into an empty queue: accepted; then nothing more fits beside it.
       await lone.submit(sized('job_big', 20));
       await expect(lone.submit(job('job_small'))).rejects.toThrow(/max_queued_mb/);
@@ -94,8 +94,7 @@ describe('max_queued_mb across instances', () => {
     const p = testPrefix();
     const redis = new Redis(REDIS_URL);
     try {
-      const store = new RedisJobStore({ url: REDIS_URL, prefix: p, maxQueued: 100, maxQueuedBytes: 10 * KB, concurrency: 1, leaseMs: 30_000, maxAttempts: 3, timeoutMs: 5_000, onError: () => undefined });
-      stores.push(store);
+      const store = storeOn(p, { maxQueued: 100, maxQueuedBytes: 10 * KB });
       await store.submit(sized('job_first', 3));
       // A submit whose instance died after its place was granted: an entry with no job and no place held.
       await redis.hset(`${p}:queued-bytes`, 'job_ghost', String(1 << 30));
@@ -114,6 +113,50 @@ describe('max_queued_mb across instances', () => {
       await running;
       expect(await redis.hexists(`${p}:queued-bytes`, 'job_first')).toBe(0);
       await store.submit(sized('job_third', 5));
+    } finally {
+      redis.disconnect();
+      await deleteRedisPrefix(p);
+    }
+  });
+});
+
+describe('max_results_mb across instances', () => {
+  const KB = 1024;
+
+  it('results finished through one instance fill the limit for both; an expired one leaves the count at the next submit', async () => {
+    const p = testPrefix();
+    const redis = new Redis(REDIS_URL);
+    try {
+      const a = storeOn(p, { maxQueued: 100, maxQueuedBytes: 1 << 30, maxResultsBytes: 10 * KB });
+      const b = storeOn(p, { maxQueued: 100, maxQueuedBytes: 1 << 30, maxResultsBytes: 10 * KB });
+      await Promise.all([a.ping(), b.ping()]);
+      // Only a runs jobs; each answers with about 4 KB.
+      a.start(async () => ({ status: 'completed', headers: {}, body: 'x'.repeat(4 * KB) }));
+      const finish = async (store: RedisJobStore, next: NewJob) => {
+        await store.submit(next);
+        await waitFor(`${next.id} to complete`, async () => (await b.get(next.id))?.status === 'completed');
+      };
+      await finish(a, job('job_res_1'));
+      await finish(b, job('job_res_2'));
+      // 8 KB kept, under the limit: one more is taken, and its result carries the total past it.
+      await finish(b, { ...job('job_res_3'), ttlS: 2 });
+      expect(await a.resultBytes()).toBeGreaterThan(12 * KB);
+      const refused = a.submit(job('job_res_4'));
+      await expect(refused).rejects.toThrow(/async result store is full \(the results of finished jobs kept until they expire hold 0\.01 MB, async\.max_results_mb\)/);
+      await expect(refused).rejects.toMatchObject({ retryAfterS: 60 });
+      await expect(b.submit(job('job_res_4'))).rejects.toBeInstanceOf(QueueFullError);
+      expect(await redis.exists(`${p}:job:job_res_4`)).toBe(0);
+
+      // The last result expires (Redis deletes it); the next submit takes its bytes off and fits.
+      await waitFor('job_res_3 to expire', async () => (await b.get('job_res_3')) === undefined, 5_000);
+      await finish(b, job('job_res_4'));
+      expect(await redis.hexists(`${p}:result-bytes`, 'job_res_3')).toBe(0);
+      expect(await redis.zscore(`${p}:result-expiry`, 'job_res_3')).toBeNull();
+      // The total is the sum of the results kept: the first two and the fourth.
+      const each = await redis.hgetall(`${p}:result-bytes`);
+      expect(Object.keys(each).sort()).toEqual(['job_res_1', 'job_res_2', 'job_res_4']);
+      expect(await a.resultBytes()).toBe(Object.values(each).reduce((sum, v) => sum + Number(v), 0));
+      expect(await a.resultBytes()).toBeGreaterThan(12 * KB);
     } finally {
       redis.disconnect();
       await deleteRedisPrefix(p);

@@ -42,6 +42,17 @@ function rows(path: string): Array<Record<string, any>> {
   }
 }
 
+/** A file whose async_jobs table is as an earlier version made it: no outcome_bytes, and request_bytes only if asked. */
+function oldJobsFile(path: string, { requestBytes }: { requestBytes: boolean }): Database.Database {
+  const old = new Database(path);
+  old.exec(`CREATE TABLE async_jobs (
+    id TEXT PRIMARY KEY, owner TEXT NOT NULL, model TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('queued', 'running', 'completed', 'failed')),
+    request TEXT, ${requestBytes ? 'request_bytes INTEGER NOT NULL DEFAULT 0, ' : ''}ttl_s INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
+    lease_holder TEXT, lease_until INTEGER, created_at INTEGER NOT NULL, finished_at INTEGER, expires_at INTEGER, outcome TEXT) STRICT`);
+  return old;
+}
+
 describe('SQLite job store', () => {
   it('creates the directory, uses WAL, and keeps jobs in the file across a reopen', async () => {
     const path = join(dir, 'nested', 'deeper', 'jobs.db');
@@ -112,12 +123,7 @@ describe('SQLite job store', () => {
 
   it('opens a file made before request_bytes existed, and counts its waiting jobs as 0 bytes', async () => {
     const path = join(dir, 'old-schema.db');
-    const old = new Database(path);
-    old.exec(`CREATE TABLE async_jobs (
-      id TEXT PRIMARY KEY, owner TEXT NOT NULL, model TEXT NOT NULL,
-      status TEXT NOT NULL CHECK (status IN ('queued', 'running', 'completed', 'failed')),
-      request TEXT, ttl_s INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, lease_holder TEXT, lease_until INTEGER,
-      created_at INTEGER NOT NULL, finished_at INTEGER, expires_at INTEGER, outcome TEXT) STRICT`);
+    const old = oldJobsFile(path, { requestBytes: false });
     old.prepare(`INSERT INTO async_jobs (id, owner, model, status, request, ttl_s, created_at) VALUES ('job_old', 'anonymous', 'anthropic/m', 'queued', '{}', 60, 1)`).run();
     old.close();
     const store = new SqliteJobStore({ path, maxQueued: 10, maxQueuedBytes: 1024, concurrency: 1, leaseMs: 1000, onError: () => {} });
@@ -129,6 +135,66 @@ describe('SQLite job store', () => {
       ]);
     } finally {
       await store.close();
+    }
+  });
+
+  it('counts the results kept against max_results_mb: full, a submit is refused until the sweep deletes expired ones', async () => {
+    const KB = 1024;
+    const store = new SqliteJobStore({ path: ':memory:', maxQueued: 100, maxQueuedBytes: 1 << 30, maxResultsBytes: 10 * KB, concurrency: 1, leaseMs: 1000, onError: () => {} });
+    /** A job run to completion with an answer of about `kb` KB, kept `ttlS` seconds. */
+    const finished = async (id: string, kb: number, ttlS: number) => {
+      await store.submit(job(id, ttlS));
+      expect(store.claim('w', 1000)?.id).toBe(id);
+      expect(store.finish(id, 'w', { status: 'completed', headers: {}, body: 'x'.repeat(kb * KB) })).toBe(true);
+    };
+    try {
+      await finished('job_r1', 4, 1);
+      await finished('job_r2', 4, 60);
+      expect(store.resultBytes()).toBeGreaterThan(8 * KB);
+      // Under the limit: one more job is taken, and its result may carry the total past it.
+      await finished('job_r3', 4, 60);
+      expect(store.resultBytes()).toBeGreaterThan(12 * KB);
+      const refused = store.submit(job('job_r4'));
+      await expect(refused).rejects.toThrow(/async result store is full \(the results of finished jobs kept until they expire hold 0\.01 MB, async\.max_results_mb\)/);
+      await expect(refused).rejects.toMatchObject({ retryAfterS: 60 });
+      // A result recorded a second time (a stale lease) does not count twice.
+      expect(store.finish('job_r3', 'w', { status: 'completed', headers: {}, body: '{}' })).toBe(false);
+      // The first result expires; until the sweep deletes it, it still takes its room.
+      await sleep(1100);
+      await expect(store.submit(job('job_r4'))).rejects.toThrow(/max_results_mb/);
+      expect(await store.sweep()).toBe(1);
+      expect(store.resultBytes()).toBeGreaterThan(8 * KB);
+      expect(store.resultBytes()).toBeLessThan(10 * KB);
+      await store.submit(job('job_r4'));
+      // The total is the results' own size as stored.
+      const held = (store as unknown as { db: Database.Database }).db.prepare('SELECT total(length(CAST(outcome AS BLOB))) AS b FROM async_jobs').get() as { b: number };
+      expect(store.resultBytes()).toBe(held.b);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('opens a file made before outcome_bytes existed, and counts the results it holds', async () => {
+    const path = join(dir, 'old-results.db');
+    const old = oldJobsFile(path, { requestBytes: true });
+    const outcome = JSON.stringify({ status: 'completed', headers: {}, body: 'y'.repeat(3000) });
+    old
+      .prepare(`INSERT INTO async_jobs (id, owner, model, status, ttl_s, created_at, finished_at, expires_at, outcome) VALUES ('job_done', 'anonymous', 'anthropic/m', 'completed', 60, 1, 1, ?, ?)`)
+      .run(Date.now() + 60_000, outcome);
+    old.close();
+    const store = new SqliteJobStore({ path, maxQueued: 10, maxQueuedBytes: 1 << 30, maxResultsBytes: 2000, concurrency: 1, leaseMs: 1000, onError: () => {} });
+    try {
+      expect(store.resultBytes()).toBe(Buffer.byteLength(outcome));
+      await expect(store.submit(job('job_new'))).rejects.toThrow(/max_results_mb/);
+    } finally {
+      await store.close();
+    }
+    // Opened again, the total is neither lost nor counted twice.
+    const again = new SqliteJobStore({ path, maxQueued: 10, maxQueuedBytes: 1 << 30, concurrency: 1, leaseMs: 1000, onError: () => {} });
+    try {
+      expect(again.resultBytes()).toBe(Buffer.byteLength(outcome));
+    } finally {
+      await again.close();
     }
   });
 });

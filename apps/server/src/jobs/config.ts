@@ -22,6 +22,12 @@ export const asyncSchema = z
      * with Redis; past it a submit gets 429. A job always fits in an empty queue, however large.
      */
     max_queued_mb: z.number().positive().max(1_048_576).default(256),
+    /**
+     * Megabytes of results (finished jobs' answers, as stored: their JSON) kept until they expire,
+     * fleet-wide with Redis; while they hold this much, a submit gets 429. A result already being
+     * made is kept however large (the upstream answer limit bounds it).
+     */
+    max_results_mb: z.number().positive().max(1_048_576).default(1024),
     /** A running job's lease; renewed while it runs. A job whose instance died is run again once its lease lapses. */
     lease_ms: z.number().int().min(200).default(30_000),
     /** How often expired results are deleted (and the queue depth is sampled). */

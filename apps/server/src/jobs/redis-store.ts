@@ -19,6 +19,8 @@ export interface RedisStoreOptions {
   maxQueued: number;
   /** Bytes of stored requests (their JSON) the waiting jobs may hold together, fleet-wide; one job always fits. */
   maxQueuedBytes: number;
+  /** Bytes of results (finished jobs' outcomes, their JSON) kept until they expire, fleet-wide, past which a submit is refused. Default: no limit. */
+  maxResultsBytes?: number;
   concurrency: number;
   leaseMs: number;
   maxAttempts: number;
@@ -53,18 +55,32 @@ function dataBytes(data: QueuedJobData): number {
   return Buffer.byteLength(JSON.stringify(data));
 }
 
+/** Expired results a submit forgets at most (the rest go with the next submits). */
+const RESULT_PURGE_BATCH = 1000;
+
 /**
  * The queue-depth check and the place it grants, in one step, so instances cannot pass the caps
- * together: the jobs waiting (BullMQ's wait and paused lists, delayed, prioritized and
- * waiting-children sets) plus the places granted to submits still under way (KEYS[6], a set
- * scored by expiry: a submit whose instance died gives its place back after ARGV[4] ms), at most
- * ARGV[1]; and the bytes of their requests (KEYS[7], job id -> bytes, written here and deleted when
- * a worker starts the job) with this one's (ARGV[5]) at most ARGV[6], unless nothing waits. An entry
- * whose job is gone (neither a BullMQ job under ARGV[7] nor a place still held: its submit failed,
- * or its instance died before it queued the job) is deleted as it is met.
- * 1: granted; 0: too many jobs; 2: too many bytes.
+ * together. First the results kept: those expired by now (KEYS[9], job id scored by expiry) leave
+ * the total (KEYS[10]) with their bytes (KEYS[8], job id -> bytes), at most RESULT_PURGE_BATCH a
+ * call; while the total is ARGV[8] or more, nothing is granted. Then the jobs waiting (BullMQ's wait
+ * and paused lists, delayed, prioritized and waiting-children sets) plus the places granted to
+ * submits still under way (KEYS[6], a set scored by expiry: a submit whose instance died gives its
+ * place back after ARGV[4] ms), at most ARGV[1]; and the bytes of their requests (KEYS[7], job id ->
+ * bytes, written here and deleted when a worker starts the job) with this one's (ARGV[5]) at most
+ * ARGV[6], unless nothing waits. An entry whose job is gone (neither a BullMQ job under ARGV[7] nor
+ * a place still held: its submit failed, or its instance died before it queued the job) is deleted
+ * as it is met.
+ * 1: granted; 0: too many jobs; 2: too many bytes; 3: the results kept are at their limit.
  */
 const RESERVE_SCRIPT = `
+local expired = redis.call('ZRANGEBYSCORE', KEYS[9], '-inf', ARGV[2], 'LIMIT', 0, ${RESULT_PURGE_BATCH})
+for _, id in ipairs(expired) do
+  local b = tonumber(redis.call('HGET', KEYS[8], id) or '0')
+  redis.call('HDEL', KEYS[8], id)
+  redis.call('ZREM', KEYS[9], id)
+  redis.call('DECRBY', KEYS[10], b)
+end
+if tonumber(redis.call('GET', KEYS[10]) or '0') >= tonumber(ARGV[8]) then return 3 end
 redis.call('ZREMRANGEBYSCORE', KEYS[6], '-inf', ARGV[2])
 local n = redis.call('LLEN', KEYS[1]) + redis.call('LLEN', KEYS[2]) + redis.call('ZCARD', KEYS[3]) + redis.call('ZCARD', KEYS[4]) + redis.call('ZCARD', KEYS[5]) + redis.call('ZCARD', KEYS[6])
 if n >= tonumber(ARGV[1]) then return 0 end
@@ -100,12 +116,20 @@ local n = redis.call('HINCRBY', KEYS[1], 'attempts', 1)
 redis.call('PEXPIRE', KEYS[1], ARGV[4])
 return n`;
 
-/** The first outcome wins; the result lives ttl ms from now (expiry counts from completion). */
+/**
+ * The first outcome wins; the result lives ttl ms from now (expiry counts from completion). Its bytes
+ * (ARGV[8]) join the results kept (KEYS[2] id -> bytes, KEYS[3] id by expiry, KEYS[4] the total)
+ * until a submit finds it expired (RESERVE_SCRIPT).
+ */
 const FINISH_SCRIPT = `
 local s = redis.call('HGET', KEYS[1], 'status')
 if s == 'completed' or s == 'failed' then return 0 end
 redis.call('HSET', KEYS[1], 'owner', ARGV[1], 'model', ARGV[2], 'status', ARGV[3], 'outcome', ARGV[4], 'finished_at', ARGV[5])
 redis.call('PEXPIRE', KEYS[1], ARGV[6])
+if redis.call('HSETNX', KEYS[2], ARGV[7], ARGV[8]) == 1 then
+  redis.call('ZADD', KEYS[3], tonumber(ARGV[5]) + tonumber(ARGV[6]), ARGV[7])
+  redis.call('INCRBY', KEYS[4], ARGV[8])
+end
 return 1`;
 
 /** Shutdown: the start did not count. */
@@ -167,7 +191,7 @@ export class RedisJobStore implements JobStore {
     const granted = Number(
       await this.redis.eval(
         RESERVE_SCRIPT,
-        7,
+        10,
         q('wait'),
         q('paused'),
         q('delayed'),
@@ -175,6 +199,9 @@ export class RedisJobStore implements JobStore {
         q('waiting-children'),
         reservations,
         this.queuedBytesKey,
+        this.resultKeys.bytes,
+        this.resultKeys.expiry,
+        this.resultKeys.total,
         this.opts.maxQueued,
         Date.now(),
         job.id,
@@ -182,10 +209,12 @@ export class RedisJobStore implements JobStore {
         dataBytes(data),
         this.opts.maxQueuedBytes,
         q(''),
+        this.maxResultsBytes,
       ),
     );
     if (granted === 0) throw QueueFullError.jobs(this.opts.maxQueued);
-    if (granted !== 1) throw QueueFullError.bytes(this.opts.maxQueuedBytes);
+    if (granted === 2) throw QueueFullError.bytes(this.opts.maxQueuedBytes);
+    if (granted !== 1) throw QueueFullError.results(this.opts.maxResultsBytes!);
     let queued = false;
     try {
       await this.enqueue(job.id, data);
@@ -195,6 +224,22 @@ export class RedisJobStore implements JobStore {
       await this.redis.zrem(reservations, job.id).catch(() => undefined);
       if (!queued) await this.redis.hdel(this.queuedBytesKey, job.id).catch(() => undefined);
     }
+  }
+
+  /** `maxResultsBytes` as Redis takes it (a number it can compare; no limit is the largest it keeps exactly). */
+  private get maxResultsBytes(): number {
+    return Math.min(this.opts.maxResultsBytes ?? Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
+  }
+
+  /** The results kept: job id -> bytes, job id by expiry, and their total (FINISH_SCRIPT, RESERVE_SCRIPT). */
+  private get resultKeys(): { bytes: string; expiry: string; total: string } {
+    const p = this.opts.prefix;
+    return { bytes: `${p}:result-bytes`, expiry: `${p}:result-expiry`, total: `${p}:result-total` };
+  }
+
+  /** Bytes of the results kept, as the last submit left the count (expired ones until a submit forgets them). */
+  async resultBytes(): Promise<number> {
+    return Number((await this.redis.get(this.resultKeys.total)) ?? 0);
   }
 
   /** Job id -> bytes of its request, for the jobs waiting (RESERVE_SCRIPT). */
@@ -291,16 +336,23 @@ export class RedisJobStore implements JobStore {
   }
 
   private async finish(id: string, data: QueuedJobData, outcome: JobOutcome): Promise<void> {
+    const json = JSON.stringify(outcome);
+    const { bytes, expiry, total } = this.resultKeys;
     await this.redis.eval(
       FINISH_SCRIPT,
-      1,
+      4,
       this.key(id),
+      bytes,
+      expiry,
+      total,
       data.owner,
       data.model,
       outcome.status,
-      JSON.stringify(outcome),
+      json,
       Date.now(),
       data.ttlS * 1000,
+      id,
+      Buffer.byteLength(json),
     );
   }
 

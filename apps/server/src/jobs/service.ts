@@ -11,7 +11,6 @@ import { SqliteJobStore } from './sqlite-store.js';
 import { QueueFullError, StoreUnavailableError, type JobGate, type JobStore, type JobView, type NewJob } from './types.js';
 
 /** Seconds a client is told to wait when the queue is full, or the store is unavailable. */
-const QUEUE_FULL_RETRY_AFTER_S = 5;
 const STORE_DOWN_RETRY_AFTER_S = 5;
 
 /** A store that cannot be reached is a 503 the client may retry, never a hang or a 500. */
@@ -92,7 +91,7 @@ export class JobService {
       if (err instanceof QueueFullError) {
         throw new GatewayError(429, `${err.message}; retry later`, {
           type: 'rate_limit_error',
-          headers: { 'retry-after': String(QUEUE_FULL_RETRY_AFTER_S) },
+          headers: { 'retry-after': String(err.retryAfterS) },
         });
       }
       if (err instanceof StoreUnavailableError) throw storeUnavailable(err);
@@ -146,6 +145,11 @@ function queuedBytes(config: AsyncConfig): number {
   return Math.floor(config.max_queued_mb * 1024 * 1024);
 }
 
+/** `async.max_results_mb` in bytes. */
+function resultBytes(config: AsyncConfig): number {
+  return Math.floor(config.max_results_mb * 1024 * 1024);
+}
+
 /** Opens the store named by `store:` and returns the service, not yet started. */
 export function createJobService(opts: JobServiceOptions): JobService {
   const { store, config, logger } = opts;
@@ -154,7 +158,7 @@ export function createJobService(opts: JobServiceOptions): JobService {
   if (store.startsWith('sqlite:')) {
     const path = store.slice('sqlite:'.length);
     try {
-      jobStore = new SqliteJobStore({ path, maxQueued: config.max_queued, maxQueuedBytes: queuedBytes(config), concurrency: config.concurrency, leaseMs: config.lease_ms, onError });
+      jobStore = new SqliteJobStore({ path, maxQueued: config.max_queued, maxQueuedBytes: queuedBytes(config), maxResultsBytes: resultBytes(config), concurrency: config.concurrency, leaseMs: config.lease_ms, onError });
     } catch (err) {
       throw new ConfigError(`store: cannot open SQLite database ${path}: ${(err as Error).message}`);
     }
@@ -166,6 +170,7 @@ export function createJobService(opts: JobServiceOptions): JobService {
           prefix: config.redis_prefix,
           maxQueued: config.max_queued,
           maxQueuedBytes: queuedBytes(config),
+          maxResultsBytes: resultBytes(config),
           concurrency: config.concurrency,
           leaseMs: config.lease_ms,
           maxAttempts: config.max_attempts,

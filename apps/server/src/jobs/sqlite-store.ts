@@ -19,6 +19,8 @@ export interface SqliteStoreOptions {
   maxQueued: number;
   /** Bytes of stored requests (their JSON) the waiting jobs may hold together; one job always fits. */
   maxQueuedBytes: number;
+  /** Bytes of results (finished jobs' outcomes, their JSON) kept until they expire, past which a submit is refused. Default: no limit. */
+  maxResultsBytes?: number;
   concurrency: number;
   leaseMs: number;
   onError: (err: unknown) => void;
@@ -39,7 +41,13 @@ CREATE TABLE IF NOT EXISTS async_jobs (
   created_at   INTEGER NOT NULL,
   finished_at  INTEGER,
   expires_at   INTEGER,           -- finished_at + ttl_s * 1000
-  outcome      TEXT               -- JSON JobOutcome
+  outcome      TEXT,              -- JSON JobOutcome
+  outcome_bytes INTEGER NOT NULL DEFAULT 0 -- its UTF-8 length, for async.max_results_mb
+) STRICT;
+-- One row: the bytes of every outcome in async_jobs, kept with each finish and sweep.
+CREATE TABLE IF NOT EXISTS async_result_bytes (
+  one   INTEGER PRIMARY KEY CHECK (one = 1),
+  bytes INTEGER NOT NULL
 ) STRICT;
 CREATE INDEX IF NOT EXISTS async_jobs_by_status ON async_jobs (status, created_at);
 CREATE INDEX IF NOT EXISTS async_jobs_by_expiry ON async_jobs (expires_at) WHERE expires_at IS NOT NULL;
@@ -62,6 +70,8 @@ export class SqliteJobStore implements JobStore, LeaseQueue {
   private readonly db: Database.Database;
   private readonly stmts;
   private readonly submitTx: (job: NewJob) => void;
+  private readonly finishTx: (id: string, holder: string, outcome: JobOutcome) => boolean;
+  private readonly sweepTx: (now: number) => number;
   private pool?: LeasePool;
 
   constructor(private readonly opts: SqliteStoreOptions) {
@@ -72,6 +82,14 @@ export class SqliteJobStore implements JobStore, LeaseQueue {
     // A file made before request_bytes existed: its waiting jobs count as 0 bytes.
     const columns = db.prepare<[], { name: string }>(`SELECT name FROM pragma_table_info('async_jobs')`).all();
     if (!columns.some((c) => c.name === 'request_bytes')) db.exec(`ALTER TABLE async_jobs ADD COLUMN request_bytes INTEGER NOT NULL DEFAULT 0`);
+    // A file made before outcome_bytes existed: its results are measured once, here.
+    db.transaction(() => {
+      if (!columns.some((c) => c.name === 'outcome_bytes')) {
+        db.exec(`ALTER TABLE async_jobs ADD COLUMN outcome_bytes INTEGER NOT NULL DEFAULT 0`);
+        db.exec(`UPDATE async_jobs SET outcome_bytes = length(CAST(outcome AS BLOB)) WHERE outcome IS NOT NULL`);
+      }
+      db.exec(`INSERT OR IGNORE INTO async_result_bytes (one, bytes) SELECT 1, total(outcome_bytes) FROM async_jobs`);
+    }).immediate();
     this.stmts = {
       countQueued: db.prepare<[], { n: number; bytes: number }>(
         `SELECT count(*) AS n, total(request_bytes) AS bytes FROM async_jobs WHERE status = 'queued'`,
@@ -97,21 +115,26 @@ export class SqliteJobStore implements JobStore, LeaseQueue {
       ),
       finish: db.prepare(
         `UPDATE async_jobs
-            SET status = @status, outcome = @outcome, request = NULL, lease_holder = NULL, lease_until = NULL,
-                finished_at = @now, expires_at = @now + ttl_s * 1000
+            SET status = @status, outcome = @outcome, outcome_bytes = @outcomeBytes, request = NULL, lease_holder = NULL,
+                lease_until = NULL, finished_at = @now, expires_at = @now + ttl_s * 1000
           WHERE id = @id AND lease_holder = @holder AND status = 'running'`,
       ),
+      resultBytes: db.prepare<[], { bytes: number }>(`SELECT bytes FROM async_result_bytes WHERE one = 1`),
+      addResultBytes: db.prepare<[number]>(`UPDATE async_result_bytes SET bytes = bytes + ? WHERE one = 1`),
       release: db.prepare(
         `UPDATE async_jobs SET status = 'queued', lease_holder = NULL, lease_until = NULL, attempts = max(attempts - 1, 0)
           WHERE id = @id AND lease_holder = @holder AND status = 'running'`,
       ),
       sweep: db.prepare(`DELETE FROM async_jobs WHERE expires_at <= ?`),
+      expiredBytes: db.prepare<[number], { bytes: number }>(`SELECT total(outcome_bytes) AS bytes FROM async_jobs WHERE expires_at <= ?`),
       depth: db.prepare<[], { status: JobStatus; n: number }>(
         `SELECT status, count(*) AS n FROM async_jobs WHERE status IN ('queued', 'running') GROUP BY status`,
       ),
     };
     // IMMEDIATE: the count and the insert see the same queue, across processes too.
+    const maxResultsBytes = opts.maxResultsBytes ?? Infinity;
     const submitTx = this.db.transaction((job: NewJob) => {
+      if (this.stmts.resultBytes.get()!.bytes >= maxResultsBytes) throw QueueFullError.results(maxResultsBytes);
       const { n, bytes } = this.stmts.countQueued.get()!;
       if (n >= this.opts.maxQueued) throw QueueFullError.jobs(this.opts.maxQueued);
       const request = JSON.stringify(job.request);
@@ -128,6 +151,26 @@ export class SqliteJobStore implements JobStore, LeaseQueue {
       });
     });
     this.submitTx = (job) => submitTx.immediate(job);
+    // The outcome and the total of them change together, or not at all.
+    const finishTx = this.db.transaction((id: string, holder: string, outcome: JobOutcome): boolean => {
+      const json = JSON.stringify(outcome);
+      const outcomeBytes = Buffer.byteLength(json);
+      const done = this.stmts.finish.run({ id, holder, status: outcome.status, outcome: json, outcomeBytes, now: Date.now() }).changes === 1;
+      if (done) this.stmts.addResultBytes.run(outcomeBytes);
+      return done;
+    });
+    this.finishTx = (id, holder, outcome) => finishTx.immediate(id, holder, outcome);
+    const sweepTx = this.db.transaction((now: number): number => {
+      const { bytes } = this.stmts.expiredBytes.get(now)!;
+      if (bytes > 0) this.stmts.addResultBytes.run(-bytes);
+      return this.stmts.sweep.run(now).changes;
+    });
+    this.sweepTx = (now) => sweepTx.immediate(now);
+  }
+
+  /** Bytes of the results kept (finished jobs' outcomes, expired ones until the sweep deletes them). */
+  resultBytes(): number {
+    return this.stmts.resultBytes.get()!.bytes;
   }
 
   async submit(job: NewJob): Promise<void> {
@@ -161,7 +204,7 @@ export class SqliteJobStore implements JobStore, LeaseQueue {
   }
 
   async sweep(): Promise<number> {
-    return this.stmts.sweep.run(Date.now()).changes;
+    return this.sweepTx(Date.now());
   }
 
   async depth(): Promise<{ queued: number; running: number }> {
@@ -193,7 +236,7 @@ export class SqliteJobStore implements JobStore, LeaseQueue {
   }
 
   finish(id: string, holder: string, outcome: JobOutcome): boolean {
-    return this.stmts.finish.run({ id, holder, status: outcome.status, outcome: JSON.stringify(outcome), now: Date.now() }).changes === 1;
+    return this.finishTx(id, holder, outcome);
   }
 
   release(id: string, holder: string): void {

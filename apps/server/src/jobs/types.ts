@@ -84,7 +84,9 @@ export type JobRunner = (job: ClaimedJob, signal: AbortSignal) => Promise<JobOut
 export interface JobStore {
   /**
    * Records a queued job durably. Throws QueueFullError when `maxQueued` jobs are already waiting, or
-   * when the requests waiting (as stored, JSON bytes) and this one would be more than `maxQueuedBytes`.
+   * when the requests waiting (as stored, JSON bytes) and this one would be more than `maxQueuedBytes`,
+   * or when the results kept (finished jobs not yet expired, their outcomes' JSON bytes) hold
+   * `maxResultsBytes` or more.
    */
   submit(job: NewJob): Promise<void>;
   /** The job, or undefined when it is unknown or its result has expired. */
@@ -113,9 +115,16 @@ export interface JobGate {
 }
 
 export class QueueFullError extends Error {
-  /** `what`: the limit reached, e.g. "1000 jobs waiting". */
-  constructor(what: string) {
-    super(`async queue is full (${what})`);
+  /**
+   * `what`: the limit reached, e.g. "1000 jobs waiting". `retryAfterS`: when trying again makes
+   * sense (a waiting job starts within seconds; a kept result frees its room only when it expires).
+   */
+  constructor(
+    what: string,
+    readonly retryAfterS = QUEUE_FULL_RETRY_AFTER_S,
+    lead = 'async queue is full',
+  ) {
+    super(`${lead} (${what})`);
     this.name = 'QueueFullError';
   }
 
@@ -128,7 +137,22 @@ export class QueueFullError extends Error {
   static bytes(maxQueuedBytes: number): QueueFullError {
     return new QueueFullError(`the requests waiting and this one would be more than ${Number((maxQueuedBytes / MB).toFixed(2))} MB, async.max_queued_mb`);
   }
+
+  /** The results kept (finished jobs not yet expired) hold `async.max_results_mb` already. */
+  static results(maxResultsBytes: number): QueueFullError {
+    return new QueueFullError(
+      `the results of finished jobs kept until they expire hold ${Number((maxResultsBytes / MB).toFixed(2))} MB, async.max_results_mb`,
+      RESULTS_FULL_RETRY_AFTER_S,
+      'async result store is full',
+    );
+  }
 }
+
+/** retry-after of a 429 for a full queue: a waiting job starts within seconds. */
+export const QUEUE_FULL_RETRY_AFTER_S = 5;
+
+/** retry-after of a 429 for a full result store: room comes back only as results expire (or are swept). */
+export const RESULTS_FULL_RETRY_AFTER_S = 60;
 
 const MB = 1024 * 1024;
 
