@@ -174,7 +174,7 @@ describe('SQLite job store', () => {
     }
   });
 
-  it('opens a file made before outcome_bytes existed, and counts the results it holds', async () => {
+  it('opens a file made before outcome_bytes existed, counts the results it holds, and measures the total again on every open', async () => {
     const path = join(dir, 'old-results.db');
     const old = oldJobsFile(path, { requestBytes: true });
     const outcome = JSON.stringify({ status: 'completed', headers: {}, body: 'y'.repeat(3000) });
@@ -195,6 +195,17 @@ describe('SQLite job store', () => {
       expect(again.resultBytes()).toBe(Buffer.byteLength(outcome));
     } finally {
       await again.close();
+    }
+    // A total that drifted (an earlier version sharing the file swept results without taking them off) is measured again on open.
+    const raw = new Database(path);
+    raw.prepare('UPDATE async_result_bytes SET bytes = 1000000000').run();
+    raw.close();
+    const repaired = new SqliteJobStore({ path, maxQueued: 10, maxQueuedBytes: 1 << 30, maxResultsBytes: 1 << 20, concurrency: 1, leaseMs: 1000, onError: () => {} });
+    try {
+      expect(repaired.resultBytes()).toBe(Buffer.byteLength(outcome));
+      await repaired.submit(job('job_after_repair'));
+    } finally {
+      await repaired.close();
     }
   });
 });

@@ -60,7 +60,7 @@ const RESULT_PURGE_BATCH = 1000;
 
 /**
  * The queue-depth check and the place it grants, in one step, so instances cannot pass the caps
- * together. First the results kept: those expired by now (KEYS[9], job id scored by expiry) leave
+ * together. First the results kept: those expired by Redis's clock (KEYS[9], job id scored by expiry) leave
  * the total (KEYS[10]) with their bytes (KEYS[8], job id -> bytes), at most RESULT_PURGE_BATCH a
  * call; while the total is ARGV[8] or more, nothing is granted. Then the jobs waiting (BullMQ's wait
  * and paused lists, delayed, prioritized and waiting-children sets) plus the places granted to
@@ -73,7 +73,8 @@ const RESULT_PURGE_BATCH = 1000;
  * 1: granted; 0: too many jobs; 2: too many bytes; 3: the results kept are at their limit.
  */
 const RESERVE_SCRIPT = `
-local expired = redis.call('ZRANGEBYSCORE', KEYS[9], '-inf', ARGV[2], 'LIMIT', 0, ${RESULT_PURGE_BATCH})
+local t = redis.call('TIME')
+local expired = redis.call('ZRANGEBYSCORE', KEYS[9], '-inf', t[1] * 1000 + math.floor(t[2] / 1000), 'LIMIT', 0, ${RESULT_PURGE_BATCH})
 for _, id in ipairs(expired) do
   local b = tonumber(redis.call('HGET', KEYS[8], id) or '0')
   redis.call('HDEL', KEYS[8], id)
@@ -119,7 +120,8 @@ return n`;
 /**
  * The first outcome wins; the result lives ttl ms from now (expiry counts from completion). Its bytes
  * (ARGV[8]) join the results kept (KEYS[2] id -> bytes, KEYS[3] id by expiry, KEYS[4] the total)
- * until a submit finds it expired (RESERVE_SCRIPT).
+ * until a submit finds it expired (RESERVE_SCRIPT). Expiry is reckoned on Redis's clock, as Redis
+ * expires the record, so instances whose clocks differ agree on it.
  */
 const FINISH_SCRIPT = `
 local s = redis.call('HGET', KEYS[1], 'status')
@@ -127,7 +129,8 @@ if s == 'completed' or s == 'failed' then return 0 end
 redis.call('HSET', KEYS[1], 'owner', ARGV[1], 'model', ARGV[2], 'status', ARGV[3], 'outcome', ARGV[4], 'finished_at', ARGV[5])
 redis.call('PEXPIRE', KEYS[1], ARGV[6])
 if redis.call('HSETNX', KEYS[2], ARGV[7], ARGV[8]) == 1 then
-  redis.call('ZADD', KEYS[3], tonumber(ARGV[5]) + tonumber(ARGV[6]), ARGV[7])
+  local t = redis.call('TIME')
+  redis.call('ZADD', KEYS[3], t[1] * 1000 + math.floor(t[2] / 1000) + tonumber(ARGV[6]), ARGV[7])
   redis.call('INCRBY', KEYS[4], ARGV[8])
 end
 return 1`;

@@ -145,9 +145,9 @@ function queuedBytes(config: AsyncConfig): number {
   return Math.floor(config.max_queued_mb * 1024 * 1024);
 }
 
-/** `async.max_results_mb` in bytes. */
+/** `async.max_results_mb` in bytes (at least 1: a limit of 0 would refuse every submit, even into an empty store). */
 function resultBytes(config: AsyncConfig): number {
-  return Math.floor(config.max_results_mb * 1024 * 1024);
+  return Math.max(1, Math.floor(config.max_results_mb * 1024 * 1024));
 }
 
 /** Opens the store named by `store:` and returns the service, not yet started. */

@@ -79,16 +79,23 @@ export class SqliteJobStore implements JobStore, LeaseQueue {
     this.db = openSqlite(opts.path, 'FULL');
     this.db.exec(SCHEMA);
     const db = this.db;
-    // A file made before request_bytes existed: its waiting jobs count as 0 bytes.
-    const columns = db.prepare<[], { name: string }>(`SELECT name FROM pragma_table_info('async_jobs')`).all();
-    if (!columns.some((c) => c.name === 'request_bytes')) db.exec(`ALTER TABLE async_jobs ADD COLUMN request_bytes INTEGER NOT NULL DEFAULT 0`);
-    // A file made before outcome_bytes existed: its results are measured once, here.
+    // Files made by earlier versions get their new columns, and the total of the results held is
+    // measured again, all in one IMMEDIATE transaction: processes opening the file at once see the
+    // columns one of them added, and a total that drifted while a version that does not keep it
+    // shared the file (its sweep deletes results without taking them off) is right again.
     db.transaction(() => {
+      const columns = db.prepare<[], { name: string }>(`SELECT name FROM pragma_table_info('async_jobs')`).all();
+      // Made before request_bytes existed: its waiting jobs count as 0 bytes.
+      if (!columns.some((c) => c.name === 'request_bytes')) db.exec(`ALTER TABLE async_jobs ADD COLUMN request_bytes INTEGER NOT NULL DEFAULT 0`);
+      // Made before outcome_bytes existed: its results are measured here.
       if (!columns.some((c) => c.name === 'outcome_bytes')) {
         db.exec(`ALTER TABLE async_jobs ADD COLUMN outcome_bytes INTEGER NOT NULL DEFAULT 0`);
         db.exec(`UPDATE async_jobs SET outcome_bytes = length(CAST(outcome AS BLOB)) WHERE outcome IS NOT NULL`);
       }
-      db.exec(`INSERT OR IGNORE INTO async_result_bytes (one, bytes) SELECT 1, total(outcome_bytes) FROM async_jobs`);
+      db.exec(
+        `INSERT INTO async_result_bytes (one, bytes) SELECT 1, total(outcome_bytes) FROM async_jobs WHERE true
+           ON CONFLICT (one) DO UPDATE SET bytes = excluded.bytes`,
+      );
     }).immediate();
     this.stmts = {
       countQueued: db.prepare<[], { n: number; bytes: number }>(
