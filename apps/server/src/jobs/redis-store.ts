@@ -58,6 +58,10 @@ function dataBytes(data: QueuedJobData): number {
 /** Expired results a submit forgets at most (the rest go with the next submits). */
 const RESULT_PURGE_BATCH = 1000;
 
+/** Lua: `now_ms`, Redis's clock in ms (the clock Redis expires keys by). */
+const LUA_NOW_MS = `local t = redis.call('TIME')
+local now_ms = t[1] * 1000 + math.floor(t[2] / 1000)`;
+
 /**
  * The queue-depth check and the place it grants, in one step, so instances cannot pass the caps
  * together. First the results kept: those expired by Redis's clock (KEYS[9], job id scored by expiry) leave
@@ -73,8 +77,8 @@ const RESULT_PURGE_BATCH = 1000;
  * 1: granted; 0: too many jobs; 2: too many bytes; 3: the results kept are at their limit.
  */
 const RESERVE_SCRIPT = `
-local t = redis.call('TIME')
-local expired = redis.call('ZRANGEBYSCORE', KEYS[9], '-inf', t[1] * 1000 + math.floor(t[2] / 1000), 'LIMIT', 0, ${RESULT_PURGE_BATCH})
+${LUA_NOW_MS}
+local expired = redis.call('ZRANGEBYSCORE', KEYS[9], '-inf', now_ms, 'LIMIT', 0, ${RESULT_PURGE_BATCH})
 for _, id in ipairs(expired) do
   local b = tonumber(redis.call('HGET', KEYS[8], id) or '0')
   redis.call('HDEL', KEYS[8], id)
@@ -129,8 +133,8 @@ if s == 'completed' or s == 'failed' then return 0 end
 redis.call('HSET', KEYS[1], 'owner', ARGV[1], 'model', ARGV[2], 'status', ARGV[3], 'outcome', ARGV[4], 'finished_at', ARGV[5])
 redis.call('PEXPIRE', KEYS[1], ARGV[6])
 if redis.call('HSETNX', KEYS[2], ARGV[7], ARGV[8]) == 1 then
-  local t = redis.call('TIME')
-  redis.call('ZADD', KEYS[3], t[1] * 1000 + math.floor(t[2] / 1000) + tonumber(ARGV[6]), ARGV[7])
+  ${LUA_NOW_MS}
+  redis.call('ZADD', KEYS[3], now_ms + tonumber(ARGV[6]), ARGV[7])
   redis.call('INCRBY', KEYS[4], ARGV[8])
 end
 return 1`;

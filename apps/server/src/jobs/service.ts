@@ -10,7 +10,7 @@ import { jobRunner } from './run-job.js';
 import { SqliteJobStore } from './sqlite-store.js';
 import { QueueFullError, StoreUnavailableError, type JobGate, type JobStore, type JobView, type NewJob } from './types.js';
 
-/** Seconds a client is told to wait when the queue is full, or the store is unavailable. */
+/** Seconds a client is told to wait when the store is unavailable (a full queue says its own: QueueFullError). */
 const STORE_DOWN_RETRY_AFTER_S = 5;
 
 /** A store that cannot be reached is a 503 the client may retry, never a hang or a 500. */

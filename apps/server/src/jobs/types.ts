@@ -135,13 +135,13 @@ export class QueueFullError extends Error {
 
   /** The requests waiting and this one would be more than `async.max_queued_mb`. */
   static bytes(maxQueuedBytes: number): QueueFullError {
-    return new QueueFullError(`the requests waiting and this one would be more than ${Number((maxQueuedBytes / MB).toFixed(2))} MB, async.max_queued_mb`);
+    return new QueueFullError(`the requests waiting and this one would be more than ${inMb(maxQueuedBytes)} MB, async.max_queued_mb`);
   }
 
   /** The results kept (finished jobs not yet expired) hold `async.max_results_mb` already. */
   static results(maxResultsBytes: number): QueueFullError {
     return new QueueFullError(
-      `the results of finished jobs kept until they expire hold ${Number((maxResultsBytes / MB).toFixed(2))} MB, async.max_results_mb`,
+      `the results of finished jobs kept until they expire hold ${inMb(maxResultsBytes)} MB, async.max_results_mb`,
       RESULTS_FULL_RETRY_AFTER_S,
       'async result store is full',
     );
@@ -149,12 +149,17 @@ export class QueueFullError extends Error {
 }
 
 /** retry-after of a 429 for a full queue: a waiting job starts within seconds. */
-export const QUEUE_FULL_RETRY_AFTER_S = 5;
+const QUEUE_FULL_RETRY_AFTER_S = 5;
 
 /** retry-after of a 429 for a full result store: room comes back only as results expire (or are swept). */
-export const RESULTS_FULL_RETRY_AFTER_S = 60;
+const RESULTS_FULL_RETRY_AFTER_S = 60;
 
 const MB = 1024 * 1024;
+
+/** A limit in bytes as the config gives it: MB, to two decimals. */
+function inMb(bytes: number): string {
+  return String(Number((bytes / MB).toFixed(2)));
+}
 
 /**
  * Whether one more request of `bytes` fits beside `queued` jobs holding `queuedBytes`: within
